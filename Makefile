@@ -1,0 +1,60 @@
+# studentgroups — `make help` lists every task. Only python3 (3.11+) is needed: the first task
+# you run makes the virtual environment (.venv) and installs everything into it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+export STUDENTGROUPS_DATABASE_URL ?= sqlite:///./studentgroups.db
+
+.DEFAULT_GOAL := help
+.PHONY: help install run serve migrate demo test test-pg lint fmt bench clean
+
+help: ## list every task
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "studentgroups needs Python 3.11 or newer (set PYTHON=...)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing into $(VENV) (once; again when pyproject.toml or constraints.txt change)"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## make .venv and install the service with its dev tools
+
+run: $(STAMP) ## start on the embedded SQLite database, with a demo instance and its key printed
+	@$(BIN)/studentgroups migrate
+	@$(BIN)/studentgroups demo
+	@$(BIN)/studentgroups serve
+
+serve: $(STAMP) ## start the service (no demo data)
+	@$(BIN)/studentgroups serve
+
+migrate: $(STAMP) ## upgrade the database to the newest migration
+	@$(BIN)/studentgroups migrate
+
+demo: $(STAMP) ## make a demo instance and print its key
+	@$(BIN)/studentgroups demo
+
+test: $(STAMP) ## run the whole test suite (embedded SQLite)
+	@$(BIN)/pytest -q
+
+test-pg: $(STAMP) ## run the whole test suite on PostgreSQL (a fresh database on $(PG_URL))
+	@STUDENTGROUPS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+
+lint: $(STAMP) ## ruff and mypy --strict
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+fmt: $(STAMP) ## format and autofix
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+bench: $(STAMP) ## run every benchmark (needs PostgreSQL at $(PG_URL))
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean: ## remove the virtual environment and the local SQLite database
+	rm -rf $(VENV) studentgroups.db studentgroups.db-wal studentgroups.db-shm

@@ -1,0 +1,164 @@
+"""The `studentgroups` command: migrate, serve, instances, keys and demo data."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from studentgroups.db import create_db_engine, create_session_factory, transaction
+from studentgroups.instances import service as instances
+from studentgroups.instances.demo import create_demo
+from studentgroups.instances.models import Role
+from studentgroups.migrations import upgrade_database
+from studentgroups.settings import get_settings
+
+app = typer.Typer(help="studentgroups: group management for learning platforms.", no_args_is_help=True)
+instance_app = typer.Typer(help="Instances (tenants).", no_args_is_help=True)
+key_app = typer.Typer(help="API keys of an instance.", no_args_is_help=True)
+app.add_typer(instance_app, name="instance")
+app.add_typer(key_app, name="key")
+
+err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+InstanceOption = Annotated[int, typer.Option("--instance", "-i", help="The instance's id.")]
+
+
+def _session_factory() -> sessionmaker[Session]:
+    return create_session_factory(create_db_engine(get_settings()))
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the newest migration."""
+    settings = get_settings()
+    upgrade_database(settings.database_url)
+    err.print(f"database is up to date: {settings.database_url.split('@')[-1]}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (use PostgreSQL for more than 1).")
+    ] = 1,
+) -> None:
+    """Serve the HTTP API."""
+    settings = get_settings()
+    if workers > 1 and settings.is_sqlite:
+        err.print("[yellow]several workers on SQLite share one file lock: PostgreSQL is the way to scale[/]")
+    uvicorn.run(
+        "studentgroups.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+@instance_app.command("create")
+def instance_create(
+    name: Annotated[str, typer.Argument(help="The instance's name.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"instance_id": …, "api_key": …} only.')
+    ] = False,
+) -> None:
+    """Create an instance and its first admin key (the key is shown once)."""
+    with transaction(_session_factory()) as session:
+        instance, issued = instances.create_instance(session, name=name)
+        instance_id, secret = instance.id, issued.secret
+    if as_json:
+        typer.echo(json.dumps({"instance_id": instance_id, "api_key": secret}))
+        return
+    out.print(f"instance {instance_id} ({name}) created")
+    out.print(f"admin API key (shown once, keep it safe): {secret}")
+
+
+@instance_app.command("list")
+def instance_list() -> None:
+    """List the instances."""
+    with transaction(_session_factory(), read_only=True) as session:
+        table = Table("id", "name", "created")
+        for instance in instances.list_instances(session):
+            table.add_row(str(instance.id), instance.name, f"{instance.created_at:%Y-%m-%d %H:%M:%S}")
+    out.print(table)
+
+
+@key_app.command("create")
+def key_create(
+    instance: InstanceOption,
+    role: Annotated[Role, typer.Option(help="admin, staff or read-only.")] = Role.STAFF,
+    user: Annotated[str, typer.Option(help="The user the key acts as (created if new).")] = "admin",
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the key as JSON.")] = False,
+) -> None:
+    """Create a key (shown once)."""
+    with transaction(_session_factory()) as session:
+        issued = instances.create_key(session, instance_id=instance, role=role, user_name=user, name=name)
+        key_id, secret = issued.key.id, issued.secret
+    if as_json:
+        typer.echo(json.dumps({"id": key_id, "instance_id": instance, "role": role.value, "api_key": secret}))
+        return
+    out.print(f"key {key_id} ({role.value}, user {user}) for instance {instance}: {secret}")
+    out.print("shown once: it is stored hashed and cannot be shown again")
+
+
+@key_app.command("list")
+def key_list(instance: InstanceOption) -> None:
+    """List an instance's keys (never their secrets)."""
+    with transaction(_session_factory(), read_only=True) as session:
+        table = Table("id", "prefix", "role", "user", "name", "created", "revoked")
+        for key, user in instances.list_keys(session, instance_id=instance):
+            revoked = f"{key.revoked_at:%Y-%m-%d %H:%M:%S}" if key.revoked_at else ""
+            table.add_row(
+                str(key.id),
+                key.prefix + "…",
+                key.role,
+                user,
+                key.name,
+                f"{key.created_at:%Y-%m-%d %H:%M:%S}",
+                revoked,
+            )
+    out.print(table)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id.")], instance: InstanceOption
+) -> None:
+    """Revoke a key: it answers 401 from its next request on."""
+    with transaction(_session_factory()) as session:
+        instances.revoke_key(session, instance_id=instance, key_id=key_id)
+    out.print(f"key {key_id} of instance {instance} revoked")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Host shown in the example curl.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port shown in the example curl.")] = 8000,
+) -> None:
+    """Create a demo instance with clusters, groups and students, and print its key."""
+    with transaction(_session_factory()) as session:
+        summary = create_demo(session)
+    base = f"http://{host}:{port}"
+    out.print(
+        f"demo instance {summary.instance_id}: {summary.clusters} clusters, {summary.groups} groups, "
+        f"{summary.students} students"
+    )
+    out.print(f"demo API key (admin): {summary.api_key}")
+    out.print("try:")
+    out.print(f"  curl -H 'Authorization: Token token={summary.api_key}' {base}/student_groups")
+    out.print(f"  open {base}/docs")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,71 @@
+"""The rules of student clusters. Flushes, never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+
+from studentgroups.clusters.models import StudentCluster
+from studentgroups.db import utcnow
+from studentgroups.errors import Conflict
+from studentgroups.groups.models import Group
+from studentgroups.pagination import Page
+from studentgroups.tenancy import get_in_instance, list_page, scoped_columns, scoped_update
+
+
+def create_cluster(session: Session, *, instance_id: int, name: str) -> StudentCluster:
+    """A new cluster in the instance."""
+    cluster = StudentCluster(instance_id=instance_id, name=name)
+    session.add(cluster)
+    session.flush()
+    return cluster
+
+
+def get_cluster(
+    session: Session, *, instance_id: int, cluster_id: int, field: str | None = None
+) -> StudentCluster:
+    """The cluster, or NotFound."""
+    return get_in_instance(
+        session, StudentCluster, cluster_id, instance_id, what="student cluster", field=field
+    )
+
+
+def list_clusters(session: Session, *, instance_id: int, page: Page) -> tuple[Sequence[StudentCluster], int]:
+    """One page of the instance's clusters, by id, and how many there are in all."""
+    return list_page(session, StudentCluster, instance_id, page)
+
+
+def update_cluster(
+    session: Session, *, instance_id: int, cluster_id: int, changes: dict[str, Any]
+) -> StudentCluster:
+    """Apply the fields sent, and only those."""
+    cluster = get_cluster(session, instance_id=instance_id, cluster_id=cluster_id)
+    for field, value in changes.items():
+        setattr(cluster, field, value)
+    session.flush()
+    return cluster
+
+
+def delete_cluster(session: Session, *, instance_id: int, cluster_id: int, force: bool) -> StudentCluster:
+    """Delete a cluster. One that still has groups is refused unless `force`, which detaches them."""
+    cluster = get_cluster(session, instance_id=instance_id, cluster_id=cluster_id)
+    group_count = session.scalar(
+        scoped_columns(Group, instance_id, func.count()).where(Group.student_cluster_id == cluster.id)
+    )
+    if group_count and not force:
+        raise Conflict(
+            f"Student cluster {cluster.id} still has {group_count} student group(s); "
+            "move or delete them first, or send ?force=true to detach them (the groups are kept)."
+        )
+    if group_count:
+        session.execute(
+            scoped_update(Group, instance_id)
+            .where(Group.student_cluster_id == cluster.id)
+            .values(student_cluster_id=None, updated_at=utcnow())
+        )
+    session.delete(cluster)
+    session.flush()
+    return cluster

@@ -1,0 +1,72 @@
+"""FastAPI dependencies, as `Annotated` aliases: the session, the caller and their role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from studentgroups.auth import Principal, authenticate, key_from_headers
+from studentgroups.db import transaction
+from studentgroups.instances.models import Role
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    factory = request.app.state.session_factory
+    with transaction(factory, read_only=request.method in _READ_METHODS) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+# Declared for the OpenAPI document; `current_principal` reads the headers itself.
+_domoscio_token = APIKeyHeader(
+    name="Authorization",
+    scheme_name="DomoscioToken",
+    auto_error=False,
+    description="Domoscio form: `Authorization: Token token=<key>`.",
+)
+_bearer = HTTPBearer(scheme_name="Bearer", auto_error=False, description="`Authorization: Bearer <key>`.")
+_subscription_key = APIKeyHeader(
+    name="Ocp-Apim-Subscription-Key",
+    scheme_name="SubscriptionKey",
+    auto_error=False,
+    description="LumiNUS form: `Ocp-Apim-Subscription-Key: <key>`.",
+)
+_x_api_key = APIKeyHeader(
+    name="X-API-Key", scheme_name="ApiKey", auto_error=False, description="`X-API-Key: <key>`."
+)
+
+
+def current_principal(
+    request: Request,
+    session: SessionDep,
+    _token: Annotated[str | None, Depends(_domoscio_token)],
+    _bearer_credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    subscription_key: Annotated[str | None, Depends(_subscription_key)],
+    x_api_key: Annotated[str | None, Depends(_x_api_key)],
+) -> Principal:
+    """The caller, from any of the four accepted key headers."""
+    key = key_from_headers(request.headers.get("authorization"), subscription_key, x_api_key)
+    return authenticate(session, key)
+
+
+def _writer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    principal.require(Role.STAFF)
+    return principal
+
+
+def _admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    principal.require(Role.ADMIN)
+    return principal
+
+
+Reader = Annotated[Principal, Depends(current_principal)]
+Writer = Annotated[Principal, Depends(_writer)]
+Admin = Annotated[Principal, Depends(_admin)]

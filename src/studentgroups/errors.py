@@ -1,0 +1,281 @@
+"""The service's errors: one small hierarchy, rendered once as RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("studentgroups.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One bad input: where it is, which rule it breaks, and in words."""
+
+    field: str
+    rule: str
+    message: str
+    location: str = "body"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "field": self.field,
+            "in": self.location,
+            "rule": self.rule,
+            "message": self.message,
+        }
+
+
+class AppError(Exception):
+    """Base of every error the service means to answer with."""
+
+    status = 500
+    title = "Internal Server Error"
+    slug = "internal"
+
+    def __init__(self, detail: str, *, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+
+
+class BadRequest(AppError):
+    status = 400
+    title = "Bad Request"
+    slug = "bad-request"
+
+
+class Unauthorized(AppError):
+    status = 401
+    title = "Unauthorized"
+    slug = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    title = "Not Found"
+    slug = "not-found"
+
+
+class Conflict(AppError):
+    status = 409
+    title = "Conflict"
+    slug = "conflict"
+
+
+class LengthRequired(AppError):
+    status = 411
+    title = "Length Required"
+    slug = "length-required"
+
+
+class ProblemFieldError(BaseModel):
+    """A bad field in a problem document."""
+
+    field: str = Field(description="Dotted path of the field, e.g. `name` or `attributes.score`.")
+    in_: str = Field(alias="in", description="Where the field was: body, query, path or header.")
+    rule: str = Field(description="The rule it breaks, e.g. `missing`, `string_too_long`.")
+    message: str
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (`application/problem+json`)."""
+
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemFieldError] = Field(
+        default_factory=list, description="Each bad field, when the problem is bad input."
+    )
+
+
+def problem_type(slug: str) -> str:
+    """The URI of a kind of problem."""
+    return f"urn:studentgroups:problem:{slug}"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    slug: str,
+    detail: str,
+    errors: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The one place a problem document is written."""
+    body: dict[str, Any] = {
+        "type": problem_type(slug),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errors": [e.as_dict() for e in errors],
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False).encode(),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """True for application/json and the application/*+json family (json-patch+json among them)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _location_and_field(loc: Sequence[int | str]) -> tuple[str, str]:
+    if not loc:
+        return "body", ""
+    location = str(loc[0])
+    rest = [str(p) for p in loc[1:]]
+    return location, ".".join(rest)
+
+
+def field_errors_from_validation(errors: Sequence[Any]) -> list[FieldError]:
+    """Pydantic's validation errors, as the field errors our clients read."""
+    out = []
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            loc = err.get("loc", ())
+            position = loc[1] if len(loc) > 1 else "?"
+            reason = (err.get("ctx") or {}).get("error", "invalid JSON")
+            out.append(
+                FieldError(field="body", rule="json_invalid", message=f"{reason} at character {position}")
+            )
+            continue
+        location, field = _location_and_field(err.get("loc", ()))
+        out.append(
+            FieldError(
+                field=field or location,
+                rule=err.get("type", "invalid"),
+                message=err.get("msg", ""),
+                location=location,
+            )
+        )
+    return out
+
+
+_STATUS_TITLES = {
+    400: ("Bad Request", "bad-request"),
+    401: ("Unauthorized", "unauthorized"),
+    403: ("Forbidden", "forbidden"),
+    404: ("Not Found", "not-found"),
+    405: ("Method Not Allowed", "method-not-allowed"),
+    406: ("Not Acceptable", "not-acceptable"),
+    409: ("Conflict", "conflict"),
+    411: ("Length Required", "length-required"),
+    413: ("Content Too Large", "content-too-large"),
+    415: ("Unsupported Media Type", "unsupported-media-type"),
+    429: ("Too Many Requests", "too-many-requests"),
+    503: ("Service Unavailable", "unavailable"),
+}
+
+
+async def _app_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return problem_response(exc.status, exc.title, exc.slug, exc.detail, exc.errors)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = field_errors_from_validation(exc.errors())
+    if request.method in ("POST", "PUT", "PATCH"):
+        if not await request.body():
+            return problem_response(
+                411,
+                "Length Required",
+                "length-required",
+                f"{request.method} needs a JSON body; the request had none.",
+            )
+        content_type = request.headers.get("content-type", "")
+        if content_type and not is_json_media_type(content_type):
+            return problem_response(
+                415,
+                "Unsupported Media Type",
+                "unsupported-media-type",
+                f"The body must be JSON (Content-Type: application/json), not {content_type}.",
+                [
+                    FieldError(
+                        field="Content-Type",
+                        rule="json_media_type",
+                        message="must be application/json or another +json type",
+                        location="header",
+                    )
+                ],
+            )
+    if any(e.rule == "json_invalid" for e in errors):
+        return problem_response(400, "Bad Request", "malformed-json", "The body is not valid JSON.", errors)
+    fields = ", ".join(sorted({e.field for e in errors}))
+    return problem_response(400, "Bad Request", "validation", f"Invalid input: {fields}.", errors)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    title, slug = _STATUS_TITLES.get(exc.status_code, ("Error", "error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "No such path."
+    return problem_response(exc.status_code, title, slug, detail, headers=exc.headers)
+
+
+async def _integrity_error(_request: Request, exc: Exception) -> Response:
+    # Services check first; this answers the race in which another request got there in between.
+    logger.info("integrity error answered as 409: %s", exc)
+    return problem_response(
+        409,
+        "Conflict",
+        "conflict",
+        "The change conflicts with data written at the same time; nothing was saved.",
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "Internal Server Error", "internal", "The server failed; nothing was saved.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error the app can raise as problem details."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error statuses, all as problem details."""
+    described = {
+        400: "Bad input: malformed JSON, a missing or invalid field (each named in `errors`).",
+        401: "No API key, or an unknown or revoked one.",
+        403: "The key's role may not do this.",
+        404: "No such object in the caller's instance.",
+        405: "Method not allowed on this path.",
+        409: "The change conflicts with the current state (named in `detail`).",
+        411: "POST or PUT without a body.",
+        415: "The body is not JSON (send Content-Type: application/json).",
+    }
+    return {
+        s: {"model": Problem, "description": described[s], "content": {PROBLEM_MEDIA_TYPE: {}}}
+        for s in statuses
+    }

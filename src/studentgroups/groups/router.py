@@ -1,0 +1,169 @@
+"""HTTP for /student_groups and their members: parse, call the service, return a schema."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.errors import error_responses
+from studentgroups.groups import service
+from studentgroups.groups.models import Group
+from studentgroups.groups.schemas import GroupCreate, GroupOut, GroupUpdate, MembersAdd
+from studentgroups.pagination import PageDep, set_page_headers
+from studentgroups.students import service as students
+from studentgroups.students.router import StudentId, student_out, students_out
+from studentgroups.students.schemas import StudentOut
+from studentgroups.wire import id_path
+
+router = APIRouter(prefix="/student_groups", tags=["Student groups"])
+GroupId = Annotated[int, id_path("student group")]
+
+
+@router.post("", response_model=GroupOut, responses=error_responses(400, 401, 403, 404, 411, 415))
+def create_student_group(body: GroupCreate, session: SessionDep, principal: Writer) -> Group:
+    """Create a student group in the caller's instance."""
+    return service.create_group(
+        session,
+        instance_id=principal.instance_id,
+        name=body.name,
+        student_cluster_id=body.student_cluster_id,
+        creator_id=principal.user_id,
+    )
+
+
+@router.get("", response_model=list[GroupOut], responses=error_responses(400, 401))
+def list_student_groups(
+    request: Request, response: Response, page: PageDep, session: SessionDep, principal: Reader
+) -> Sequence[Group]:
+    """All the instance's student groups (pages with `limit` and `offset`)."""
+    groups, total = service.list_groups(session, instance_id=principal.instance_id, page=page)
+    set_page_headers(request, response, page, total)
+    return groups
+
+
+@router.get("/{student_group_id}", response_model=GroupOut, responses=error_responses(400, 401, 404))
+def get_student_group(student_group_id: GroupId, session: SessionDep, principal: Reader) -> Group:
+    """One student group."""
+    return service.get_group(session, instance_id=principal.instance_id, group_id=student_group_id)
+
+
+@router.put(
+    "/{student_group_id}",
+    response_model=GroupOut,
+    responses=error_responses(400, 401, 403, 404, 411, 415),
+)
+def update_student_group(
+    student_group_id: GroupId, body: GroupUpdate, session: SessionDep, principal: Writer
+) -> Group:
+    """Change the fields sent, and only those; `student_cluster_id: null` takes it out of its cluster."""
+    return service.update_group(
+        session,
+        instance_id=principal.instance_id,
+        group_id=student_group_id,
+        changes=body.model_dump(exclude_unset=True),
+    )
+
+
+@router.delete(
+    "/{student_group_id}",
+    response_model=GroupOut,
+    responses=error_responses(400, 401, 403, 404, 409),
+)
+def delete_student_group(
+    student_group_id: GroupId,
+    session: SessionDep,
+    principal: Writer,
+    force: Annotated[
+        bool,
+        Query(
+            description="Remove the group's memberships (the students are kept) instead of refusing with 409."
+        ),
+    ] = False,
+) -> Group:
+    """Delete a student group; refused (409) while it has students, unless `force=true`, or sub-groups."""
+    return service.delete_group(
+        session, instance_id=principal.instance_id, group_id=student_group_id, force=force
+    )
+
+
+@router.get(
+    "/{student_group_id}/students",
+    response_model=list[StudentOut],
+    responses=error_responses(400, 401, 404),
+)
+def list_group_students(
+    student_group_id: GroupId,
+    request: Request,
+    response: Response,
+    page: PageDep,
+    session: SessionDep,
+    principal: Reader,
+) -> list[StudentOut]:
+    """The group's students (pages with `limit` and `offset`)."""
+    views, total = students.list_students(
+        session, instance_id=principal.instance_id, page=page, group_id=student_group_id
+    )
+    set_page_headers(request, response, page, total)
+    return students_out(views)
+
+
+@router.post(
+    "/{student_group_id}/students",
+    response_model=list[StudentOut],
+    responses=error_responses(400, 401, 403, 404, 409, 411, 415),
+)
+def add_group_students(
+    student_group_id: GroupId, body: MembersAdd, session: SessionDep, principal: Writer
+) -> list[StudentOut]:
+    """Put students in the group, all or none; answers with the students named, now members.
+
+    409 when one of them is already in another root group: move them with `student_group_id`.
+    """
+    service.add_members(
+        session,
+        instance_id=principal.instance_id,
+        group_id=student_group_id,
+        student_ids=body.student_ids,
+    )
+    views = students.students_by_id(session, instance_id=principal.instance_id, ids=body.student_ids)
+    return students_out(views)
+
+
+@router.put(
+    "/{student_group_id}/students/{student_id}",
+    response_model=StudentOut,
+    responses=error_responses(400, 401, 403, 404, 409),
+)
+def add_group_student(
+    student_group_id: GroupId, student_id: StudentId, session: SessionDep, principal: Writer
+) -> StudentOut:
+    """Put one student in the group (nothing changes if they are in it already)."""
+    service.add_members(
+        session,
+        instance_id=principal.instance_id,
+        group_id=student_group_id,
+        student_ids=[student_id],
+    )
+    return student_out(
+        students.get_student(session, instance_id=principal.instance_id, student_id=student_id)
+    )
+
+
+@router.delete(
+    "/{student_group_id}/students/{student_id}",
+    response_model=StudentOut,
+    responses=error_responses(400, 401, 403, 404),
+)
+def remove_group_student(
+    student_group_id: GroupId, student_id: StudentId, session: SessionDep, principal: Writer
+) -> StudentOut:
+    """Take a student out of the group (the student is kept)."""
+    service.remove_member(
+        session, instance_id=principal.instance_id, group_id=student_group_id, student_id=student_id
+    )
+    return student_out(
+        students.get_student(session, instance_id=principal.instance_id, student_id=student_id)
+    )

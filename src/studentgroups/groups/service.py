@@ -1,0 +1,245 @@
+"""The rules of groups and memberships. Flushes, never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from studentgroups.clusters.service import get_cluster
+from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
+from studentgroups.groups.models import ROOT_SCOPE, Group, Membership
+from studentgroups.pagination import Page
+from studentgroups.students.models import Student
+from studentgroups.tenancy import get_in_instance, list_page, scoped_columns, scoped_delete
+
+# A bound parameter list this long stays under every driver's limit.
+_CHUNK = 5_000
+
+
+def create_group(
+    session: Session,
+    *,
+    instance_id: int,
+    name: str,
+    student_cluster_id: int | None,
+    creator_id: int | None,
+) -> Group:
+    """A new root student group (no module, no parent)."""
+    if student_cluster_id is not None:
+        get_cluster(
+            session,
+            instance_id=instance_id,
+            cluster_id=student_cluster_id,
+            field="student_cluster_id",
+        )
+    group = Group(
+        instance_id=instance_id,
+        name=name,
+        student_cluster_id=student_cluster_id,
+        creator_id=creator_id,
+    )
+    session.add(group)
+    session.flush()
+    return group
+
+
+def get_group(session: Session, *, instance_id: int, group_id: int, field: str | None = None) -> Group:
+    """The group, or NotFound."""
+    return get_in_instance(session, Group, group_id, instance_id, what="student group", field=field)
+
+
+def list_groups(session: Session, *, instance_id: int, page: Page) -> tuple[Sequence[Group], int]:
+    """One page of the instance's groups, by id, and how many there are in all."""
+    return list_page(session, Group, instance_id, page)
+
+
+def update_group(session: Session, *, instance_id: int, group_id: int, changes: dict[str, Any]) -> Group:
+    """Apply the fields sent, and only those."""
+    group = get_group(session, instance_id=instance_id, group_id=group_id)
+    cluster_id = changes.get("student_cluster_id")
+    if cluster_id is not None:
+        get_cluster(session, instance_id=instance_id, cluster_id=cluster_id, field="student_cluster_id")
+    for field, value in changes.items():
+        setattr(group, field, value)
+    session.flush()
+    return group
+
+
+def delete_group(session: Session, *, instance_id: int, group_id: int, force: bool) -> Group:
+    """Delete a group. Sub-groups always refuse it; members refuse it unless `force` removes them."""
+    group = get_group(session, instance_id=instance_id, group_id=group_id)
+    children = session.scalar(
+        scoped_columns(Group, instance_id, func.count()).where(Group.parent_group_id == group.id)
+    )
+    if children:
+        raise Conflict(f"Group {group.id} has {children} sub-group(s); delete them first.")
+    members = member_count(session, instance_id=instance_id, group_id=group.id)
+    if members and not force:
+        raise Conflict(
+            f"Student group {group.id} still has {members} student(s); remove them first, "
+            "or send ?force=true to remove the memberships (the students are kept)."
+        )
+    session.execute(scoped_delete(Membership, instance_id).where(Membership.group_id == group.id))
+    session.delete(group)
+    session.flush()
+    return group
+
+
+def sibling_scope(session: Session, group: Group) -> tuple[str, bool]:
+    """The set of groups that share this group's parent, and whether a student may be in only one."""
+    if group.parent_group_id is not None:
+        allow_multiple = session.scalar(select(Group.allow_multiple).where(Group.id == group.parent_group_id))
+        return f"group:{group.parent_group_id}", not allow_multiple
+    return ROOT_SCOPE, True
+
+
+def member_count(session: Session, *, instance_id: int, group_id: int) -> int:
+    """How many students the group holds."""
+    stmt = scoped_columns(Membership, instance_id, func.count()).where(Membership.group_id == group_id)
+    return int(session.scalar(stmt) or 0)
+
+
+def _existing_students(session: Session, instance_id: int, student_ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(student_ids), _CHUNK):
+        chunk = student_ids[start : start + _CHUNK]
+        found.update(
+            session.scalars(scoped_columns(Student, instance_id, Student.id).where(Student.id.in_(chunk)))
+        )
+    return found
+
+
+def _memberships_in_scope(
+    session: Session, instance_id: int, scope: str, student_ids: Sequence[int]
+) -> dict[int, int]:
+    """student id -> the group they are in within `scope`, for the given students."""
+    held: dict[int, int] = {}
+    for start in range(0, len(student_ids), _CHUNK):
+        chunk = student_ids[start : start + _CHUNK]
+        rows = session.execute(
+            scoped_columns(Membership, instance_id, Membership.student_id, Membership.group_id).where(
+                Membership.sibling_scope == scope, Membership.student_id.in_(chunk)
+            )
+        )
+        held.update({row.student_id: row.group_id for row in rows})
+    return held
+
+
+def add_members(
+    session: Session, *, instance_id: int, group_id: int, student_ids: Iterable[int]
+) -> list[int]:
+    """Put students in a group, all or none; returns the ids newly added.
+
+    A student already in another group of the same exclusive sibling set is a conflict: moving
+    them is an explicit act (`student_group_id` on the student, or Randomise), never a side effect.
+    """
+    group = get_group(session, instance_id=instance_id, group_id=group_id)
+    wanted = list(dict.fromkeys(student_ids))
+    missing = sorted(set(wanted) - _existing_students(session, instance_id, wanted))
+    if missing:
+        raise NotFound(
+            f"No student with id {', '.join(map(str, missing[:20]))} in this instance.",
+            errors=[
+                FieldError(field="student_ids", rule="not_found", message=f"no student {sid}")
+                for sid in missing[:100]
+            ],
+        )
+    scope, exclusive = sibling_scope(session, group)
+    held = _memberships_in_scope(session, instance_id, scope, wanted)
+    if exclusive:
+        elsewhere = {sid: gid for sid, gid in held.items() if gid != group.id}
+        if elsewhere:
+            shown = ", ".join(f"student {sid} is in group {gid}" for sid, gid in list(elsewhere.items())[:20])
+            raise Conflict(f"A student may be in only one of these sibling groups: {shown}.")
+        new_ids = [sid for sid in wanted if sid not in held]
+    else:
+        already = set(
+            session.scalars(
+                scoped_columns(Membership, instance_id, Membership.student_id).where(
+                    Membership.group_id == group.id
+                )
+            )
+        )
+        new_ids = [sid for sid in wanted if sid not in already]
+    insert_memberships(
+        session,
+        instance_id=instance_id,
+        group_id=group.id,
+        scope=scope,
+        exclusive=exclusive,
+        student_ids=new_ids,
+    )
+    return new_ids
+
+
+def insert_memberships(
+    session: Session,
+    *,
+    instance_id: int,
+    group_id: int,
+    scope: str,
+    exclusive: bool,
+    student_ids: Sequence[int],
+) -> None:
+    """Multi-row insert of memberships, in chunks."""
+    for start in range(0, len(student_ids), _CHUNK):
+        chunk = student_ids[start : start + _CHUNK]
+        session.execute(
+            insert(Membership),
+            [
+                {
+                    "group_id": group_id,
+                    "student_id": sid,
+                    "instance_id": instance_id,
+                    "sibling_scope": scope,
+                    "exclusive": exclusive,
+                }
+                for sid in chunk
+            ],
+        )
+
+
+def remove_member(session: Session, *, instance_id: int, group_id: int, student_id: int) -> None:
+    """Take a student out of a group; NotFound when they are not in it."""
+    group = get_group(session, instance_id=instance_id, group_id=group_id)
+    result = session.execute(
+        scoped_delete(Membership, instance_id).where(
+            Membership.group_id == group.id, Membership.student_id == student_id
+        )
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound(f"Student {student_id} is not in student group {group.id}.")
+
+
+def set_root_group(session: Session, *, instance_id: int, student_id: int, group_id: int | None) -> None:
+    """Make `group_id` the student's one root group (None: no root group), replacing any other."""
+    if group_id is not None:
+        group = get_group(session, instance_id=instance_id, group_id=group_id, field="student_group_id")
+        if group.parent_group_id is not None or sibling_scope(session, group)[0] != ROOT_SCOPE:
+            raise BadRequest(
+                f"Group {group.id} is not a root student group.",
+                errors=[
+                    FieldError(
+                        field="student_group_id",
+                        rule="root_group",
+                        message="must name a group with no module and no parent",
+                    )
+                ],
+            )
+    session.execute(
+        scoped_delete(Membership, instance_id).where(
+            Membership.student_id == student_id, Membership.sibling_scope == ROOT_SCOPE
+        )
+    )
+    if group_id is not None:
+        insert_memberships(
+            session,
+            instance_id=instance_id,
+            group_id=group_id,
+            scope=ROOT_SCOPE,
+            exclusive=True,
+            student_ids=[student_id],
+        )

@@ -1,0 +1,49 @@
+"""Wire shapes of API keys (management surface, admins only)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from studentgroups.instances.models import ApiKey, Role
+from studentgroups.wire import DomoscioTimestamp, Name, OptionalText
+
+
+class KeyCreate(BaseModel):
+    """POST /api_keys."""
+
+    role: Role = Field(description="admin: everything; staff: reads and writes; read-only: reads only.")
+    user: Name = Field(default="admin", description="The user the key acts as (created if new).")
+    name: OptionalText = Field(default="", description="A label, e.g. where the key is used.")
+
+
+class KeyOut(BaseModel):
+    """An API key, without its secret."""
+
+    id: int
+    name: str
+    prefix: str = Field(description="The first characters of the key, to recognise it.")
+    role: Role
+    user: str
+    instance_id: int
+    created_at: DomoscioTimestamp
+    revoked_at: DomoscioTimestamp | None
+
+
+class KeyCreated(KeyOut):
+    """A new API key, with its secret: shown this once, never again."""
+
+    api_key: str
+
+
+def key_out(key: ApiKey, user: str) -> KeyOut:
+    """A key as the wire shows it."""
+    return KeyOut(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        role=Role(key.role),
+        user=user,
+        instance_id=key.instance_id,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+    )

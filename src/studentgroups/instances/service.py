@@ -1,0 +1,110 @@
+"""The rules of instances, users and keys. Flushes, never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from studentgroups.auth import generate_key, hash_key
+from studentgroups.db import utcnow
+from studentgroups.errors import Conflict, NotFound
+from studentgroups.instances.models import ApiKey, Instance, Role, User
+from studentgroups.tenancy import get_in_instance, scoped, scoped_columns
+
+DEFAULT_USER = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A key just made: the only time its secret exists outside the caller's hands."""
+
+    key: ApiKey
+    secret: str
+    user: User
+
+
+def create_instance(
+    session: Session, *, name: str, admin_user: str = DEFAULT_USER
+) -> tuple[Instance, IssuedKey]:
+    """A new instance and its first admin key."""
+    instance = Instance(name=name)
+    session.add(instance)
+    session.flush()
+    issued = create_key(
+        session,
+        instance_id=instance.id,
+        role=Role.ADMIN,
+        user_name=admin_user,
+        name="first admin key",
+    )
+    return instance, issued
+
+
+def get_instance(session: Session, *, instance_id: int) -> Instance:
+    """The instance, or NotFound."""
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"No instance with id {instance_id}.")
+    return instance
+
+
+def list_instances(session: Session) -> Sequence[Instance]:
+    """Every instance (operators only: the CLI, never HTTP)."""
+    return session.scalars(select(Instance).order_by(Instance.id)).all()
+
+
+def ensure_user(session: Session, *, instance_id: int, name: str) -> User:
+    """The instance's user of that name, created if new."""
+    user = session.scalar(scoped(User, instance_id).where(User.name == name))
+    if user is None:
+        user = User(instance_id=instance_id, name=name)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def create_key(
+    session: Session, *, instance_id: int, role: Role, user_name: str = DEFAULT_USER, name: str = ""
+) -> IssuedKey:
+    """A new key for a user of the instance; its secret is returned here and never again."""
+    get_instance(session, instance_id=instance_id)
+    user = ensure_user(session, instance_id=instance_id, name=user_name)
+    secret = generate_key()
+    key = ApiKey(
+        instance_id=instance_id,
+        user_id=user.id,
+        role=role.value,
+        name=name,
+        prefix=secret[:11],
+        key_hash=hash_key(secret),
+    )
+    session.add(key)
+    session.flush()
+    return IssuedKey(key=key, secret=secret, user=user)
+
+
+def list_keys(session: Session, *, instance_id: int) -> Sequence[tuple[ApiKey, str]]:
+    """The instance's keys (never their secrets) with their users' names."""
+    rows = session.execute(
+        scoped_columns(ApiKey, instance_id, ApiKey, User.name)
+        .join(User, User.id == ApiKey.user_id)
+        .order_by(ApiKey.id)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def revoke_key(
+    session: Session, *, instance_id: int, key_id: int, by_key_id: int | None = None
+) -> tuple[ApiKey, str]:
+    """Revoke a key at once (a revoked key answers 401 from then on); returns it and its user's name."""
+    key = get_in_instance(session, ApiKey, key_id, instance_id, what="API key")
+    if by_key_id == key.id:
+        raise Conflict("A key cannot revoke itself; use another admin key.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+    user_name = session.scalar(scoped_columns(User, instance_id, User.name).where(User.id == key.user_id))
+    return key, user_name or ""

@@ -1,0 +1,147 @@
+"""The application: routers, error handlers, OpenAPI and the interactive docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from studentgroups import __version__
+from studentgroups.clusters.router import router as clusters_router
+from studentgroups.db import create_db_engine, create_session_factory
+from studentgroups.dependencies import Reader
+from studentgroups.errors import PROBLEM_MEDIA_TYPE, NotFound, install_error_handlers
+from studentgroups.groups.router import router as groups_router
+from studentgroups.instances.router import router as keys_router
+from studentgroups.settings import Settings, get_settings
+from studentgroups.students.router import router as students_router
+from studentgroups.wire import id_path
+
+DESCRIPTION = """\
+Organise learners into groups, form those groups, and read results per group.
+
+Two public APIs on one data model:
+
+* the **Domoscio v1** surface (`/student_clusters`, `/student_groups`, `/students`), served at the
+  root and under `/v1/instances/{instance_id}/`; integer ids, snake_case, errors as
+  `application/problem+json`;
+* the **LumiNUS** surface (`/user/...`): UUIDs, camelCase.
+
+Every call needs an API key, in any of: `Authorization: Token token=<key>`,
+`Authorization: Bearer <key>`, `Ocp-Apim-Subscription-Key: <key>`, `X-API-Key: <key>`.
+Roles: `read-only` reads; `staff` also writes; `admin` also manages keys.
+A missing or bad key is 401; a key whose role may not do the call is 403; an id of another
+instance is 404, exactly as an id that does not exist.
+
+Deleting a student cluster that still has groups, or a group that still has students, is refused
+with 409 unless `?force=true`: the cluster's groups are then detached (kept), the group's
+memberships removed (the students kept).
+"""
+
+DOMOSCIO_ROUTERS: tuple[APIRouter, ...] = (
+    clusters_router,
+    groups_router,
+    students_router,
+    keys_router,
+)
+
+
+def _path_instance_is_callers(instance_id: Annotated[int, id_path("instance")], principal: Reader) -> None:
+    """Under /v1/instances/{instance_id}/ the instance must be the key's own."""
+    if instance_id != principal.instance_id:
+        raise NotFound(f"No instance with id {instance_id}.")
+
+
+def _tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Our validation errors are 400 problem documents: drop FastAPI's 422, type error bodies right."""
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            responses.pop("422", None)
+            for status, response in responses.items():
+                if status.isdigit() and int(status) >= 400:
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}
+    components = schema.get("components", {}).get("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service, bound to a database."""
+    settings = settings or get_settings()
+    engine = create_db_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="studentgroups",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        strict_content_type=False,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    install_error_handlers(app)
+
+    for router in DOMOSCIO_ROUTERS:
+        app.include_router(router)
+    scoped = APIRouter(
+        prefix="/v1/instances/{instance_id}", dependencies=[Depends(_path_instance_is_callers)]
+    )
+    for router in DOMOSCIO_ROUTERS:
+        scoped.include_router(router)
+    app.include_router(scoped)
+
+    @app.get("/healthz", tags=["Operations"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers. Needs no key and no database."""
+        return {"status": "ok"}
+
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        # Served from the installed swagger-ui-bundle package: works without internet access.
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="studentgroups API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _tidy_openapi(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for `uvicorn --factory` (settings from the environment)."""
+    return create_app()

@@ -1,0 +1,44 @@
+"""Alembic environment: runs migrations on the configured database."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from studentgroups.db import create_db_engine
+from studentgroups.models import Base
+from studentgroups.settings import Settings, get_settings
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _settings() -> Settings:
+    url = config.attributes.get("database_url")
+    return Settings(database_url=url) if url else get_settings()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    settings = _settings()
+    engine = create_db_engine(settings.model_copy(update={"db_pool_size": 1}))
+    try:
+        with engine.connect() as conn:
+            context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=_settings().database_url, target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    run_migrations_online()

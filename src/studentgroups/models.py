@@ -1,0 +1,9 @@
+"""Every table, imported in one place so that metadata (and Alembic) sees them all."""
+
+from studentgroups.clusters.models import StudentCluster
+from studentgroups.db import Base
+from studentgroups.groups.models import Group, Membership
+from studentgroups.instances.models import ApiKey, Instance, User
+from studentgroups.students.models import Student
+
+__all__ = ["ApiKey", "Base", "Group", "Instance", "Membership", "Student", "StudentCluster", "User"]

@@ -1,0 +1,110 @@
+"""The rules of students. Flushes, never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_
+from sqlalchemy.orm import Session
+
+from studentgroups.errors import Conflict, FieldError, NotFound
+from studentgroups.groups.models import ROOT_SCOPE, Membership
+from studentgroups.groups.service import get_group, set_root_group
+from studentgroups.pagination import Page
+from studentgroups.students.models import Student
+from studentgroups.tenancy import get_in_instance, paginate, scoped_columns
+
+StudentView = tuple[Student, int | None]
+"""A student and the id of their root group (Domoscio's `student_group_id`)."""
+
+
+def _with_root_group(instance_id: int) -> Any:
+    return scoped_columns(Student, instance_id, Student, Membership.group_id).outerjoin(
+        Membership,
+        and_(Membership.student_id == Student.id, Membership.sibling_scope == ROOT_SCOPE),
+    )
+
+
+def list_students(
+    session: Session, *, instance_id: int, page: Page, group_id: int | None = None
+) -> tuple[Sequence[StudentView], int]:
+    """One page of the instance's students (or of one group's members), by id."""
+    stmt = _with_root_group(instance_id)
+    if group_id is not None:
+        get_group(session, instance_id=instance_id, group_id=group_id)
+        in_group = scoped_columns(Membership, instance_id, Membership.student_id).where(
+            Membership.group_id == group_id
+        )
+        stmt = stmt.where(Student.id.in_(in_group))
+    rows, total = paginate(session, stmt.order_by(Student.id), page)
+    return [(row[0], row[1]) for row in rows], total
+
+
+def get_student(session: Session, *, instance_id: int, student_id: int) -> StudentView:
+    """The student and their root group, or NotFound."""
+    row = session.execute(_with_root_group(instance_id).where(Student.id == student_id)).first()
+    if row is None:
+        raise NotFound(f"No student with id {student_id} in this instance.")
+    return row[0], row[1]
+
+
+def _refuse_taken_uid(session: Session, instance_id: int, uid: str, but: int | None = None) -> None:
+    stmt = scoped_columns(Student, instance_id, Student.id).where(Student.uid == uid)
+    if but is not None:
+        stmt = stmt.where(Student.id != but)
+    taken = session.scalar(stmt)
+    if taken is not None:
+        raise Conflict(
+            f"uid {uid!r} is already student {taken}'s in this instance.",
+            errors=[FieldError(field="uid", rule="unique", message="already taken in this instance")],
+        )
+
+
+def create_student(
+    session: Session, *, instance_id: int, fields: dict[str, Any], student_group_id: int | None
+) -> StudentView:
+    """A new student, optionally placed in a root group."""
+    _refuse_taken_uid(session, instance_id, fields["uid"])
+    if student_group_id is not None:
+        get_group(session, instance_id=instance_id, group_id=student_group_id, field="student_group_id")
+    student = Student(instance_id=instance_id, **fields)
+    session.add(student)
+    session.flush()
+    if student_group_id is not None:
+        set_root_group(session, instance_id=instance_id, student_id=student.id, group_id=student_group_id)
+    return get_student(session, instance_id=instance_id, student_id=student.id)
+
+
+def update_student(
+    session: Session, *, instance_id: int, student_id: int, changes: dict[str, Any]
+) -> StudentView:
+    """Apply the fields sent, and only those; `student_group_id` moves the student between root groups."""
+    student = get_in_instance(session, Student, student_id, instance_id, what="student")
+    if "uid" in changes:
+        _refuse_taken_uid(session, instance_id, changes["uid"], but=student.id)
+    if "student_group_id" in changes:
+        set_root_group(
+            session,
+            instance_id=instance_id,
+            student_id=student.id,
+            group_id=changes.pop("student_group_id"),
+        )
+    for field, value in changes.items():
+        setattr(student, field, value)
+    session.flush()
+    return get_student(session, instance_id=instance_id, student_id=student.id)
+
+
+def delete_student(session: Session, *, instance_id: int, student_id: int) -> StudentView:
+    """Delete a student and their memberships."""
+    view = get_student(session, instance_id=instance_id, student_id=student_id)
+    session.delete(view[0])
+    session.flush()
+    return view
+
+
+def students_by_id(session: Session, *, instance_id: int, ids: Sequence[int]) -> Sequence[StudentView]:
+    """The given students (of this instance) with their root groups, by id."""
+    stmt = _with_root_group(instance_id).where(Student.id.in_(list(ids))).order_by(Student.id)
+    return [(row[0], row[1]) for row in session.execute(stmt)]

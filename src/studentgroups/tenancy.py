@@ -1,0 +1,77 @@
+"""The one place a tenant filter is written: every query goes through `scoped`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Delete, Select, Update, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from studentgroups.db import InstanceEntity, InstanceOwned
+from studentgroups.errors import FieldError, NotFound
+from studentgroups.pagination import Page
+
+M = TypeVar("M", bound=InstanceEntity)
+Owned = TypeVar("Owned", bound=InstanceOwned)
+
+
+def scoped(model: type[Owned], instance_id: int) -> Select[Owned]:
+    """`SELECT model` limited to one instance's rows."""
+    return select(model).where(model.instance_id == instance_id)
+
+
+def scoped_columns(model: type[InstanceOwned], instance_id: int, *columns: Any) -> Select[Any]:
+    """`SELECT columns FROM model` limited to one instance's rows."""
+    return select(*columns).select_from(model).where(model.instance_id == instance_id)
+
+
+def scoped_update(model: type[InstanceOwned], instance_id: int) -> Update:
+    """`UPDATE model` limited to one instance's rows."""
+    return update(model).where(model.instance_id == instance_id)
+
+
+def scoped_delete(model: type[InstanceOwned], instance_id: int) -> Delete:
+    """`DELETE FROM model` limited to one instance's rows."""
+    return delete(model).where(model.instance_id == instance_id)
+
+
+def paginate(session: Session, stmt: Select[Any], page: Page) -> tuple[Sequence[Any], int]:
+    """One page of an instance-scoped select, in id order, and the total without paging."""
+    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    if page.limit is not None:
+        stmt = stmt.limit(page.limit)
+    if page.offset:
+        stmt = stmt.offset(page.offset)
+    return session.execute(stmt).all(), total
+
+
+def list_page(session: Session, model: type[M], instance_id: int, page: Page) -> tuple[Sequence[M], int]:
+    """One page of the instance's rows of `model`, by id, and how many there are in all."""
+    rows, total = paginate(session, scoped(model, instance_id).order_by(model.id), page)
+    return [row[0] for row in rows], total
+
+
+def count_in_instance(session: Session, model: type[InstanceOwned], instance_id: int) -> int:
+    """How many rows of `model` the instance holds."""
+    stmt = scoped_columns(model, instance_id, func.count())
+    return int(session.scalar(stmt) or 0)
+
+
+def get_in_instance(
+    session: Session,
+    model: type[M],
+    object_id: int,
+    instance_id: int,
+    *,
+    what: str,
+    field: str | None = None,
+) -> M:
+    """The row with this id in this instance, else NotFound (another instance's id included)."""
+    found = session.scalar(scoped(model, instance_id).where(model.id == object_id))
+    if found is None:
+        errors = (
+            [FieldError(field=field, rule="not_found", message=f"no {what} {object_id}")] if field else []
+        )
+        raise NotFound(f"No {what} with id {object_id} in this instance.", errors=errors)
+    return found

@@ -1,0 +1,54 @@
+"""Field types shared by the wire schemas of both surfaces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
+
+from studentgroups.db import MAX_ID
+
+DOMOSCIO_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _no_control_characters(value: str) -> str:
+    # NUL cannot be stored by PostgreSQL, and no name needs a control character.
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value) or "\x7f" in value:
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def domoscio_time(value: datetime) -> str:
+    """A timestamp as the Domoscio document writes it: `2014-09-17 09:21:03`, UTC."""
+    return value.strftime(DOMOSCIO_TIME_FORMAT)
+
+
+DomoscioTimestamp = Annotated[
+    datetime,
+    PlainSerializer(domoscio_time, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$",
+            "description": "UTC, `YYYY-MM-DD HH:MM:SS`.",
+            "examples": ["2014-09-17 09:21:03"],
+        }
+    ),
+]
+
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255),
+    AfterValidator(_no_control_characters),
+    Field(description="At most 255 characters, no control characters."),
+]
+OptionalText = Annotated[str, StringConstraints(max_length=255), AfterValidator(_no_control_characters)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""An integer id as a client may send it; out-of-range values are refused, not looked up."""
+
+
+def id_path(what: str) -> Any:
+    """A path parameter holding an integer id (1 to 2**63-1)."""
+    return Path(ge=1, le=MAX_ID, description=f"The {what}'s id.")
