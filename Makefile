@@ -6,7 +6,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
-export STUDENTGROUPS_DATABASE_URL ?= sqlite:///./studentgroups.db
 
 .DEFAULT_GOAL := help
 .PHONY: help install run serve migrate demo test test-pg lint fmt bench clean

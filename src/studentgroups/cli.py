@@ -12,13 +12,18 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from studentgroups.db import create_db_engine, create_session_factory, transaction
+from studentgroups.errors import AppError
 from studentgroups.instances import service as instances
 from studentgroups.instances.demo import create_demo
 from studentgroups.instances.models import Role
 from studentgroups.migrations import upgrade_database
 from studentgroups.settings import get_settings
 
-app = typer.Typer(help="studentgroups: group management for learning platforms.", no_args_is_help=True)
+app = typer.Typer(
+    help="studentgroups: group management for learning platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 instance_app = typer.Typer(help="Instances (tenants).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys of an instance.", no_args_is_help=True)
 app.add_typer(instance_app, name="instance")
@@ -160,5 +165,14 @@ def demo(
     out.print(f"  open {base}/docs")
 
 
+def main() -> None:
+    """Run the CLI; the service's own errors end it with their message, not a traceback."""
+    try:
+        app()
+    except AppError as error:
+        err.print(f"[red]error:[/] {error.detail}")
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

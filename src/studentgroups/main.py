@@ -17,7 +17,7 @@ from studentgroups import __version__
 from studentgroups.clusters.router import router as clusters_router
 from studentgroups.db import create_db_engine, create_session_factory
 from studentgroups.dependencies import Reader
-from studentgroups.errors import PROBLEM_MEDIA_TYPE, NotFound, install_error_handlers
+from studentgroups.errors import PROBLEM_MEDIA_TYPE, NotFound, error_responses, install_error_handlers
 from studentgroups.groups.router import router as groups_router
 from studentgroups.instances.router import router as keys_router
 from studentgroups.settings import Settings, get_settings
@@ -45,6 +45,7 @@ with 409 unless `?force=true`: the cluster's groups are then detached (kept), th
 memberships removed (the students kept).
 """
 
+V1_PREFIX = "/v1/instances/{instance_id}"
 DOMOSCIO_ROUTERS: tuple[APIRouter, ...] = (
     clusters_router,
     groups_router,
@@ -60,12 +61,21 @@ def _path_instance_is_callers(instance_id: Annotated[int, id_path("instance")], 
 
 
 def _tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
-    """Our validation errors are 400 problem documents: drop FastAPI's 422, type error bodies right."""
+    """Our validation errors are 400 problem documents: drop FastAPI's 422, type error bodies right.
+
+    Under /v1/instances/{instance_id} every operation may also answer 400 (a malformed instance id)
+    and 404 (not the key's instance); FastAPI drops `responses` given to `include_router`, so they
+    are added here.
+    """
     problem_ref = {"$ref": "#/components/schemas/Problem"}
-    for path_item in schema.get("paths", {}).values():
+    prefix_errors = {str(k): v for k, v in error_responses(400, 404).items()}
+    for path, path_item in schema.get("paths", {}).items():
         for operation in path_item.values():
             responses = operation.get("responses", {})
             responses.pop("422", None)
+            if path.startswith(V1_PREFIX):
+                for status, described in prefix_errors.items():
+                    responses.setdefault(status, {"description": described["description"]})
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}

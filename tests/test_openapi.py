@@ -1,0 +1,100 @@
+"""/openapi.json describes every path, field and error; /docs works offline; schemathesis finds no 5xx."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from studentgroups.main import create_app
+from studentgroups.settings import Settings
+from tests.factories import Tenant, new_tenant
+from tests.live_server import LiveServer
+
+
+def test_every_operation_documents_its_errors_as_problem_details(http: httpx.Client) -> None:
+    spec = http.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            if path != "/healthz":
+                assert "401" in responses, (method, path)
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    assert list(response["content"]) == ["application/problem+json"], (method, path, status)
+
+
+def test_the_document_names_the_key_headers_and_enums(http: httpx.Client) -> None:
+    spec = http.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert {s.get("name") for s in schemes.values()} >= {
+        "Authorization",
+        "Ocp-Apim-Subscription-Key",
+        "X-API-Key",
+    }
+    schemas = spec["components"]["schemas"]
+    assert schemas["Sexe"]["enum"] == ["male", "female", "undefined"]
+    assert schemas["Role"]["enum"] == ["admin", "staff", "read-only"]
+    assert {"student_clusters", "student_groups", "students"} <= {p.split("/")[1] for p in spec["paths"]}
+    assert any(p.startswith("/v1/instances/{instance_id}/student_groups") for p in spec["paths"])
+
+
+def test_docs_are_served_without_internet(http: httpx.Client) -> None:
+    page = http.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert assets, page.text
+    for asset in assets:
+        assert asset.startswith("/"), f"{asset} would need the internet"
+        assert http.get(asset).status_code == 200, asset
+
+
+def _operations() -> list[tuple[str, str]]:
+    # The app builds its document without touching a database, so this runs at collection time.
+    spec = create_app(Settings(database_url="sqlite:///never-opened.db")).openapi()
+    return [(method.upper(), path) for path, item in spec["paths"].items() for method in item]
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(server: LiveServer, http: httpx.Client, sessions: Any) -> tuple[Any, Tenant]:
+    """The live server's schema, and a tenant with a group and a student for the fuzzer to find."""
+    tenant = new_tenant(http, sessions, name="fuzzed")
+    group = tenant.group("fuzz group")
+    tenant.student("fuzz-student", student_group_id=group["id"])
+    return schemathesis.openapi.from_url(f"{server.url}/openapi.json"), tenant
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
+
+@pytest.mark.parametrize(("method", "path"), _operations())
+def test_fuzzing_finds_no_server_error_and_no_contradiction_of_the_schema(
+    method: str, path: str, fuzz_target: tuple[Any, Tenant]
+) -> None:
+    schema, tenant = fuzz_target
+    operation = schema[path][method]
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def call(case: Any) -> None:
+        case.call_and_validate(headers={"X-API-Key": tenant.key}, checks=CHECKS)
+
+    call()

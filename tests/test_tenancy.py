@@ -1,0 +1,152 @@
+"""Tenants are walls: another instance's ids answer 404 on every path, and lists never leak."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.factories import Tenant
+
+# A valid body for each write, so that the wall (not validation) is what answers.
+BODIES: dict[tuple[str, str], Any] = {
+    ("PUT", "/student_clusters/{student_cluster_id}"): {"name": "hijacked"},
+    ("PUT", "/student_groups/{student_group_id}"): {"name": "hijacked"},
+    ("PUT", "/students/{student_id}"): {"name": "hijacked"},
+    ("POST", "/student_groups/{student_group_id}/students"): {"student_ids": ["{student_id}"]},
+    ("POST", "/student_clusters"): {"name": "mine"},
+    ("POST", "/student_groups"): {"name": "mine"},
+    ("POST", "/students"): {"uid": "mine"},
+    ("POST", "/api_keys"): {"role": "staff"},
+}
+
+
+@pytest.fixture
+def victim(make_tenant: Callable[[], Tenant]) -> tuple[Tenant, dict[str, int]]:
+    """An instance with one of everything; its ids by path parameter name."""
+    owner = make_tenant()
+    cluster = owner.cluster("victim cluster")
+    group = owner.group("victim group", student_cluster_id=cluster["id"])
+    student = owner.student("victim-uid", student_group_id=group["id"], name="Victim")
+    key = owner.post("/api_keys", json={"role": "staff"}).json()
+    return owner, {
+        "student_cluster_id": cluster["id"],
+        "student_group_id": group["id"],
+        "student_id": student["id"],
+        "api_key_id": key["id"],
+        "instance_id": owner.instance_id,
+    }
+
+
+def _operations(tenant: Tenant) -> list[tuple[str, str]]:
+    spec = tenant.http.get("/openapi.json").json()
+    return [
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "delete"}
+    ]
+
+
+def _fill(template: str, ids: dict[str, int]) -> str:
+    return template.format(**ids)
+
+
+def _body(method: str, path: str, ids: dict[str, int]) -> Any:
+    key = (method, path.removeprefix("/v1/instances/{instance_id}"))
+    body = BODIES.get(key)
+    if isinstance(body, dict) and "student_ids" in body:
+        return {"student_ids": [ids["student_id"]]}
+    return body
+
+
+def _snapshot(owner: Tenant) -> dict[str, Any]:
+    return {
+        path: owner.get(path).json()
+        for path in ("/student_clusters", "/student_groups", "/students", "/api_keys")
+    }
+
+
+def test_every_path_with_an_id_answers_404_to_another_instance(
+    victim: tuple[Tenant, dict[str, int]], make_tenant: Callable[[], Tenant]
+) -> None:
+    owner, ids = victim
+    intruder = make_tenant()
+    before = _snapshot(owner)
+    tried: list[str] = []
+    for method, template in _operations(intruder):
+        object_params = template.replace("{instance_id}", "")
+        fillings = []
+        if "{" in template:
+            fillings.append(ids)  # the victim's ids everywhere, its instance in /v1 paths included
+        if "{instance_id}" in template and "{" in object_params:
+            fillings.append({**ids, "instance_id": intruder.instance_id})  # own instance, victim's objects
+        for path_ids in fillings:
+            path = _fill(template, path_ids)
+            response = intruder.request(method, path, json=_body(method, template, ids))
+            assert response.status_code == 404, (method, path, response.status_code, response.text)
+            tried.append(f"{method} {path}")
+    assert len(tried) > 30
+    assert _snapshot(owner) == before
+
+
+def test_lists_never_show_another_instances_rows(
+    victim: tuple[Tenant, dict[str, int]], make_tenant: Callable[[], Tenant]
+) -> None:
+    intruder = make_tenant()
+    intruder.group("mine")
+    for path in ("/student_clusters", "/student_groups", "/students", "/api_keys"):
+        for prefix in ("", f"/v1/instances/{intruder.instance_id}"):
+            rows = intruder.get(prefix + path).json()
+            assert all(row["instance_id"] == intruder.instance_id for row in rows), path
+    assert [g["name"] for g in intruder.get("/student_groups").json()] == ["mine"]
+
+
+def test_another_instances_cluster_or_group_in_a_body_is_404_and_writes_nothing(
+    victim: tuple[Tenant, dict[str, int]], make_tenant: Callable[[], Tenant]
+) -> None:
+    _, ids = victim
+    intruder = make_tenant()
+    attempts = [
+        intruder.post("/student_groups", json={"name": "x", "student_cluster_id": ids["student_cluster_id"]}),
+        intruder.post("/students", json={"uid": "x", "student_group_id": ids["student_group_id"]}),
+    ]
+    own_group = intruder.group("own")
+    attempts.append(
+        intruder.post(
+            f"/student_groups/{own_group['id']}/students", json={"student_ids": [ids["student_id"]]}
+        )
+    )
+    assert [a.status_code for a in attempts] == [404, 404, 404]
+    assert intruder.get("/students").json() == []
+    assert [g["id"] for g in intruder.get("/student_groups").json()] == [own_group["id"]]
+
+
+def test_another_instances_key_cannot_be_revoked(
+    victim: tuple[Tenant, dict[str, int]], make_tenant: Callable[[], Tenant]
+) -> None:
+    owner, ids = victim
+    intruder = make_tenant()
+    assert intruder.delete(f"/api_keys/{ids['api_key_id']}").status_code == 404
+    assert all(k["revoked_at"] is None for k in owner.get("/api_keys").json())
+
+
+def test_v1_paths_serve_the_callers_own_instance(tenant: Tenant) -> None:
+    group = tenant.group("through v1")
+    prefix = f"/v1/instances/{tenant.instance_id}"
+    assert tenant.get(f"{prefix}/student_groups").json() == [group]
+    assert tenant.get(f"{prefix}/student_groups/{group['id']}").json() == group
+    created = tenant.post(f"{prefix}/students", json={"uid": "v1-student", "student_group_id": group["id"]})
+    assert created.status_code == 200
+    assert tenant.get(f"/students/{created.json()['id']}").json()["student_group_id"] == group["id"]
+
+
+def test_v1_paths_naming_another_instance_are_404(tenant: Tenant, make_tenant: Callable[[], Tenant]) -> None:
+    other = make_tenant()
+    assert tenant.get(f"/v1/instances/{other.instance_id}/student_groups").status_code == 404
+    assert (
+        tenant.post(f"/v1/instances/{other.instance_id}/student_groups", json={"name": "x"}).status_code
+        == 404
+    )
+    assert other.get("/student_groups").json() == []
