@@ -59,7 +59,7 @@ def http(server: LiveServer) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="session")
 def sessions(server: LiveServer) -> sessionmaker[Session]:
     """Sessions on the server's own engine, for operator-side set-up (instances, keys)."""
-    factory: sessionmaker[Session] = server.app.state.session_factory
+    factory: sessionmaker[Session] = server.app.state.write_sessions
     return factory
 
 

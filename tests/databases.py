@@ -37,7 +37,7 @@ def create_database(directory: Path) -> str:
     url = make_url(server)
     name = f"sg_test_{uuid.uuid4().hex[:12]}"
     with _admin_connect(url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')
     return url.set(database=name).render_as_string(hide_password=False)
 
 
@@ -48,7 +48,7 @@ def drop_database(database_url: str) -> None:
         return
     server = make_url(server_url() or database_url)
     with _admin_connect(server) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')  # type: ignore[arg-type]
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
 
 
 def is_postgres(database_url: str) -> bool:

@@ -79,7 +79,7 @@ def test_staff_key_writes_but_does_not_manage_keys(tenant: Tenant) -> None:
 def test_creator_of_a_group_is_the_keys_user(tenant: Tenant) -> None:
     staff = tenant.new_key(Role.STAFF, user="teacher")
     group = tenant.post("/student_groups", key=staff, json={"name": "mine"}).json()
-    with transaction(tenant.sessions, read_only=True) as session:
+    with transaction(tenant.sessions) as session:
         creator = session.scalar(
             select(User.name).join(Group, Group.creator_id == User.id).where(Group.id == group["id"])
         )
@@ -102,7 +102,7 @@ def test_admin_creates_a_key_shown_once(tenant: Tenant) -> None:
 
 def test_keys_are_stored_hashed(tenant: Tenant) -> None:
     secret = tenant.new_key(Role.STAFF)
-    with transaction(tenant.sessions, read_only=True) as session:
+    with transaction(tenant.sessions) as session:
         stored = session.scalars(select(ApiKey).where(ApiKey.instance_id == tenant.instance_id)).all()
     columns = [str(getattr(k, c.key)) for k in stored for c in ApiKey.__table__.columns]
     assert all(secret not in value for value in columns)

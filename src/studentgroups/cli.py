@@ -35,8 +35,8 @@ out = Console(highlight=False, soft_wrap=True)
 InstanceOption = Annotated[int, typer.Option("--instance", "-i", help="The instance's id.")]
 
 
-def _session_factory() -> sessionmaker[Session]:
-    return create_session_factory(create_db_engine(get_settings()))
+def _session_factory(*, read_only: bool = False) -> sessionmaker[Session]:
+    return create_session_factory(create_db_engine(get_settings()), read_only=read_only)
 
 
 @app.command()
@@ -91,7 +91,7 @@ def instance_create(
 @instance_app.command("list")
 def instance_list() -> None:
     """List the instances."""
-    with transaction(_session_factory(), read_only=True) as session:
+    with transaction(_session_factory(read_only=True)) as session:
         table = Table("id", "name", "created")
         for instance in instances.list_instances(session):
             table.add_row(str(instance.id), instance.name, f"{instance.created_at:%Y-%m-%d %H:%M:%S}")
@@ -120,7 +120,7 @@ def key_create(
 @key_app.command("list")
 def key_list(instance: InstanceOption) -> None:
     """List an instance's keys (never their secrets)."""
-    with transaction(_session_factory(), read_only=True) as session:
+    with transaction(_session_factory(read_only=True)) as session:
         table = Table("id", "prefix", "role", "user", "name", "created", "revoked")
         for key, user in instances.list_keys(session, instance_id=instance):
             revoked = f"{key.revoked_at:%Y-%m-%d %H:%M:%S}" if key.revoked_at else ""

@@ -127,21 +127,29 @@ def create_db_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pre_ping,
     )
 
 
-def create_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit (they never escape a request)."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+def create_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (they never escape a request).
+
+    Read-only sessions begin deferred on SQLite (readers run beside a writer); neither kind
+    touches the database until its first query.
+    """
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+def pool_capacity(settings: Settings) -> int:
+    """How many connections one process's pool may hold at once."""
+    return settings.db_pool_size + settings.db_max_overflow
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit when the block ends, roll everything back on any error."""
     session = factory()
-    if read_only:
-        session.connection(execution_options={READ_ONLY: True})
     try:
         yield session
         session.commit()

@@ -2,25 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal, authenticate, key_from_headers
-from studentgroups.db import transaction
 from studentgroups.instances.models import Role
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
-    factory = request.app.state.session_factory
-    with transaction(factory, read_only=request.method in _READ_METHODS) as session:
-        yield session
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request, committed before the response is sent.
+
+    A request first waits, on the event loop, for one of as many slots as the pool has
+    connections. So no worker thread ever blocks on an empty pool while the requests holding
+    the connections wait for a thread, which is the deadlock that sync dependencies invite.
+    """
+    state = request.app.state
+    factory = state.read_sessions if request.method in _READ_METHODS else state.write_sessions
+    async with state.database_slots:
+        session: Session = factory()
+        try:
+            yield session
+        except BaseException:
+            await run_in_threadpool(_rollback_and_close, session)
+            raise
+        await run_in_threadpool(_commit_and_close, session)
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _rollback_and_close(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

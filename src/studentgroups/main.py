@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
@@ -15,7 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from studentgroups import __version__
 from studentgroups.clusters.router import router as clusters_router
-from studentgroups.db import create_db_engine, create_session_factory
+from studentgroups.db import create_db_engine, create_session_factory, pool_capacity
 from studentgroups.dependencies import Reader
 from studentgroups.errors import PROBLEM_MEDIA_TYPE, NotFound, error_responses, install_error_handlers
 from studentgroups.groups.router import router as groups_router
@@ -92,6 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Threads beyond the pool's connections would only contend for the GIL (measured in
+        # docs/benchmarks.md); every blocking call of a request runs in this pool.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = pool_capacity(settings)
+        # What start-up made lives as long as the process: keep it out of every GC pass.
+        gc.freeze()
         yield
         engine.dispose()
 
@@ -106,7 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = create_session_factory(engine)
+    app.state.write_sessions = create_session_factory(engine)
+    app.state.read_sessions = create_session_factory(engine, read_only=True)
+    app.state.database_slots = anyio.Semaphore(pool_capacity(settings))
     install_error_handlers(app)
 
     for router in DOMOSCIO_ROUTERS:

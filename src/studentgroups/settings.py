@@ -21,9 +21,13 @@ class Settings(BaseSettings):
         default="sqlite:///./studentgroups.db",
         description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
     )
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_size: int = Field(default=8, ge=1, le=200)
+    db_max_overflow: int = Field(default=4, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_pre_ping: bool = Field(
+        default=True,
+        description="Test each pooled connection before use (no stale connection after a restart).",
+    )
     sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

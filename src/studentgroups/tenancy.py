@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Delete, Select, Update, delete, func, select, update
+from sqlalchemy import Delete, Row, Select, Update, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from studentgroups.db import InstanceEntity, InstanceOwned
@@ -50,6 +50,17 @@ def list_page(session: Session, model: type[M], instance_id: int, page: Page) ->
     """One page of the instance's rows of `model`, by id, and how many there are in all."""
     rows, total = paginate(session, scoped(model, instance_id).order_by(model.id), page)
     return [row[0] for row in rows], total
+
+
+def list_page_rows(
+    session: Session, model: type[InstanceEntity], instance_id: int, page: Page, *columns: Any
+) -> tuple[Sequence[Row[Any]], int]:
+    """One page of the instance's rows of `model`, as plain rows of `columns`, by id.
+
+    For long lists: plain rows skip the ORM's identity map and instrumentation, and a schema
+    with `from_attributes` reads them as fast as it reads a dict.
+    """
+    return paginate(session, scoped_columns(model, instance_id, *columns).order_by(model.id), page)
 
 
 def count_in_instance(session: Session, model: type[InstanceOwned], instance_id: int) -> int:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path
 from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
 from studentgroups.db import MAX_ID
-
-DOMOSCIO_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def _no_control_characters(value: str) -> str:
@@ -22,7 +20,10 @@ def _no_control_characters(value: str) -> str:
 
 def domoscio_time(value: datetime) -> str:
     """A timestamp as the Domoscio document writes it: `2014-09-17 09:21:03`, UTC."""
-    return value.strftime(DOMOSCIO_TIME_FORMAT)
+    if value.tzinfo is not UTC and value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    # isoformat, cut before any offset, is several times faster than strftime: long lists notice.
+    return value.isoformat(" ", "seconds")[:19]
 
 
 DomoscioTimestamp = Annotated[

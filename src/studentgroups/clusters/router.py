@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -12,6 +11,7 @@ from studentgroups.clusters.models import StudentCluster
 from studentgroups.clusters.schemas import ClusterCreate, ClusterOut, ClusterUpdate
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.errors import error_responses
+from studentgroups.listing import json_rows
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.wire import id_path
 
@@ -27,12 +27,13 @@ def create_student_cluster(body: ClusterCreate, session: SessionDep, principal: 
 
 @router.get("", response_model=list[ClusterOut], responses=error_responses(400, 401))
 def list_student_clusters(
-    request: Request, response: Response, page: PageDep, session: SessionDep, principal: Reader
-) -> Sequence[StudentCluster]:
+    request: Request, page: PageDep, session: SessionDep, principal: Reader
+) -> Response:
     """All the instance's student clusters (pages with `limit` and `offset`)."""
     clusters, total = service.list_clusters(session, instance_id=principal.instance_id, page=page)
-    set_page_headers(request, response, page, total)
-    return clusters
+    listed = json_rows(clusters)
+    set_page_headers(request, listed, page, total)
+    return listed
 
 
 @router.get("/{student_cluster_id}", response_model=ClusterOut, responses=error_responses(400, 401, 404))

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Row, func
 from sqlalchemy.orm import Session
 
 from studentgroups.clusters.models import StudentCluster
 from studentgroups.db import utcnow
 from studentgroups.errors import Conflict
 from studentgroups.groups.models import Group
+from studentgroups.listing import wire_timestamp
 from studentgroups.pagination import Page
-from studentgroups.tenancy import get_in_instance, list_page, scoped_columns, scoped_update
+from studentgroups.tenancy import get_in_instance, list_page_rows, scoped_columns, scoped_update
 
 
 def create_cluster(session: Session, *, instance_id: int, name: str) -> StudentCluster:
@@ -33,9 +34,16 @@ def get_cluster(
     )
 
 
-def list_clusters(session: Session, *, instance_id: int, page: Page) -> tuple[Sequence[StudentCluster], int]:
+def list_clusters(session: Session, *, instance_id: int, page: Page) -> tuple[Sequence[Row[Any]], int]:
     """One page of the instance's clusters, by id, and how many there are in all."""
-    return list_page(session, StudentCluster, instance_id, page)
+    columns = (
+        StudentCluster.id,
+        StudentCluster.name,
+        StudentCluster.instance_id,
+        wire_timestamp(StudentCluster.created_at).label("created_at"),
+        wire_timestamp(StudentCluster.updated_at).label("updated_at"),
+    )
+    return list_page_rows(session, StudentCluster, instance_id, page, *columns)
 
 
 def update_cluster(

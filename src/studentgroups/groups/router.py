@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -12,6 +11,7 @@ from studentgroups.errors import error_responses
 from studentgroups.groups import service
 from studentgroups.groups.models import Group
 from studentgroups.groups.schemas import GroupCreate, GroupOut, GroupUpdate, MembersAdd
+from studentgroups.listing import json_rows
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.students import service as students
 from studentgroups.students.router import StudentId, student_out, students_out
@@ -35,13 +35,12 @@ def create_student_group(body: GroupCreate, session: SessionDep, principal: Writ
 
 
 @router.get("", response_model=list[GroupOut], responses=error_responses(400, 401))
-def list_student_groups(
-    request: Request, response: Response, page: PageDep, session: SessionDep, principal: Reader
-) -> Sequence[Group]:
+def list_student_groups(request: Request, page: PageDep, session: SessionDep, principal: Reader) -> Response:
     """All the instance's student groups (pages with `limit` and `offset`)."""
     groups, total = service.list_groups(session, instance_id=principal.instance_id, page=page)
-    set_page_headers(request, response, page, total)
-    return groups
+    listed = json_rows(groups)
+    set_page_headers(request, listed, page, total)
+    return listed
 
 
 @router.get("/{student_group_id}", response_model=GroupOut, responses=error_responses(400, 401, 404))
