@@ -98,3 +98,14 @@ def test_fuzzing_finds_no_server_error_and_no_contradiction_of_the_schema(
         case.call_and_validate(headers={"X-API-Key": tenant.key}, checks=CHECKS)
 
     call()
+
+
+def test_every_field_of_every_schema_is_described(http: httpx.Client) -> None:
+    schemas = http.get("/openapi.json").json()["components"]["schemas"]
+    undescribed = [
+        f"{name}.{field}"
+        for name, schema in schemas.items()
+        for field, spec in schema.get("properties", {}).items()
+        if not spec.get("description") and "$ref" not in spec
+    ]
+    assert undescribed == []

@@ -93,16 +93,18 @@ class ProblemFieldError(BaseModel):
     field: str = Field(description="Dotted path of the field, e.g. `name` or `attributes.score`.")
     in_: str = Field(alias="in", description="Where the field was: body, query, path or header.")
     rule: str = Field(description="The rule it breaks, e.g. `missing`, `string_too_long`.")
-    message: str
+    message: str = Field(description="The problem in words.")
 
 
 class Problem(BaseModel):
     """An error, as RFC 9457 problem details (`application/problem+json`)."""
 
-    type: str = Field(description="A URI naming the kind of problem.")
-    title: str
-    status: int
-    detail: str
+    type: str = Field(
+        description="A URI naming the kind of problem, e.g. `urn:studentgroups:problem:validation`."
+    )
+    title: str = Field(description="The HTTP status in words.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong, in a sentence.")
     errors: list[ProblemFieldError] = Field(
         default_factory=list, description="Each bad field, when the problem is bad input."
     )

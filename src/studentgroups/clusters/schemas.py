@@ -16,7 +16,7 @@ class ClusterCreate(BaseModel):
 class ClusterUpdate(BaseModel):
     """PUT /student_clusters/{id}: only the fields sent change."""
 
-    name: Name | None = None
+    name: Name | None = Field(default=None, description="A new name (≤ 255 characters).")
 
     @field_validator("name")
     @classmethod
@@ -31,8 +31,8 @@ class ClusterOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
-    name: str
-    instance_id: int
-    created_at: DomoscioTimestamp
-    updated_at: DomoscioTimestamp
+    id: int = Field(description="The cluster's id.")
+    name: str = Field(description="The cluster's name.")
+    instance_id: int = Field(description="The instance it belongs to (the caller's).")
+    created_at: DomoscioTimestamp = Field(description="When it was created (UTC).")
+    updated_at: DomoscioTimestamp = Field(description="When it last changed (UTC).")

@@ -23,8 +23,8 @@ class GroupCreate(BaseModel):
 class GroupUpdate(BaseModel):
     """PUT /student_groups/{id}: only the fields sent change; `student_cluster_id: null` detaches."""
 
-    name: Name | None = None
-    student_cluster_id: Id | None = None
+    name: Name | None = Field(default=None, description="A new name (≤ 255 characters).")
+    student_cluster_id: Id | None = Field(default=None, description="Another cluster, or null to detach.")
 
     @field_validator("name")
     @classmethod
@@ -39,12 +39,12 @@ class GroupOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
-    name: str
-    student_cluster_id: int | None
-    instance_id: int
-    created_at: DomoscioTimestamp
-    updated_at: DomoscioTimestamp
+    id: int = Field(description="The group's id.")
+    name: str = Field(description="The group's name.")
+    student_cluster_id: int | None = Field(description="The student cluster it belongs to, if any.")
+    instance_id: int = Field(description="The instance it belongs to (the caller's).")
+    created_at: DomoscioTimestamp = Field(description="When it was created (UTC).")
+    updated_at: DomoscioTimestamp = Field(description="When it last changed (UTC).")
 
 
 class MembersAdd(BaseModel):

@@ -19,20 +19,20 @@ class KeyCreate(BaseModel):
 class KeyOut(BaseModel):
     """An API key, without its secret."""
 
-    id: int
-    name: str
+    id: int = Field(description="The key's id.")
+    name: str = Field(description="Its label.")
     prefix: str = Field(description="The first characters of the key, to recognise it.")
-    role: Role
-    user: str
-    instance_id: int
-    created_at: DomoscioTimestamp
-    revoked_at: DomoscioTimestamp | None
+    role: Role = Field(description="What the key may do.")
+    user: str = Field(description="The user the key acts as.")
+    instance_id: int = Field(description="The instance it belongs to (the caller's).")
+    created_at: DomoscioTimestamp = Field(description="When it was created (UTC).")
+    revoked_at: DomoscioTimestamp | None = Field(description="When it was revoked (UTC); null while valid.")
 
 
 class KeyCreated(KeyOut):
     """A new API key, with its secret: shown this once, never again."""
 
-    api_key: str
+    api_key: str = Field(description="The secret key: shown in this answer only, never again.")
 
 
 def key_out(key: ApiKey, user: str) -> KeyOut:

@@ -52,11 +52,11 @@ Uid = Annotated[Name, Field(description="The platform's own id for the student; 
 
 
 class _StudentFields(BaseModel):
-    name: OptionalText | None = None
-    sexe: Sexe | None = None
+    name: OptionalText | None = Field(default=None, description="Full name (≤ 255 chars).")
+    sexe: Sexe | None = Field(default=None, description="male, female or undefined.")
     date_of_birth: date | None = Field(default=None, description="`YYYY-MM-DD`.")
-    country_of_residence: OptionalText | None = None
-    city_of_residence: OptionalText | None = None
+    country_of_residence: OptionalText | None = Field(default=None, description="Country of residence.")
+    city_of_residence: OptionalText | None = Field(default=None, description="City of residence.")
     student_group_id: Id | None = Field(
         default=None,
         description="The student's root student group (a group with no module and no parent).",
@@ -73,8 +73,8 @@ class StudentCreate(_StudentFields):
 class StudentUpdate(_StudentFields):
     """PUT /students/{id}: only the fields sent change; `student_group_id: null` leaves the group."""
 
-    uid: Uid | None = None
-    attributes: Attributes | None = None
+    uid: Uid | None = Field(default=None, description="A new platform id (unique in the instance).")
+    attributes: Attributes | None = Field(default=None, description="Replaces the attributes as a whole.")
 
     @field_validator("uid", "attributes")
     @classmethod
@@ -87,15 +87,15 @@ class StudentUpdate(_StudentFields):
 class StudentOut(BaseModel):
     """A student."""
 
-    id: int
-    uid: str
-    student_group_id: int | None
-    name: str | None
-    sexe: Sexe | None
-    date_of_birth: date | None
-    country_of_residence: str | None
-    city_of_residence: str | None
-    attributes: dict[str, str | int | float]
-    instance_id: int
-    created_at: DomoscioTimestamp
-    updated_at: DomoscioTimestamp
+    id: int = Field(description="The student's id.")
+    uid: str = Field(description="The platform's own id for the student.")
+    student_group_id: int | None = Field(description="The student's root student group, if any.")
+    name: str | None = Field(description="Full name.")
+    sexe: Sexe | None = Field(description="male, female or undefined.")
+    date_of_birth: date | None = Field(description="`YYYY-MM-DD`.")
+    country_of_residence: str | None = Field(description="Country of residence.")
+    city_of_residence: str | None = Field(description="City of residence.")
+    attributes: dict[str, str | int | float] = Field(description="Free attributes (strings and numbers).")
+    instance_id: int = Field(description="The instance it belongs to (the caller's).")
+    created_at: DomoscioTimestamp = Field(description="When it was created (UTC).")
+    updated_at: DomoscioTimestamp = Field(description="When it last changed (UTC).")
