@@ -19,18 +19,30 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/student_groups"): {"name": "mine"},
     ("POST", "/students"): {"uid": "mine"},
     ("POST", "/api_keys"): {"role": "staff"},
+    ("PUT", "/modules/{module_id}"): {"name": "hijacked"},
+    ("POST", "/modules/{module_id}/staff"): {"users": ["intruder"]},
+    ("POST", "/modules/{module_id}/{kind}"): {"student_ids": ["{student_id}"]},
+    ("POST", "/modules/{module_id}/{kind}/remove"): {"student_ids": ["{student_id}"]},
 }
 
 
 @pytest.fixture
-def victim(make_tenant: Callable[[], Tenant]) -> tuple[Tenant, dict[str, int]]:
+def victim(make_tenant: Callable[[], Tenant]) -> tuple[Tenant, dict[str, Any]]:
     """An instance with one of everything; its ids by path parameter name."""
     owner = make_tenant()
     cluster = owner.cluster("victim cluster")
     group = owner.group("victim group", student_cluster_id=cluster["id"])
     student = owner.student("victim-uid", student_group_id=group["id"], name="Victim")
     key = owner.post("/api_keys", json={"role": "staff"}).json()
+    module = owner.post("/modules", json={"code": "VICTIM101", "name": "Victim module"}).json()
+    assert (
+        owner.post(f"/modules/{module['id']}/roster", json={"student_ids": [student["id"]]}).status_code
+        == 200
+    )
     return owner, {
+        "module_id": module["id"],
+        "kind": "roster",
+        "ResourceID": module["uuid"],
         "student_cluster_id": cluster["id"],
         "student_group_id": group["id"],
         "student_id": student["id"],
@@ -49,11 +61,11 @@ def _operations(tenant: Tenant) -> list[tuple[str, str]]:
     ]
 
 
-def _fill(template: str, ids: dict[str, int]) -> str:
+def _fill(template: str, ids: dict[str, Any]) -> str:
     return template.format(**ids)
 
 
-def _body(method: str, path: str, ids: dict[str, int]) -> Any:
+def _body(method: str, path: str, ids: dict[str, Any]) -> Any:
     key = (method, path.removeprefix("/v1/instances/{instance_id}"))
     body = BODIES.get(key)
     if isinstance(body, dict) and "student_ids" in body:
@@ -64,12 +76,12 @@ def _body(method: str, path: str, ids: dict[str, int]) -> Any:
 def _snapshot(owner: Tenant) -> dict[str, Any]:
     return {
         path: owner.get(path).json()
-        for path in ("/student_clusters", "/student_groups", "/students", "/api_keys")
+        for path in ("/student_clusters", "/student_groups", "/students", "/api_keys", "/modules")
     }
 
 
 def test_every_path_with_an_id_answers_404_to_another_instance(
-    victim: tuple[Tenant, dict[str, int]], make_tenant: Callable[[], Tenant]
+    victim: tuple[Tenant, dict[str, Any]], make_tenant: Callable[[], Tenant]
 ) -> None:
     owner, ids = victim
     intruder = make_tenant()
@@ -92,7 +104,7 @@ def test_every_path_with_an_id_answers_404_to_another_instance(
 
 
 def test_lists_never_show_another_instances_rows(
-    victim: tuple[Tenant, dict[str, int]], make_tenant: Callable[[], Tenant]
+    victim: tuple[Tenant, dict[str, Any]], make_tenant: Callable[[], Tenant]
 ) -> None:
     intruder = make_tenant()
     intruder.group("mine")
@@ -104,7 +116,7 @@ def test_lists_never_show_another_instances_rows(
 
 
 def test_another_instances_cluster_or_group_in_a_body_is_404_and_writes_nothing(
-    victim: tuple[Tenant, dict[str, int]], make_tenant: Callable[[], Tenant]
+    victim: tuple[Tenant, dict[str, Any]], make_tenant: Callable[[], Tenant]
 ) -> None:
     _, ids = victim
     intruder = make_tenant()
@@ -124,7 +136,7 @@ def test_another_instances_cluster_or_group_in_a_body_is_404_and_writes_nothing(
 
 
 def test_another_instances_key_cannot_be_revoked(
-    victim: tuple[Tenant, dict[str, int]], make_tenant: Callable[[], Tenant]
+    victim: tuple[Tenant, dict[str, Any]], make_tenant: Callable[[], Tenant]
 ) -> None:
     owner, ids = victim
     intruder = make_tenant()

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+import studentgroups.models  # noqa: F401 - every table, so foreign keys resolve
 from studentgroups.db import create_db_engine, create_session_factory, transaction
 from studentgroups.errors import AppError
 from studentgroups.instances import service as instances

@@ -115,6 +115,30 @@ def problem_type(slug: str) -> str:
     return f"urn:studentgroups:problem:{slug}"
 
 
+LUMINUS_PREFIX = "/user/"
+
+
+def _luminus_message(detail: str, errors: Sequence[FieldError]) -> str:
+    fields = "; ".join(f"{e.field}: {e.message}" for e in errors if e.field not in detail)
+    return f"{detail} ({fields})" if fields else detail
+
+
+def error_response(
+    request: Request,
+    status: int,
+    title: str,
+    slug: str,
+    detail: str,
+    errors: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """An error in the caller's surface: a JSON string on LumiNUS paths, problem details elsewhere."""
+    if request.url.path.startswith(LUMINUS_PREFIX):
+        body = json.dumps(_luminus_message(detail, errors), ensure_ascii=False).encode()
+        return Response(body, status_code=status, media_type="application/json", headers=headers)
+    return problem_response(status, title, slug, detail, errors, headers)
+
+
 def problem_response(
     status: int,
     title: str,
@@ -193,9 +217,9 @@ _STATUS_TITLES = {
 }
 
 
-async def _app_error(_request: Request, exc: Exception) -> Response:
+async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return problem_response(exc.status, exc.title, exc.slug, exc.detail, exc.errors)
+    return error_response(request, exc.status, exc.title, exc.slug, exc.detail, exc.errors)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -203,7 +227,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     errors = field_errors_from_validation(exc.errors())
     if request.method in ("POST", "PUT", "PATCH"):
         if not await request.body():
-            return problem_response(
+            return error_response(
+                request,
                 411,
                 "Length Required",
                 "length-required",
@@ -211,7 +236,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
             )
         content_type = request.headers.get("content-type", "")
         if content_type and not is_json_media_type(content_type):
-            return problem_response(
+            return error_response(
+                request,
                 415,
                 "Unsupported Media Type",
                 "unsupported-media-type",
@@ -226,24 +252,27 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
                 ],
             )
     if any(e.rule == "json_invalid" for e in errors):
-        return problem_response(400, "Bad Request", "malformed-json", "The body is not valid JSON.", errors)
+        return error_response(
+            request, 400, "Bad Request", "malformed-json", "The body is not valid JSON.", errors
+        )
     fields = ", ".join(sorted({e.field for e in errors}))
-    return problem_response(400, "Bad Request", "validation", f"Invalid input: {fields}.", errors)
+    return error_response(request, 400, "Bad Request", "validation", f"Invalid input: {fields}.", errors)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     title, slug = _STATUS_TITLES.get(exc.status_code, ("Error", "error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404 and detail == "Not Found":
         detail = "No such path."
-    return problem_response(exc.status_code, title, slug, detail, headers=exc.headers)
+    return error_response(request, exc.status_code, title, slug, detail, headers=exc.headers)
 
 
-async def _integrity_error(_request: Request, exc: Exception) -> Response:
+async def _integrity_error(request: Request, exc: Exception) -> Response:
     # Services check first; this answers the race in which another request got there in between.
     logger.info("integrity error answered as 409: %s", exc)
-    return problem_response(
+    return error_response(
+        request,
         409,
         "Conflict",
         "conflict",
@@ -253,7 +282,9 @@ async def _integrity_error(_request: Request, exc: Exception) -> Response:
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(500, "Internal Server Error", "internal", "The server failed; nothing was saved.")
+    return error_response(
+        request, 500, "Internal Server Error", "internal", "The server failed; nothing was saved."
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

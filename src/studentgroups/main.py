@@ -19,9 +19,17 @@ from studentgroups import __version__
 from studentgroups.clusters.router import router as clusters_router
 from studentgroups.db import create_db_engine, create_session_factory, pool_capacity
 from studentgroups.dependencies import Reader
-from studentgroups.errors import PROBLEM_MEDIA_TYPE, NotFound, error_responses, install_error_handlers
+from studentgroups.errors import (
+    LUMINUS_PREFIX,
+    PROBLEM_MEDIA_TYPE,
+    NotFound,
+    error_responses,
+    install_error_handlers,
+)
 from studentgroups.groups.router import router as groups_router
 from studentgroups.instances.router import router as keys_router
+from studentgroups.luminus.router import router as luminus_router
+from studentgroups.modules.router import router as modules_router
 from studentgroups.settings import Settings, get_settings
 from studentgroups.students.router import router as students_router
 from studentgroups.wire import id_path
@@ -78,6 +86,8 @@ def _tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
             if path.startswith(V1_PREFIX):
                 for status, described in prefix_errors.items():
                     responses.setdefault(status, {"description": described["description"]})
+            if path.startswith(LUMINUS_PREFIX):
+                continue  # LumiNUS errors are JSON strings, as its document has them
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}
@@ -126,6 +136,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in DOMOSCIO_ROUTERS:
         scoped.include_router(router)
     app.include_router(scoped)
+
+    app.include_router(modules_router)
+    app.include_router(luminus_router)
 
     @app.get("/healthz", tags=["Operations"])
     async def healthz() -> dict[str, str]:

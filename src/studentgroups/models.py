@@ -4,6 +4,18 @@ from studentgroups.clusters.models import StudentCluster
 from studentgroups.db import Base
 from studentgroups.groups.models import Group, Membership
 from studentgroups.instances.models import ApiKey, Instance, User
+from studentgroups.modules.models import Module, ModuleStaff
 from studentgroups.students.models import Student
 
-__all__ = ["ApiKey", "Base", "Group", "Instance", "Membership", "Student", "StudentCluster", "User"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Group",
+    "Instance",
+    "Membership",
+    "Module",
+    "ModuleStaff",
+    "Student",
+    "StudentCluster",
+    "User",
+]

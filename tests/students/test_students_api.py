@@ -26,7 +26,15 @@ def test_create_a_student_with_the_full_profile(tenant: Tenant) -> None:
     assert {k: body[k] for k in PROFILE} == PROFILE
     assert body["student_group_id"] is None
     assert body["instance_id"] == tenant.instance_id
-    assert set(body) == {*PROFILE, "id", "student_group_id", "instance_id", "created_at", "updated_at"}
+    assert set(body) == {
+        *PROFILE,
+        "id",
+        "uuid",
+        "student_group_id",
+        "instance_id",
+        "created_at",
+        "updated_at",
+    }
 
 
 def test_only_uid_is_required(tenant: Tenant) -> None:

@@ -10,11 +10,13 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Integer,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,7 +35,9 @@ class Group(Base, InstanceEntity):
         Index(None, "instance_id", "id"),
         Index(None, "student_cluster_id"),
         Index(None, "parent_group_id"),
+        Index(None, "module_id", "parent_group_id", "group_type"),
         CheckConstraint("group_access BETWEEN 0 AND 3", name="group_access"),
+        CheckConstraint("max_user >= 0", name="max_user"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -51,6 +55,11 @@ class Group(Base, InstanceEntity):
     creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     allow_multiple: Mapped[bool] = mapped_column(Boolean, default=False)
+    module_id: Mapped[int | None] = mapped_column(ForeignKey("modules.id", ondelete="CASCADE"), default=None)
+    self_enrol: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    max_user: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    self_enrol_open_date: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    self_enrol_close_date: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

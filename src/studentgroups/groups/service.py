@@ -100,11 +100,28 @@ def delete_group(session: Session, *, instance_id: int, group_id: int, force: bo
 
 
 def sibling_scope(session: Session, group: Group) -> tuple[str, bool]:
-    """The set of groups that share this group's parent, and whether a student may be in only one."""
+    """The set of groups that share this group's parent, and whether a student may be in only one.
+
+    Sub-groups share their parent group. A module's root groups share the module, kind by kind
+    (one Tutorial and one Lab group, but never two root class groups). Domoscio's groups (no
+    module, no parent) share the instance's root.
+    """
     if group.parent_group_id is not None:
         allow_multiple = session.scalar(select(Group.allow_multiple).where(Group.id == group.parent_group_id))
-        return f"group:{group.parent_group_id}", not allow_multiple
+        return parent_scope(group.parent_group_id), not allow_multiple
+    if group.module_id is not None:
+        return module_root_scope(group.module_id, group.group_type), True
     return ROOT_SCOPE, True
+
+
+def parent_scope(parent_group_id: int) -> str:
+    """The sibling scope of a parent group's sub-groups."""
+    return f"group:{parent_group_id}"
+
+
+def module_root_scope(module_id: int, group_type: int) -> str:
+    """The sibling scope of a module's root groups of one type."""
+    return f"module:{module_id}:type:{group_type}"
 
 
 def member_count(session: Session, *, instance_id: int, group_id: int) -> int:

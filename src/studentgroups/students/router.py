@@ -25,6 +25,7 @@ def student_out(view: StudentView) -> StudentOut:
     return StudentOut(
         id=student.id,
         uid=student.uid,
+        uuid=student.uuid,
         student_group_id=root_group_id,
         name=student.name,
         sexe=Sexe(student.sexe) if student.sexe else None,

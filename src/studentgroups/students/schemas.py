@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import (
     AfterValidator,
@@ -89,6 +90,7 @@ class StudentOut(BaseModel):
 
     id: int = Field(description="The student's id.")
     uid: str = Field(description="The platform's own id for the student.")
+    uuid: UUID = Field(description="The student's user id on the LumiNUS surface (`userId`).")
     student_group_id: int | None = Field(description="The student's root student group, if any.")
     name: str | None = Field(description="Full name.")
     sexe: Sexe | None = Field(description="male, female or undefined.")

@@ -1,0 +1,415 @@
+"""The rules of a module's class groups: creating them, setting their users, listing them.
+
+Shared with Randomise: which groups a call targets (LumiNUS rules 1-3), who may change them, and
+how a grouping is written (set-based; COPY on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, func, insert, select
+from sqlalchemy.orm import Session, aliased
+
+from studentgroups.auth import Principal
+from studentgroups.db import utcnow
+from studentgroups.errors import BadRequest, FieldError, NotFound
+from studentgroups.groups.models import Group, Membership
+from studentgroups.groups.service import module_root_scope, parent_scope
+from studentgroups.groups.types import GroupAccess, GroupType
+from studentgroups.instances.models import User
+from studentgroups.modules.models import Module
+from studentgroups.modules.service import is_manager, require_manager
+from studentgroups.students.models import Student
+from studentgroups.tenancy import scoped, scoped_columns, scoped_delete
+
+_CHUNK = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Siblings:
+    """The class groups one call works on: a module, an optional parent, and the targets under it."""
+
+    module: Module
+    parent: Group | None
+    targets: list[Group]
+
+    @property
+    def scope(self) -> str:
+        if self.parent is not None:
+            return parent_scope(self.parent.id)
+        return module_root_scope(self.module.id, GroupType.CLASS_GROUP)
+
+
+def lock_module(session: Session, module: Module) -> None:
+    """Serialise grouping writes on one module: a second save waits, then sees the first whole."""
+    session.execute(select(Module.id).where(Module.id == module.id).with_for_update())
+
+
+def find_group_by_uuid(session: Session, *, instance_id: int, group_uuid: uuid.UUID, field: str) -> Group:
+    """The group with this LumiNUS id in the instance, or NotFound naming the field."""
+    group = session.scalar(scoped(Group, instance_id).where(Group.uuid == group_uuid))
+    if group is None:
+        raise NotFound(
+            f"No group {group_uuid} in this instance ({field}).",
+            errors=[FieldError(field=field, rule="not_found", message=f"no group {group_uuid}")],
+        )
+    return group
+
+
+def class_parent(session: Session, module: Module, parent_uuid: uuid.UUID | None) -> Group | None:
+    """The parent a call names: a class group of the module (rule 3), or None for the root."""
+    if parent_uuid is None:
+        return None
+    parent = find_group_by_uuid(
+        session, instance_id=module.instance_id, group_uuid=parent_uuid, field="parentGroupID"
+    )
+    if parent.module_id != module.id:
+        raise BadRequest(f"Parent group {parent_uuid} is not a group of module {module.code}.")
+    if parent.group_type != GroupType.CLASS_GROUP:
+        raise BadRequest(
+            f"Parent group {parent.name!r} is a {GroupType(parent.group_type).display_name}, "
+            "not a class group: class groups only."
+        )
+    return parent
+
+
+def siblings_under(session: Session, module: Module, parent: Group | None) -> Siblings:
+    """The class groups under a parent (or the module's root), checked against rules 1-3."""
+    stmt = scoped(Group, module.instance_id).where(Group.module_id == module.id)
+    if parent is None:
+        stmt = stmt.where(Group.parent_group_id.is_(None), Group.group_type == GroupType.CLASS_GROUP)
+    else:
+        stmt = stmt.where(Group.parent_group_id == parent.id)
+    groups = list(session.scalars(stmt.order_by(Group.id)))
+    others = [g for g in groups if g.group_type != GroupType.CLASS_GROUP]
+    if others:
+        raise BadRequest(
+            f"Group {others[0].name!r} under that parent is a "
+            f"{GroupType(others[0].group_type).display_name}, not a class group: class groups only."
+        )
+    if not groups:
+        where = f"under {parent.name!r}" if parent else f"at the root of module {module.code}"
+        raise BadRequest(f"There are no class groups {where} to put students in.")
+    with_children = session.scalar(
+        scoped_columns(Group, module.instance_id, Group.parent_group_id)
+        .where(Group.parent_group_id.in_([g.id for g in groups]))
+        .limit(1)
+    )
+    if with_children is not None:
+        name = next(g.name for g in groups if g.id == with_children)
+        raise BadRequest(f"Group {name!r} has sub-groups: the groups may not have sub-groups.")
+    return Siblings(module=module, parent=parent, targets=groups)
+
+
+def pool_of(session: Session, module: Module, *, include_guests: bool) -> list[Row[Any]]:
+    """The module's roster (and guest groups): (student id, student uuid) rows, each student once."""
+    kinds = [GroupType.STUDENT_ROSTER] + ([GroupType.GUEST_GROUP] if include_guests else [])
+    group_ids = scoped_columns(Group, module.instance_id, Group.id).where(
+        Group.module_id == module.id, Group.parent_group_id.is_(None), Group.group_type.in_(kinds)
+    )
+    stmt = (
+        scoped_columns(Student, module.instance_id, Student.id, Student.uuid)
+        .join(Membership, Membership.student_id == Student.id)
+        .where(Membership.group_id.in_(group_ids))
+        .distinct()
+    )
+    return list(session.execute(stmt).all())
+
+
+def write_memberships(
+    session: Session, rows: Sequence[tuple[int, int]], *, instance_id: int, scope: str, exclusive: bool
+) -> None:
+    """Insert (group id, student id) memberships in bulk: COPY on PostgreSQL, multi-row INSERT elsewhere."""
+    if not rows:
+        return
+    now = utcnow().replace(tzinfo=None)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        columns = "group_id, student_id, instance_id, sibling_scope, exclusive, created_at"
+        with cursor.copy(f"COPY memberships ({columns}) FROM STDIN") as copy:
+            for group_id, student_id in rows:
+                copy.write_row((group_id, student_id, instance_id, scope, exclusive, now))
+        return
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(
+            insert(Membership),
+            [
+                {
+                    "group_id": g,
+                    "student_id": s,
+                    "instance_id": instance_id,
+                    "sibling_scope": scope,
+                    "exclusive": exclusive,
+                    "created_at": now,
+                }
+                for g, s in rows[start : start + _CHUNK]
+            ],
+        )
+
+
+def add_class_groups(
+    session: Session,
+    principal: Principal,
+    *,
+    module: Module,
+    parent_uuid: uuid.UUID | None,
+    groups: Sequence[dict[str, Any]],
+) -> list[Group]:
+    """Create class groups at the module's root, or sub-groups under a class group."""
+    require_manager(session, principal, module)
+    parent = class_parent(session, module, parent_uuid)
+    if parent is not None and parent.parent_group_id is not None:
+        raise BadRequest(f"Group {parent.name!r} is itself a sub-group: sub-groups go one level deep.")
+    created = [
+        Group(
+            instance_id=module.instance_id,
+            module_id=module.id,
+            parent_group_id=parent.id if parent else None,
+            group_type=GroupType.CLASS_GROUP,
+            creator_id=principal.user_id,
+            name=fields["group_name"],
+            description=fields.get("description"),
+            self_enrol=fields.get("self_enrol", False),
+            max_user=fields.get("max_user", 0),
+            self_enrol_open_date=fields.get("self_enrol_open_date"),
+            self_enrol_close_date=fields.get("self_enrol_close_date"),
+            group_access=fields.get("group_access", GroupAccess.MEMBERS_VIEW),
+        )
+        for fields in groups
+    ]
+    session.add_all(created)
+    session.flush()
+    return created
+
+
+def update_groups_users(
+    session: Session,
+    principal: Principal,
+    *,
+    assignments: Sequence[tuple[uuid.UUID, Sequence[uuid.UUID]]],
+    allow_multiple: bool,
+) -> tuple[Siblings, list[Group]]:
+    """Make each listed group's members exactly the users given, in one transaction.
+
+    The groups must share one parent (or be root class groups of one module), be class groups,
+    and have no sub-groups; the users must be on the module's roster or guest groups. A user who
+    was in a sibling group is moved, unless `allow_multiple`.
+    """
+    instance_id = principal.instance_id
+    group_uuids = [g for g, _ in assignments]
+    if len(set(group_uuids)) != len(group_uuids):
+        raise BadRequest("A group appears twice in iDs_UserGuids.")
+    groups = [
+        find_group_by_uuid(session, instance_id=instance_id, group_uuid=g, field="iDs_UserGuids.key")
+        for g in group_uuids
+    ]
+    parents = {(g.module_id, g.parent_group_id) for g in groups}
+    if len(parents) != 1 or groups[0].module_id is None:
+        raise BadRequest("The groups must all be of the same main/parent group of one module.")
+    module = session.scalar(scoped(Module, instance_id).where(Module.id == groups[0].module_id))
+    assert module is not None
+    require_manager(session, principal, module)
+    lock_module(session, module)
+    parent = session.get(Group, groups[0].parent_group_id) if groups[0].parent_group_id else None
+    if parent is not None and parent.group_type != GroupType.CLASS_GROUP:
+        raise BadRequest(f"Parent group {parent.name!r} is not a class group: class groups only.")
+    not_class = [g for g in groups if g.group_type != GroupType.CLASS_GROUP]
+    if not_class:
+        raise BadRequest(
+            f"Group {not_class[0].name!r} is a {GroupType(not_class[0].group_type).display_name}: "
+            "class groups only (rosters are changed on the module)."
+        )
+    siblings = Siblings(module=module, parent=parent, targets=groups)
+    with_children = session.scalar(
+        scoped_columns(Group, instance_id, Group.parent_group_id)
+        .where(Group.parent_group_id.in_([g.id for g in groups]))
+        .limit(1)
+    )
+    if with_children is not None:
+        raise BadRequest("A group has sub-groups: the groups may not have sub-groups.")
+
+    pool = {row.uuid: row.id for row in pool_of(session, module, include_guests=True)}
+    wanted: list[tuple[int, int]] = []
+    seen: dict[int, uuid.UUID] = {}
+    for group, (_, users) in zip(groups, assignments, strict=True):
+        unknown = [u for u in users if u not in pool]
+        if unknown:
+            raise BadRequest(
+                f"User {unknown[0]} is not on module {module.code}'s roster or guest groups.",
+                errors=[
+                    FieldError(field="iDs_UserGuids.value", rule="not_in_module", message=f"user {u}")
+                    for u in unknown[:100]
+                ],
+            )
+        for user in dict.fromkeys(users):
+            student_id = pool[user]
+            if not allow_multiple and student_id in seen:
+                raise BadRequest(f"User {user} is listed in two of these groups; allowMultiple is false.")
+            seen[student_id] = group.uuid
+            wanted.append((group.id, student_id))
+
+    target_ids = [g.id for g in groups]
+    session.execute(scoped_delete(Membership, instance_id).where(Membership.group_id.in_(target_ids)))
+    if not allow_multiple:
+        # The new grouping wins: a listed user leaves any other group under the same parent.
+        moved = list(seen)
+        for start in range(0, len(moved), _CHUNK):
+            session.execute(
+                scoped_delete(Membership, instance_id).where(
+                    Membership.sibling_scope == siblings.scope,
+                    Membership.student_id.in_(moved[start : start + _CHUNK]),
+                )
+            )
+    write_memberships(
+        session, wanted, instance_id=instance_id, scope=siblings.scope, exclusive=not allow_multiple
+    )
+    session.flush()
+    return siblings, groups
+
+
+# Listing ---------------------------------------------------------------------------------------
+
+_Parent = aliased(Group)
+SORTABLE = {
+    "groupName": Group.name,
+    "groupType": Group.group_type,
+    "groupAccess": Group.group_access,
+    "maxUser": Group.max_user,
+    "selfEnrol": Group.self_enrol,
+    "id": Group.uuid,
+}
+_WHERE_FIELDS: dict[str, Any] = {
+    "groupName": Group.name,
+    "groupType": Group.group_type,
+    "groupAccess": Group.group_access,
+    "selfEnrol": Group.self_enrol,
+    "maxUser": Group.max_user,
+    "parentGroupID": _Parent.uuid,
+}
+_CLAUSE = re.compile(r"^\s*(\w+)\s+(eq|ne|contains)\s+(?:'([^']*)'|(\S+))\s*$", re.IGNORECASE)
+WHERE_HELP = (
+    "Clauses joined by ` and `: `field op value`, op one of eq, ne, contains; fields groupName, groupType, "
+    "groupAccess, selfEnrol, maxUser, parentGroupID; quote text values with single quotes, "
+    "e.g. `groupType eq 1 and groupName contains 'Lab'`."
+)
+
+
+def _where_clauses(where: str) -> list[Any]:
+    clauses = []
+    for part in re.split(r"\s+and\s+", where.strip(), flags=re.IGNORECASE) if where.strip() else []:
+        match = _CLAUSE.match(part)
+        if match is None or match.group(1) not in _WHERE_FIELDS:
+            raise BadRequest(f"where: cannot read {part!r}. {WHERE_HELP}")
+        field, op, quoted, bare = match.groups()
+        column = _WHERE_FIELDS[field]
+        raw = quoted if quoted is not None else bare
+        value: Any = raw
+        if field in {"groupType", "groupAccess", "maxUser"}:
+            if not re.fullmatch(r"-?\d{1,9}", raw):
+                raise BadRequest(f"where: {field} compares with a whole number, not {raw!r}.")
+            value = int(raw)
+        elif field == "selfEnrol":
+            if raw.lower() not in {"true", "false"}:
+                raise BadRequest(f"where: selfEnrol compares with true or false, not {raw!r}.")
+            value = raw.lower() == "true"
+        elif field == "parentGroupID":
+            try:
+                value = uuid.UUID(raw)
+            except ValueError:
+                raise BadRequest(f"where: parentGroupID compares with a group id, not {raw!r}.") from None
+        op = op.lower()
+        if op == "contains":
+            if field != "groupName":
+                raise BadRequest("where: contains applies to groupName only.")
+            clauses.append(func.lower(column).contains(str(value).lower(), autoescape=True))
+        else:
+            clauses.append(column == value if op == "eq" else column != value)
+    return clauses
+
+
+def visible_groups(session: Session, principal: Principal, module: Module) -> Select[Any]:
+    """The module's groups the caller may see, with what the LumiNUS model needs beside them."""
+    Creator = aliased(User)  # noqa: N806 - an aliased table reads as a class
+    counts = (
+        scoped_columns(Membership, module.instance_id, Membership.group_id, func.count().label("n"))
+        .group_by(Membership.group_id)
+        .subquery()
+    )
+    stmt = (
+        scoped_columns(
+            Group,
+            module.instance_id,
+            Group,
+            _Parent.uuid.label("parent_uuid"),
+            Creator.uuid.label("creator_uuid"),
+            func.coalesce(counts.c.n, 0).label("member_count"),
+        )
+        .outerjoin(_Parent, _Parent.id == Group.parent_group_id)
+        .outerjoin(Creator, Creator.id == Group.creator_id)
+        .outerjoin(counts, counts.c.group_id == Group.id)
+        .where(Group.module_id == module.id)
+    )
+    if not is_manager(session, principal, module):
+        stmt = stmt.where(Group.group_access >= GroupAccess.MODULE_VIEW)
+    return stmt
+
+
+def list_module_groups(
+    session: Session,
+    principal: Principal,
+    *,
+    module: Module,
+    sortby: str | None,
+    offset: int,
+    limit: int | None,
+    where: str | None,
+) -> tuple[list[Row[Any]], int]:
+    """A page of the module's groups the caller may see, filtered by `where`, sorted by `sortby`."""
+    stmt = visible_groups(session, principal, module).where(and_(True, *_where_clauses(where or "")))
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    order: list[Any] = []
+    for raw in (sortby or "").split(","):
+        part = raw.strip()
+        if not part:
+            continue
+        name, _, direction = part.partition(" ")
+        column = SORTABLE.get(name)
+        if column is None or direction.lower() not in {"", "asc", "desc"}:
+            raise BadRequest(
+                f"sortby: {part!r} is not one of {', '.join(SORTABLE)} (optionally followed by asc or desc)."
+            )
+        order.append(column.desc() if direction.lower() == "desc" else column.asc())
+    stmt = stmt.order_by(*order, Group.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.execute(stmt).all()), total
+
+
+def group_rows_by_id(
+    session: Session, principal: Principal, module: Module, ids: Sequence[int]
+) -> list[Row[Any]]:
+    """The given groups of the module with their LumiNUS fields, by id."""
+    stmt = visible_groups(session, principal, module).where(Group.id.in_(list(ids))).order_by(Group.id)
+    return list(session.execute(stmt).all())
+
+
+def members_by_group(
+    session: Session, instance_id: int, group_ids: Sequence[int]
+) -> dict[int, list[uuid.UUID]]:
+    """Each group's members' uuids, in one query."""
+    out: dict[int, list[uuid.UUID]] = {g: [] for g in group_ids}
+    rows = session.execute(
+        scoped_columns(Membership, instance_id, Membership.group_id, Student.uuid)
+        .join(Student, Student.id == Membership.student_id)
+        .where(Membership.group_id.in_(list(group_ids)))
+        .order_by(Membership.group_id, Student.uuid)
+    )
+    for group_id, student_uuid in rows:
+        out[group_id].append(student_uuid)
+    return out

@@ -1,0 +1,228 @@
+"""HTTP for the LumiNUS group calls under /user/: camelCase, UUIDs, errors as JSON strings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
+
+from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.groups import class_groups
+from studentgroups.groups.models import Group
+from studentgroups.groups.randomise import randomise_class_groups
+from studentgroups.groups.types import GroupType
+from studentgroups.instances.models import User
+from studentgroups.luminus.schemas import (
+    AddClassGroupsRequest,
+    ClassGroupModel,
+    GroupWithMembers,
+    ListEnvelope,
+    RandomiseRequest,
+    UpdateGroupsUsersRequest,
+)
+from studentgroups.modules.service import get_module_by_uuid
+
+router = APIRouter(prefix="/user", tags=["LumiNUS groups"])
+
+STRING_ERROR = {"content": {"application/json": {"schema": {"type": "string"}}}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad Request: what is wrong, as a JSON string.", **STRING_ERROR},
+    401: {"description": "No API key, or an unknown or revoked one.", **STRING_ERROR},
+    403: {"description": "Login user not authorized to perform this action.", **STRING_ERROR},
+    404: {"description": "No such module or group in the caller's instance.", **STRING_ERROR},
+    409: {"description": "Another change got there first; nothing was saved.", **STRING_ERROR},
+    411: {"description": "POST or PUT without a body.", **STRING_ERROR},
+    415: {"description": "The body is not JSON.", **STRING_ERROR},
+    500: {"description": "Server Error.", **STRING_ERROR},
+}
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 UTC, `Z`-suffixed."""
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _base(
+    group: Group, module_uuid: uuid.UUID, parent_uuid: uuid.UUID | None, creator_uuid: uuid.UUID | None
+) -> dict[str, Any]:
+    group_type = GroupType(group.group_type)
+    return {
+        "id": str(group.uuid),
+        "groupName": group.name,
+        "groupType": int(group_type),
+        "groupTypeName": group_type.display_name,
+        "creatorID": str(creator_uuid) if creator_uuid else None,
+        "resourceID": str(module_uuid),
+        "parentGroupID": str(parent_uuid) if parent_uuid else None,
+        "groupAccess": group.group_access,
+    }
+
+
+def class_group_json(row: Row[Any], module_uuid: uuid.UUID) -> dict[str, Any]:
+    """A row of `class_groups.visible_groups` as the LumiNUS class-group model."""
+    group: Group = row[0]
+    return {
+        **_base(group, module_uuid, row.parent_uuid, row.creator_uuid),
+        "description": group.description,
+        "selfEnrol": group.self_enrol,
+        "maxUser": group.max_user,
+        "selfEnrolOpenDate": iso(group.self_enrol_open_date),
+        "selfEnrolCloseDate": iso(group.self_enrol_close_date),
+        "memberCount": row.member_count,
+    }
+
+
+def _creators(session: Session, groups: list[Group]) -> dict[int, uuid.UUID]:
+    ids = {g.creator_id for g in groups if g.creator_id is not None}
+    if not ids:
+        return {}
+    return {row.id: row.uuid for row in session.execute(select(User.id, User.uuid).where(User.id.in_(ids)))}
+
+
+def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+
+
+@router.post(
+    "/Groups/Randomise",
+    response_model=list[GroupWithMembers],
+    responses={k: RESPONSES[k] for k in (400, 401, 403, 404, 409, 411, 415, 500)},
+    summary="Randomise class groups' users",
+)
+def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) -> Response:
+    """Randomise users to the list of class groups, with the option to save it.
+
+    1. The list of groups must be of the same main/parent group.
+    2. No sub-groups under the list of groups.
+    3. Mainly for batch import.
+    4. Applicable for class groups only.
+    5. If the user is already in an existing class group under the same main/parent group, it is
+       over-written by the new grouping.
+
+    Returns the groups, each with its members. Beyond the document: headers `X-Randomise-Seed`
+    (send it back as `seed` to reproduce this grouping), `X-Unplaced-Count` and `X-Unplaced-Users`
+    (comma-separated user ids of students no group had room for, because of `maxUser`).
+    """
+    result = randomise_class_groups(
+        session,
+        principal,
+        module_uuid=body.resource_id,
+        parent_uuid=body.parent_group_id,
+        to_update=body.to_update,
+        exclude_guests=body.exclude_guest_student,
+        seed=body.seed,
+    )
+    siblings = result.siblings
+    creators = _creators(session, siblings.targets)
+    parent_uuid = siblings.parent.uuid if siblings.parent else None
+    groups = [
+        {
+            **_base(g, siblings.module.uuid, parent_uuid, creators.get(g.creator_id or 0)),
+            "members": [str(m) for m in result.members[g.id]],
+        }
+        for g in siblings.targets
+    ]
+    headers = {
+        "X-Randomise-Seed": str(result.seed),
+        "X-Randomise-Strategy": "random",
+        "X-Unplaced-Count": str(len(result.unplaced)),
+        "X-Unplaced-Users": ",".join(str(u) for u in result.unplaced),
+        "X-Randomise-Saved": "true" if result.saved else "false",
+    }
+    return _json(groups, headers)
+
+
+@router.post(
+    "/Groups/ClassGroups",
+    response_model=list[ClassGroupModel],
+    responses={k: RESPONSES[k] for k in (400, 401, 403, 404, 411, 415, 500)},
+    summary="Add class group(s)",
+)
+def add_class_groups(body: AddClassGroupsRequest, session: SessionDep, principal: Writer) -> Response:
+    """Add up to 100 class groups to a module, or sub-groups under a class group (`parentGroupID`)."""
+    module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=body.resource_id)
+    created = class_groups.add_class_groups(
+        session,
+        principal,
+        module=module,
+        parent_uuid=body.parent_group_id,
+        groups=[g.model_dump(by_alias=False) for g in body.class_group],
+    )
+    rows = class_groups.group_rows_by_id(session, principal, module, [g.id for g in created])
+    return _json([class_group_json(r, module.uuid) for r in rows])
+
+
+@router.put(
+    "/Groups/Users",
+    response_model=list[GroupWithMembers],
+    responses={k: RESPONSES[k] for k in (400, 401, 403, 404, 409, 411, 415, 500)},
+    summary="Update groups' users",
+)
+def update_groups_users(body: UpdateGroupsUsersRequest, session: SessionDep, principal: Writer) -> Response:
+    """Set each group's users; the groups share one parent, are class groups, and have no sub-groups.
+
+    With `allowMultiple` false (the default) a user may be in only one of the sub-groups of one
+    main group: listing a user in two is refused, and a user in another sibling group is moved.
+    """
+    siblings, groups = class_groups.update_groups_users(
+        session,
+        principal,
+        assignments=[(item.key, item.value) for item in body.ids_user_guids],
+        allow_multiple=body.allow_multiple,
+    )
+    members = class_groups.members_by_group(session, principal.instance_id, [g.id for g in groups])
+    creators = _creators(session, groups)
+    parent_uuid = siblings.parent.uuid if siblings.parent else None
+    return _json(
+        [
+            {
+                **_base(g, siblings.module.uuid, parent_uuid, creators.get(g.creator_id or 0)),
+                "members": [str(m) for m in members[g.id]],
+            }
+            for g in groups
+        ]
+    )
+
+
+@router.get(
+    "/Resource/{ResourceID}/Group",
+    response_model=ListEnvelope,
+    responses={k: RESPONSES[k] for k in (400, 401, 404, 500)},
+    summary="List a module's groups",
+)
+def list_module_groups(
+    resource_id: Annotated[uuid.UUID, Path(alias="ResourceID", description="Module ID.")],
+    session: SessionDep,
+    principal: Reader,
+    sortby: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated fields, each optionally `asc` or `desc`: "
+            + ", ".join(class_groups.SORTABLE)
+            + "."
+        ),
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=2**31, description="Skip this many groups first.")] = 0,
+    limit: Annotated[int | None, Query(ge=0, le=10_000, description="At most this many groups.")] = None,
+    where: Annotated[str | None, Query(max_length=1_000, description=class_groups.WHERE_HELP)] = None,
+) -> Response:
+    """The module's groups the caller may see (`groupAccess`), in the documented envelope."""
+    module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
+    rows, total = class_groups.list_module_groups(
+        session, principal, module=module, sortby=sortby, offset=offset, limit=limit, where=where
+    )
+    return _json(
+        {
+            "status": "success",
+            "code": 200,
+            "total": total,
+            "offset": offset,
+            "data": [class_group_json(r, module.uuid) for r in rows],
+        }
+    )

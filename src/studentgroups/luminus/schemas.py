@@ -1,0 +1,180 @@
+"""LumiNUS wire shapes: camelCase exactly as documented, UUIDs, ISO 8601 UTC timestamps."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from studentgroups.formation.random import MAX_SEED
+from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
+from studentgroups.wire import Name
+
+MAX_CLASS_GROUPS_PER_CALL = 100
+MAX_USERS_PER_CALL = 10_000
+
+
+def _empty_is_root(value: Any) -> Any:
+    # The document: "Parent Group ID. If empty, means it is the root level."
+    return None if value == "" else value
+
+
+ParentGroupId = Annotated[
+    uuid.UUID | None,
+    BeforeValidator(_empty_is_root),
+    Field(
+        default=None,
+        alias="parentGroupID",
+        description="Parent group; empty or absent: the module's root level.",
+    ),
+]
+
+
+class LumiNUSModel(BaseModel):
+    """camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class GroupModel(LumiNUSModel):
+    """The documented base group model."""
+
+    id: uuid.UUID = Field(description="Group id.")
+    group_name: str = Field(alias="groupName", description="Group name.")
+    group_type: GroupType = Field(alias="groupType", description="Types of groups.")
+    group_type_name: str = Field(alias="groupTypeName", description="Display name of the group type.")
+    creator_id: uuid.UUID | None = Field(
+        alias="creatorID", description="Creator of the group (the key's user)."
+    )
+    resource_id: uuid.UUID | None = Field(alias="resourceID", description="Module ID.")
+    parent_group_id: uuid.UUID | None = Field(
+        alias="parentGroupID", description="Parent group, for sub-groups of class groups."
+    )
+    group_access: GroupAccess = Field(alias="groupAccess", description=ACCESS_DESCRIPTION)
+
+
+class ClassGroupModel(GroupModel):
+    """A class group: the base model with its self-enrolment settings."""
+
+    description: str | None = Field(description="Free text.")
+    self_enrol: bool = Field(alias="selfEnrol", description="Students may enrol themselves.")
+    max_user: int = Field(alias="maxUser", description="At most this many members; 0 = no limit.")
+    self_enrol_open_date: datetime | None = Field(
+        alias="selfEnrolOpenDate", description="Self-enrolment opens (UTC)."
+    )
+    self_enrol_close_date: datetime | None = Field(
+        alias="selfEnrolCloseDate", description="Self-enrolment closes (UTC)."
+    )
+    member_count: int = Field(alias="memberCount", description="How many members it has.")
+
+
+class GroupWithMembers(GroupModel):
+    """The documented group model with the group's members (Randomise, update users)."""
+
+    members: list[uuid.UUID] = Field(description="The members' user ids.")
+
+
+class ClassGroupIn(LumiNUSModel):
+    """One class group to create."""
+
+    group_name: Name = Field(alias="groupName", description="Group name (≤ 255 characters).")
+    description: str | None = Field(default=None, max_length=10_000, description="Free text.")
+    self_enrol: bool = Field(default=False, alias="selfEnrol", description="Students may enrol themselves.")
+    max_user: int = Field(default=0, ge=0, le=1_000_000, alias="maxUser", description="0 = no limit.")
+    self_enrol_open_date: datetime | None = Field(
+        default=None, alias="selfEnrolOpenDate", description="ISO 8601."
+    )
+    self_enrol_close_date: datetime | None = Field(
+        default=None, alias="selfEnrolCloseDate", description="ISO 8601."
+    )
+    group_access: GroupAccess = Field(
+        default=GroupAccess.MEMBERS_VIEW, alias="groupAccess", description=ACCESS_DESCRIPTION
+    )
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> ClassGroupIn:
+        for name in ("self_enrol_open_date", "self_enrol_close_date"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name}: give a time zone (e.g. Z for UTC)")
+        opens, closes = self.self_enrol_open_date, self.self_enrol_close_date
+        if opens is not None and closes is not None and opens >= closes:
+            raise ValueError("selfEnrolOpenDate must be before selfEnrolCloseDate")
+        return self
+
+
+class AddClassGroupsRequest(LumiNUSModel):
+    """Add class group(s) to a module, or sub-groups under a class group."""
+
+    resource_id: uuid.UUID = Field(alias="resourceID", description="Module ID.")
+    parent_group_id: ParentGroupId
+    class_group: list[ClassGroupIn] = Field(
+        alias="classGroup",
+        min_length=1,
+        max_length=MAX_CLASS_GROUPS_PER_CALL,
+        description=f"1 to {MAX_CLASS_GROUPS_PER_CALL} groups.",
+    )
+
+
+class GroupUsers(LumiNUSModel):
+    """One group and its users."""
+
+    key: uuid.UUID = Field(description="Group id.")
+    value: list[uuid.UUID] = Field(
+        max_length=MAX_USERS_PER_CALL, description="The users who should be its members."
+    )
+
+
+class UpdateGroupsUsersRequest(LumiNUSModel):
+    """Update groups' users: each group's members become exactly the users given."""
+
+    ids_user_guids: list[GroupUsers] = Field(
+        alias="iDs_UserGuids",
+        min_length=1,
+        max_length=MAX_CLASS_GROUPS_PER_CALL,
+        description="Groups (sub-groups of one parent, or root class groups of one module) and their users.",
+    )
+    allow_multiple: bool = Field(
+        default=False,
+        alias="allowMultiple",
+        description="False: a user may be in only one of these sibling groups.",
+    )
+
+
+class RandomiseRequest(LumiNUSModel):
+    """HTTP Post Input class when randomise users to groups."""
+
+    parent_group_id: ParentGroupId
+    resource_id: uuid.UUID = Field(alias="resourceID", description="Module ID.")
+    to_update: bool = Field(
+        default=False,
+        alias="toUpdate",
+        description="False to randomise only without saving it. True to randomise and save.",
+    )
+    exclude_guest_student: bool = Field(
+        default=False,
+        alias="excludeGuestStudent",
+        description="True to exclude students from the module's guest groups.",
+    )
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_SEED,
+        description="Beyond the document: the shuffle's seed. The answer's X-Randomise-Seed header gives the "
+        "seed used; saving with it on an unchanged roster reproduces that preview exactly.",
+    )
+    strategy: Literal["random"] = Field(
+        default="random", description="Beyond the document: how to form groups."
+    )
+
+
+class ListEnvelope(LumiNUSModel):
+    """The documented list envelope."""
+
+    status: Literal["success"] = Field(description="Always `success` on 200.")
+    code: Literal[200] = Field(description="The HTTP status.")
+    total: int = Field(description="How many items match, without paging.")
+    offset: int = Field(description="The offset asked for.")
+    data: list[ClassGroupModel] = Field(description="The page of groups.")

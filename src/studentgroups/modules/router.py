@@ -1,0 +1,197 @@
+"""HTTP for /modules, their rosters, guests and staff: parse, call the service, return a schema."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.errors import error_responses
+from studentgroups.groups.service import member_count
+from studentgroups.instances.service import ensure_user
+from studentgroups.modules import service
+from studentgroups.modules.schemas import (
+    ModuleCreate,
+    ModuleOut,
+    ModuleUpdate,
+    RosterChange,
+    StaffChange,
+    StudentsByIdOrUid,
+)
+from studentgroups.modules.service import ModuleView
+from studentgroups.pagination import PageDep, set_page_headers
+from studentgroups.students import service as students
+from studentgroups.students.router import students_out
+from studentgroups.students.schemas import StudentOut
+from studentgroups.wire import id_path
+
+router = APIRouter(prefix="/modules", tags=["Modules"])
+ModuleId = Annotated[int, id_path("module")]
+
+
+class RosterKind(StrEnum):
+    """A module's students: its `roster` (Student Roster) or its `guests` (Guest Group)."""
+
+    ROSTER = "roster"
+    GUESTS = "guests"
+
+
+def module_out(view: ModuleView) -> ModuleOut:
+    """A module as the wire shows it."""
+    m = view.module
+    return ModuleOut(
+        id=m.id,
+        uuid=m.uuid,
+        code=m.code,
+        name=m.name,
+        description=m.description,
+        roster_group_id=view.roster_group_id,
+        guest_group_id=view.guest_group_id,
+        instance_id=m.instance_id,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+    )
+
+
+@router.post("", response_model=ModuleOut, responses=error_responses(400, 401, 403, 409, 411, 415))
+def create_module(body: ModuleCreate, session: SessionDep, principal: Writer) -> ModuleOut:
+    """Create a module, with its Student Roster and Guest Group; the key's user manages it."""
+    view = service.create_module(
+        session,
+        instance_id=principal.instance_id,
+        code=body.code,
+        name=body.name,
+        description=body.description,
+        creator_id=principal.user_id,
+    )
+    return module_out(view)
+
+
+@router.get("", response_model=list[ModuleOut], responses=error_responses(400, 401))
+def list_modules(
+    request: Request, response: Response, page: PageDep, session: SessionDep, principal: Reader
+) -> list[ModuleOut]:
+    """The instance's modules (pages with `limit` and `offset`)."""
+    views, total = service.list_modules(session, instance_id=principal.instance_id, page=page)
+    set_page_headers(request, response, page, total)
+    return [module_out(v) for v in views]
+
+
+@router.get("/{module_id}", response_model=ModuleOut, responses=error_responses(400, 401, 404))
+def get_module(module_id: ModuleId, session: SessionDep, principal: Reader) -> ModuleOut:
+    """One module."""
+    return module_out(service.get_module(session, instance_id=principal.instance_id, module_id=module_id))
+
+
+@router.put(
+    "/{module_id}", response_model=ModuleOut, responses=error_responses(400, 401, 403, 404, 409, 411, 415)
+)
+def update_module(
+    module_id: ModuleId, body: ModuleUpdate, session: SessionDep, principal: Writer
+) -> ModuleOut:
+    """Change the fields sent, and only those (module managers only)."""
+    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    service.require_manager(session, principal, view.module)
+    changes = body.model_dump(exclude_unset=True)
+    return module_out(
+        service.update_module(
+            session, instance_id=principal.instance_id, module_id=module_id, changes=changes
+        )
+    )
+
+
+@router.delete("/{module_id}", response_model=ModuleOut, responses=error_responses(400, 401, 403, 404, 409))
+def delete_module(
+    module_id: ModuleId,
+    session: SessionDep,
+    principal: Writer,
+    force: Annotated[
+        bool, Query(description="Also delete memberships of its groups (students are kept).")
+    ] = False,
+) -> ModuleOut:
+    """Delete a module and its groups; refused (409) while they have members, unless `force=true`."""
+    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    service.require_manager(session, principal, view.module)
+    return module_out(
+        service.delete_module(session, instance_id=principal.instance_id, module_id=module_id, force=force)
+    )
+
+
+@router.post("/{module_id}/staff", status_code=204, responses=error_responses(400, 401, 403, 404, 411, 415))
+def add_module_staff(module_id: ModuleId, body: StaffChange, session: SessionDep, principal: Writer) -> None:
+    """Let these users (by name) manage the module's groups (module managers only)."""
+    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    service.require_manager(session, principal, view.module)
+    ids = [ensure_user(session, instance_id=principal.instance_id, name=n).id for n in body.users]
+    service.set_staff(session, instance_id=principal.instance_id, module_id=module_id, user_ids=ids, add=True)
+
+
+@router.get("/{module_id}/{kind}", response_model=list[StudentOut], responses=error_responses(400, 401, 404))
+def list_module_students(
+    module_id: ModuleId,
+    kind: RosterKind,
+    request: Request,
+    response: Response,
+    page: PageDep,
+    session: SessionDep,
+    principal: Reader,
+) -> list[StudentOut]:
+    """The module's roster or guests (pages with `limit` and `offset`)."""
+    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    views, total = students.list_students(
+        session, instance_id=principal.instance_id, page=page, group_id=service.roster_group_id(view, kind)
+    )
+    set_page_headers(request, response, page, total)
+    return students_out(views)
+
+
+@router.post(
+    "/{module_id}/{kind}",
+    response_model=RosterChange,
+    responses=error_responses(400, 401, 403, 404, 409, 411, 415),
+)
+def add_module_students(
+    module_id: ModuleId, kind: RosterKind, body: StudentsByIdOrUid, session: SessionDep, principal: Writer
+) -> RosterChange:
+    """Add up to 10,000 students to the roster or guests, all or none (module managers only)."""
+    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    service.require_manager(session, principal, view.module)
+    added = service.add_to_module(
+        session,
+        instance_id=principal.instance_id,
+        module_id=module_id,
+        kind=kind,
+        student_ids=body.student_ids,
+        uids=body.uids,
+    )
+    total = member_count(
+        session, instance_id=principal.instance_id, group_id=service.roster_group_id(view, kind)
+    )
+    return RosterChange(changed=len(added), total=total)
+
+
+@router.post(
+    "/{module_id}/{kind}/remove",
+    response_model=RosterChange,
+    responses=error_responses(400, 401, 403, 404, 411, 415),
+)
+def remove_module_students(
+    module_id: ModuleId, kind: RosterKind, body: StudentsByIdOrUid, session: SessionDep, principal: Writer
+) -> RosterChange:
+    """Take up to 10,000 students off the roster or guests (module managers only)."""
+    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    service.require_manager(session, principal, view.module)
+    removed = service.remove_from_module(
+        session,
+        instance_id=principal.instance_id,
+        module_id=module_id,
+        kind=kind,
+        student_ids=body.student_ids,
+        uids=body.uids,
+    )
+    total = member_count(
+        session, instance_id=principal.instance_id, group_id=service.roster_group_id(view, kind)
+    )
+    return RosterChange(changed=removed, total=total)

@@ -1,0 +1,83 @@
+"""Wire shapes of modules on the management surface (integer ids, snake_case)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+
+from studentgroups.groups.schemas import MAX_MEMBERS_PER_CALL
+from studentgroups.wire import DomoscioTimestamp, Id, Name
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class ModuleCreate(BaseModel):
+    """POST /modules."""
+
+    code: Code = Field(
+        description="The module's code, unique in the instance (e.g. `CS1010`).", examples=["CS1010"]
+    )
+    name: Name = Field(description="The module's title.", examples=["Programming Methodology"])
+    description: str | None = Field(default=None, max_length=10_000, description="Free text.")
+
+
+class ModuleUpdate(BaseModel):
+    """PUT /modules/{id}: only the fields sent change."""
+
+    code: Code | None = Field(default=None, description="A new code, unique in the instance.")
+    name: Name | None = Field(default=None, description="A new title.")
+    description: str | None = Field(default=None, max_length=10_000, description="Free text; null clears it.")
+
+    @field_validator("code", "name")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class ModuleOut(BaseModel):
+    """A module (the LumiNUS `resourceID` is its `uuid`)."""
+
+    id: int = Field(description="The module's id.")
+    uuid: UUID = Field(description="The module's LumiNUS `resourceID`.")
+    code: str = Field(description="The module's code.")
+    name: str = Field(description="The module's title.")
+    description: str | None = Field(description="Free text.")
+    roster_group_id: int = Field(description="Its Student Roster group (type 2).")
+    guest_group_id: int = Field(description="Its Guest Group (type 10).")
+    instance_id: int = Field(description="The instance it belongs to (the caller's).")
+    created_at: DomoscioTimestamp = Field(description="When it was created (UTC).")
+    updated_at: DomoscioTimestamp = Field(description="When it last changed (UTC).")
+
+
+class StudentsByIdOrUid(BaseModel):
+    """Students named by `student_ids` or by `uids` (one of the two), 1 to 10,000."""
+
+    student_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_MEMBERS_PER_CALL)] | None = Field(
+        default=None, description="Student ids."
+    )
+    uids: Annotated[list[Name], Field(min_length=1, max_length=MAX_MEMBERS_PER_CALL)] | None = Field(
+        default=None, description="The platform's own ids of the students."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StudentsByIdOrUid:
+        if (self.student_ids is None) == (self.uids is None):
+            raise ValueError("send exactly one of student_ids and uids")
+        return self
+
+
+class RosterChange(BaseModel):
+    """What a roster or guest change did."""
+
+    changed: int = Field(description="How many students were added (or removed); the others already were.")
+    total: int = Field(description="How many students the roster (or guest group) holds now.")
+
+
+class StaffChange(BaseModel):
+    """Users (by name, created if new) who manage the module's groups."""
+
+    users: Annotated[list[Name], Field(min_length=1, max_length=100)] = Field(description="Users' names.")

@@ -1,0 +1,275 @@
+"""The rules of modules, their rosters and guests, and who manages them. Flushes, never commits."""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from studentgroups.auth import Principal
+from studentgroups.errors import Conflict, FieldError, Forbidden, NotFound
+from studentgroups.groups.models import Group, Membership
+from studentgroups.groups.service import add_members
+from studentgroups.groups.types import GroupAccess, GroupType
+from studentgroups.instances.models import Role
+from studentgroups.modules.models import Module, ModuleStaff
+from studentgroups.pagination import Page
+from studentgroups.students.models import Student
+from studentgroups.tenancy import get_in_instance, list_page, scoped, scoped_columns, scoped_delete
+
+ROSTER_NAME = "Student Roster"
+GUEST_NAME = "Guest Group"
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleView:
+    """A module with the ids of its roster and (first) guest group."""
+
+    module: Module
+    roster_group_id: int
+    guest_group_id: int
+
+
+def create_module(
+    session: Session,
+    *,
+    instance_id: int,
+    code: str,
+    name: str,
+    description: str | None,
+    creator_id: int | None,
+) -> ModuleView:
+    """A new module with its Student Roster and a Guest Group."""
+    taken = session.scalar(scoped_columns(Module, instance_id, Module.id).where(Module.code == code))
+    if taken is not None:
+        raise Conflict(
+            f"Module code {code!r} is already module {taken}'s.",
+            errors=[FieldError(field="code", rule="unique", message="already taken in this instance")],
+        )
+    module = Module(
+        instance_id=instance_id, code=code, name=name, description=description, creator_id=creator_id
+    )
+    session.add(module)
+    session.flush()
+    roster = Group(
+        instance_id=instance_id,
+        module_id=module.id,
+        name=ROSTER_NAME,
+        creator_id=creator_id,
+        group_type=GroupType.STUDENT_ROSTER,
+        group_access=GroupAccess.STAFF_ONLY,
+    )
+    guests = Group(
+        instance_id=instance_id,
+        module_id=module.id,
+        name=GUEST_NAME,
+        creator_id=creator_id,
+        group_type=GroupType.GUEST_GROUP,
+        group_access=GroupAccess.STAFF_ONLY,
+    )
+    session.add_all([roster, guests])
+    session.flush()
+    return ModuleView(module, roster.id, guests.id)
+
+
+def _view(session: Session, module: Module) -> ModuleView:
+    rows = session.execute(
+        scoped_columns(Group, module.instance_id, Group.id, Group.group_type)
+        .where(
+            Group.module_id == module.id,
+            Group.parent_group_id.is_(None),
+            Group.group_type.in_([GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP]),
+        )
+        .order_by(Group.id)
+    ).all()
+    roster = next(r.id for r in rows if r.group_type == GroupType.STUDENT_ROSTER)
+    guest = next(r.id for r in rows if r.group_type == GroupType.GUEST_GROUP)
+    return ModuleView(module, roster, guest)
+
+
+def get_module(session: Session, *, instance_id: int, module_id: int) -> ModuleView:
+    """The module, or NotFound."""
+    return _view(session, get_in_instance(session, Module, module_id, instance_id, what="module"))
+
+
+def get_module_by_uuid(session: Session, *, instance_id: int, module_uuid: uuid_module.UUID) -> Module:
+    """The module with this LumiNUS `resourceID`, or NotFound."""
+    module = session.scalar(scoped(Module, instance_id).where(Module.uuid == module_uuid))
+    if module is None:
+        raise NotFound(f"No module (resource) {module_uuid} in this instance.")
+    return module
+
+
+def list_modules(session: Session, *, instance_id: int, page: Page) -> tuple[list[ModuleView], int]:
+    """One page of the instance's modules, by id."""
+    modules, total = list_page(session, Module, instance_id, page)
+    return [_view(session, m) for m in modules], total
+
+
+def update_module(
+    session: Session, *, instance_id: int, module_id: int, changes: dict[str, Any]
+) -> ModuleView:
+    """Apply the fields sent, and only those."""
+    view = get_module(session, instance_id=instance_id, module_id=module_id)
+    if "code" in changes:
+        taken = session.scalar(
+            scoped_columns(Module, instance_id, Module.id).where(
+                Module.code == changes["code"], Module.id != module_id
+            )
+        )
+        if taken is not None:
+            raise Conflict(
+                f"Module code {changes['code']!r} is already module {taken}'s.",
+                errors=[FieldError(field="code", rule="unique", message="already taken in this instance")],
+            )
+    for field, value in changes.items():
+        setattr(view.module, field, value)
+    session.flush()
+    return view
+
+
+def delete_module(session: Session, *, instance_id: int, module_id: int, force: bool) -> ModuleView:
+    """Delete a module with its groups; refused while any of its groups has members, unless `force`."""
+    view = get_module(session, instance_id=instance_id, module_id=module_id)
+    group_ids = scoped_columns(Group, instance_id, Group.id).where(Group.module_id == module_id)
+    members = session.scalar(
+        scoped_columns(Membership, instance_id, func.count()).where(Membership.group_id.in_(group_ids))
+    )
+    if members and not force:
+        raise Conflict(
+            f"Module {module_id}'s groups hold {members} membership(s); send ?force=true to delete the "
+            "module, its groups and those memberships (the students are kept)."
+        )
+    session.execute(scoped_delete(Membership, instance_id).where(Membership.group_id.in_(group_ids)))
+    # Sub-groups first: a parent may not go while a child refers to it.
+    while True:
+        parents = select(Group.parent_group_id).where(Group.parent_group_id.is_not(None))
+        leaves = scoped_delete(Group, instance_id).where(
+            Group.module_id == module_id, Group.id.not_in(parents)
+        )
+        if session.execute(leaves).rowcount == 0:  # type: ignore[attr-defined]
+            break
+    session.delete(view.module)
+    session.flush()
+    return view
+
+
+def _student_ids_for(
+    session: Session, instance_id: int, student_ids: Sequence[int] | None, uids: Sequence[str] | None
+) -> list[int]:
+    if uids is None:
+        return list(student_ids or [])
+    found: dict[str, int] = {}
+    for start in range(0, len(uids), 5_000):
+        chunk = list(uids[start : start + 5_000])
+        rows = session.execute(
+            scoped_columns(Student, instance_id, Student.uid, Student.id).where(Student.uid.in_(chunk))
+        )
+        found.update({row.uid: row.id for row in rows})
+    missing = [u for u in uids if u not in found]
+    if missing:
+        raise NotFound(
+            f"No student with uid {', '.join(map(repr, missing[:20]))} in this instance.",
+            errors=[
+                FieldError(field="uids", rule="not_found", message=f"no student {u!r}") for u in missing[:100]
+            ],
+        )
+    return [found[u] for u in uids]
+
+
+def roster_group_id(view: ModuleView, kind: str) -> int:
+    """The group behind a module's `roster` or `guests`."""
+    return view.roster_group_id if kind == "roster" else view.guest_group_id
+
+
+def add_to_module(
+    session: Session,
+    *,
+    instance_id: int,
+    module_id: int,
+    kind: str,
+    student_ids: Sequence[int] | None = None,
+    uids: Sequence[str] | None = None,
+) -> list[int]:
+    """Put students on the module's roster or guest group; returns the ids newly added."""
+    view = get_module(session, instance_id=instance_id, module_id=module_id)
+    ids = _student_ids_for(session, instance_id, student_ids, uids)
+    return add_members(
+        session, instance_id=instance_id, group_id=roster_group_id(view, kind), student_ids=ids
+    )
+
+
+def remove_from_module(
+    session: Session,
+    *,
+    instance_id: int,
+    module_id: int,
+    kind: str,
+    student_ids: Sequence[int] | None = None,
+    uids: Sequence[str] | None = None,
+) -> int:
+    """Take students off the module's roster or guest group; returns how many were on it."""
+    view = get_module(session, instance_id=instance_id, module_id=module_id)
+    ids = _student_ids_for(session, instance_id, student_ids, uids)
+    removed = 0
+    for start in range(0, len(ids), 5_000):
+        result = session.execute(
+            scoped_delete(Membership, instance_id).where(
+                Membership.group_id == roster_group_id(view, kind),
+                Membership.student_id.in_(ids[start : start + 5_000]),
+            )
+        )
+        removed += result.rowcount  # type: ignore[attr-defined]
+    return removed
+
+
+def is_manager(session: Session, principal: Principal, module: Module) -> bool:
+    """Admin keys, the module's creator and its staff manage the module's groups."""
+    if principal.role == Role.ADMIN or module.creator_id == principal.user_id:
+        return True
+    staff = session.scalar(
+        scoped_columns(ModuleStaff, module.instance_id, ModuleStaff.user_id).where(
+            ModuleStaff.module_id == module.id, ModuleStaff.user_id == principal.user_id
+        )
+    )
+    return staff is not None
+
+
+def require_manager(session: Session, principal: Principal, module: Module) -> None:
+    """Forbidden unless the key's user manages the module (read-only keys never do)."""
+    principal.require(Role.STAFF)
+    if not is_manager(session, principal, module):
+        raise Forbidden(f"This key's user does not manage module {module.code}; ask its creator or an admin.")
+
+
+def set_staff(
+    session: Session, *, instance_id: int, module_id: int, user_ids: Sequence[int], add: bool
+) -> None:
+    """Grant (or withdraw) the management of a module to users of the instance."""
+    get_module(session, instance_id=instance_id, module_id=module_id)
+    if add:
+        existing = set(
+            session.scalars(
+                scoped_columns(ModuleStaff, instance_id, ModuleStaff.user_id).where(
+                    ModuleStaff.module_id == module_id
+                )
+            )
+        )
+        session.add_all(
+            [
+                ModuleStaff(module_id=module_id, user_id=u, instance_id=instance_id)
+                for u in dict.fromkeys(user_ids)
+                if u not in existing
+            ]
+        )
+    else:
+        session.execute(
+            scoped_delete(ModuleStaff, instance_id).where(
+                ModuleStaff.module_id == module_id, ModuleStaff.user_id.in_(list(user_ids))
+            )
+        )
+    session.flush()
