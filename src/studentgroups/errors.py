@@ -119,8 +119,9 @@ LUMINUS_PREFIX = "/user/"
 
 
 def _luminus_message(detail: str, errors: Sequence[FieldError]) -> str:
-    fields = "; ".join(f"{e.field}: {e.message}" for e in errors if e.field not in detail)
-    return f"{detail} ({fields})" if fields else detail
+    """One sentence: what is wrong, then each bad field with its reason."""
+    reasons = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return f"{detail} {reasons}" if reasons else detail
 
 
 def error_response(

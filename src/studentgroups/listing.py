@@ -43,6 +43,29 @@ def _sqlite_wire_timestamp(element: wire_timestamp, compiler: SQLCompiler, **kw:
     return f"strftime('%Y-%m-%d %H:%M:%S', {compiler.process(element.clauses, **kw)})"
 
 
+class uuid_text(FunctionElement[str]):  # noqa: N801 - a SQL function reads as one
+    """A stored UUID in its canonical text form (`8-4-4-4-12`, lower case), made by the database."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any] | InstrumentedAttribute[Any]) -> None:
+        super().__init__(column)
+
+
+@compiles(uuid_text, "postgresql")
+def _pg_uuid_text(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+@compiles(uuid_text, "sqlite")
+def _sqlite_uuid_text(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps a UUID as 32 hex characters.
+    col = compiler.process(element.clauses, **kw)
+    parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
+    return "lower(" + " || '-' || ".join(f"substr({col}, {start}, {length})" for start, length in parts) + ")"
+
+
 def json_rows(rows: Sequence[Row[Any]]) -> Response:
     """A JSON array of objects, one per row, keyed by the rows' column labels."""
     if not rows:

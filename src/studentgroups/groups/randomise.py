@@ -35,8 +35,8 @@ class Randomised:
     """What Randomise did (or would do): each target's members, who had no room, and the seed."""
 
     siblings: Siblings
-    members: dict[int, list[uuid.UUID]]
-    unplaced: list[uuid.UUID]
+    members: dict[int, list[str]]
+    unplaced: list[str]
     seed: int
     saved: bool
     seconds: float
@@ -59,8 +59,7 @@ def randomise_class_groups(
     if to_update:
         lock_module(session, module)  # before reading, so a concurrent save is seen whole or not at all
     siblings = siblings_under(session, module, class_parent(session, module, parent_uuid))
-    pool = pool_of(session, module, include_guests=not exclude_guests)
-    student_by_uuid = {str(row.uuid): row.id for row in pool}
+    student_by_uuid = pool_of(session, module, include_guests=not exclude_guests)
     group_by_key = {str(g.uuid): g for g in siblings.targets}
     used_seed = new_seed() if seed is None else seed
     assignment = random_assignment(
@@ -68,13 +67,13 @@ def randomise_class_groups(
         [Target(key=k, capacity=g.max_user) for k, g in group_by_key.items()],
         used_seed,
     )
-    members = {group_by_key[k].id: [uuid.UUID(s) for s in keys] for k, keys in assignment.groups.items()}
+    members = {group_by_key[k].id: keys for k, keys in assignment.groups.items()}
     if to_update:
         _save(session, siblings, assignment.groups, group_by_key, student_by_uuid)
     return Randomised(
         siblings=siblings,
         members=members,
-        unplaced=[uuid.UUID(s) for s in assignment.unplaced],
+        unplaced=assignment.unplaced,
         seed=used_seed,
         saved=to_update,
         seconds=time.perf_counter() - started,

@@ -124,7 +124,7 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
     groups = [
         {
             **_base(g, siblings.module.uuid, parent_uuid, creators.get(g.creator_id or 0)),
-            "members": [str(m) for m in result.members[g.id]],
+            "members": result.members[g.id],
         }
         for g in siblings.targets
     ]
@@ -132,7 +132,7 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
         "X-Randomise-Seed": str(result.seed),
         "X-Randomise-Strategy": "random",
         "X-Unplaced-Count": str(len(result.unplaced)),
-        "X-Unplaced-Users": ",".join(str(u) for u in result.unplaced),
+        "X-Unplaced-Users": ",".join(result.unplaced),
         "X-Randomise-Saved": "true" if result.saved else "false",
     }
     return _json(groups, headers)

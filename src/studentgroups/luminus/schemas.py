@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -99,6 +99,8 @@ class ClassGroupIn(LumiNUSModel):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"{name}: give a time zone (e.g. Z for UTC)")
+            if value is not None:
+                setattr(self, name, value.astimezone(UTC))
         opens, closes = self.self_enrol_open_date, self.self_enrol_close_date
         if opens is not None and closes is not None and opens >= closes:
             raise ValueError("selfEnrolOpenDate must be before selfEnrolCloseDate")
