@@ -23,9 +23,8 @@ from sqlalchemy.engine import make_url
 
 from harness import Server, fresh_database, running_server
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
-from studentgroups.groups.class_groups import write_memberships
 from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.service import parent_scope
+from studentgroups.groups.service import parent_scope, write_memberships
 from studentgroups.groups.types import GroupType
 from studentgroups.instances.service import create_instance
 from studentgroups.modules.service import create_module

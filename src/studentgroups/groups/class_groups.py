@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, insert, select
+from sqlalchemy import Row, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from studentgroups.auth import Principal
-from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, FieldError, NotFound
 from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.service import module_root_scope, parent_scope
+from studentgroups.groups.service import module_root_scope, parent_scope, write_memberships
 from studentgroups.groups.types import GroupAccess, GroupType
 from studentgroups.instances.models import User
 from studentgroups.listing import uuid_text
@@ -123,38 +122,6 @@ def pool_of(session: Session, module: Module, *, include_guests: bool) -> dict[s
     )
     # A student on the roster and in a guest group comes twice; the dict keeps them once.
     return {row[0]: row[1] for row in session.execute(stmt)}
-
-
-def write_memberships(
-    session: Session, rows: Sequence[tuple[int, int]], *, instance_id: int, scope: str, exclusive: bool
-) -> None:
-    """Insert (group id, student id) memberships in bulk: COPY on PostgreSQL, multi-row INSERT elsewhere."""
-    if not rows:
-        return
-    now = utcnow().replace(tzinfo=None)
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        columns = "group_id, student_id, instance_id, sibling_scope, exclusive, created_at"
-        with cursor.copy(f"COPY memberships ({columns}) FROM STDIN") as copy:
-            for group_id, student_id in rows:
-                copy.write_row((group_id, student_id, instance_id, scope, exclusive, now))
-        return
-    for start in range(0, len(rows), _CHUNK):
-        session.execute(
-            insert(Membership),
-            [
-                {
-                    "group_id": g,
-                    "student_id": s,
-                    "instance_id": instance_id,
-                    "sibling_scope": scope,
-                    "exclusive": exclusive,
-                    "created_at": now,
-                }
-                for g, s in rows[start : start + _CHUNK]
-            ],
-        )
 
 
 def add_class_groups(
@@ -420,13 +387,11 @@ def group_rows_by_id(
     return list(session.execute(stmt).all())
 
 
-def members_by_group(
-    session: Session, instance_id: int, group_ids: Sequence[int]
-) -> dict[int, list[uuid.UUID]]:
-    """Each group's members' uuids, in one query."""
-    out: dict[int, list[uuid.UUID]] = {g: [] for g in group_ids}
+def members_by_group(session: Session, instance_id: int, group_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each group's members' user ids (uuid text), in one query."""
+    out: dict[int, list[str]] = {g: [] for g in group_ids}
     rows = session.execute(
-        scoped_columns(Membership, instance_id, Membership.group_id, Student.uuid)
+        scoped_columns(Membership, instance_id, Membership.group_id, uuid_text(Student.uuid))
         .join(Student, Student.id == Membership.student_id)
         .where(Membership.group_id.in_(list(group_ids)))
         .order_by(Membership.group_id, Student.uuid)

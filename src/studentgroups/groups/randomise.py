@@ -23,9 +23,9 @@ from studentgroups.groups.class_groups import (
     lock_module,
     pool_of,
     siblings_under,
-    write_memberships,
 )
 from studentgroups.groups.models import Group, Membership
+from studentgroups.groups.service import write_memberships
 from studentgroups.modules.service import get_module_by_uuid, require_manager
 from studentgroups.tenancy import scoped_delete
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Row, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from studentgroups.clusters.service import get_cluster
+from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
 from studentgroups.groups.models import ROOT_SCOPE, Group, Membership
 from studentgroups.listing import wire_timestamp
@@ -212,20 +215,48 @@ def insert_memberships(
     exclusive: bool,
     student_ids: Sequence[int],
 ) -> None:
-    """Multi-row insert of memberships, in chunks."""
-    for start in range(0, len(student_ids), _CHUNK):
-        chunk = student_ids[start : start + _CHUNK]
+    """Put the students in one group, in bulk."""
+    write_memberships(
+        session,
+        [(group_id, s) for s in student_ids],
+        instance_id=instance_id,
+        scope=scope,
+        exclusive=exclusive,
+    )
+
+
+def write_memberships(
+    session: Session, rows: Sequence[tuple[int, int]], *, instance_id: int, scope: str, exclusive: bool
+) -> None:
+    """Insert (group id, student id) memberships in bulk: COPY on PostgreSQL, multi-row INSERT elsewhere."""
+    if not rows:
+        return
+    now = utcnow().replace(tzinfo=None)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        columns = "group_id, student_id, instance_id, sibling_scope, exclusive, created_at"
+        try:
+            with cursor.copy(f"COPY memberships ({columns}) FROM STDIN") as copy:
+                for group_id, student_id in rows:
+                    copy.write_row((group_id, student_id, instance_id, scope, exclusive, now))
+        except psycopg.errors.IntegrityError as error:
+            # COPY runs on the driver's cursor: give its error the form every handler expects (409).
+            raise IntegrityError("COPY memberships", None, error) from error
+        return
+    for start in range(0, len(rows), _CHUNK):
         session.execute(
             insert(Membership),
             [
                 {
-                    "group_id": group_id,
-                    "student_id": sid,
+                    "group_id": g,
+                    "student_id": s,
                     "instance_id": instance_id,
                     "sibling_scope": scope,
                     "exclusive": exclusive,
+                    "created_at": now,
                 }
-                for sid in chunk
+                for g, s in rows[start : start + _CHUNK]
             ],
         )
 

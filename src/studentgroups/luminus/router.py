@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.groups import class_groups
+from studentgroups.groups.class_groups import Siblings
 from studentgroups.groups.models import Group
 from studentgroups.groups.randomise import randomise_class_groups
 from studentgroups.groups.types import GroupType
@@ -85,6 +86,21 @@ def _creators(session: Session, groups: list[Group]) -> dict[int, uuid.UUID]:
     return {row.id: row.uuid for row in session.execute(select(User.id, User.uuid).where(User.id.in_(ids)))}
 
 
+def groups_with_members(
+    session: Session, siblings: Siblings, groups: list[Group], members: dict[int, list[str]]
+) -> list[dict[str, Any]]:
+    """The documented group model of each group, with its members' user ids."""
+    creators = _creators(session, groups)
+    parent_uuid = siblings.parent.uuid if siblings.parent else None
+    answer = []
+    for group in groups:
+        creator = creators.get(group.creator_id or 0)
+        answer.append(
+            {**_base(group, siblings.module.uuid, parent_uuid, creator), "members": members[group.id]}
+        )
+    return answer
+
+
 def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
@@ -118,16 +134,7 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
         exclude_guests=body.exclude_guest_student,
         seed=body.seed,
     )
-    siblings = result.siblings
-    creators = _creators(session, siblings.targets)
-    parent_uuid = siblings.parent.uuid if siblings.parent else None
-    groups = [
-        {
-            **_base(g, siblings.module.uuid, parent_uuid, creators.get(g.creator_id or 0)),
-            "members": result.members[g.id],
-        }
-        for g in siblings.targets
-    ]
+    groups = groups_with_members(session, result.siblings, result.siblings.targets, result.members)
     headers = {
         "X-Randomise-Seed": str(result.seed),
         "X-Randomise-Strategy": "random",
@@ -177,17 +184,7 @@ def update_groups_users(body: UpdateGroupsUsersRequest, session: SessionDep, pri
         allow_multiple=body.allow_multiple,
     )
     members = class_groups.members_by_group(session, principal.instance_id, [g.id for g in groups])
-    creators = _creators(session, groups)
-    parent_uuid = siblings.parent.uuid if siblings.parent else None
-    return _json(
-        [
-            {
-                **_base(g, siblings.module.uuid, parent_uuid, creators.get(g.creator_id or 0)),
-                "members": [str(m) for m in members[g.id]],
-            }
-            for g in groups
-        ]
-    )
+    return _json(groups_with_members(session, siblings, groups, members))
 
 
 @router.get(

@@ -92,8 +92,7 @@ def update_module(
     module_id: ModuleId, body: ModuleUpdate, session: SessionDep, principal: Writer
 ) -> ModuleOut:
     """Change the fields sent, and only those (module managers only)."""
-    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
-    service.require_manager(session, principal, view.module)
+    service.get_managed_module(session, principal, module_id)
     changes = body.model_dump(exclude_unset=True)
     return module_out(
         service.update_module(
@@ -112,8 +111,7 @@ def delete_module(
     ] = False,
 ) -> ModuleOut:
     """Delete a module and its groups; refused (409) while they have members, unless `force=true`."""
-    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
-    service.require_manager(session, principal, view.module)
+    service.get_managed_module(session, principal, module_id)
     return module_out(
         service.delete_module(session, instance_id=principal.instance_id, module_id=module_id, force=force)
     )
@@ -122,8 +120,7 @@ def delete_module(
 @router.post("/{module_id}/staff", status_code=204, responses=error_responses(400, 401, 403, 404, 411, 415))
 def add_module_staff(module_id: ModuleId, body: StaffChange, session: SessionDep, principal: Writer) -> None:
     """Let these users (by name) manage the module's groups (module managers only)."""
-    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
-    service.require_manager(session, principal, view.module)
+    service.get_managed_module(session, principal, module_id)
     ids = [ensure_user(session, instance_id=principal.instance_id, name=n).id for n in body.users]
     service.set_staff(session, instance_id=principal.instance_id, module_id=module_id, user_ids=ids, add=True)
 
@@ -156,8 +153,7 @@ def add_module_students(
     module_id: ModuleId, kind: RosterKind, body: StudentsByIdOrUid, session: SessionDep, principal: Writer
 ) -> RosterChange:
     """Add up to 10,000 students to the roster or guests, all or none (module managers only)."""
-    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
-    service.require_manager(session, principal, view.module)
+    view = service.get_managed_module(session, principal, module_id)
     added = service.add_to_module(
         session,
         instance_id=principal.instance_id,
@@ -181,8 +177,7 @@ def remove_module_students(
     module_id: ModuleId, kind: RosterKind, body: StudentsByIdOrUid, session: SessionDep, principal: Writer
 ) -> RosterChange:
     """Take up to 10,000 students off the roster or guests (module managers only)."""
-    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
-    service.require_manager(session, principal, view.module)
+    view = service.get_managed_module(session, principal, module_id)
     removed = service.remove_from_module(
         session,
         instance_id=principal.instance_id,

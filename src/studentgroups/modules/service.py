@@ -246,6 +246,13 @@ def require_manager(session: Session, principal: Principal, module: Module) -> N
         raise Forbidden(f"This key's user does not manage module {module.code}; ask its creator or an admin.")
 
 
+def get_managed_module(session: Session, principal: Principal, module_id: int) -> ModuleView:
+    """The module, if the key's user manages it: NotFound, else Forbidden, else the module."""
+    view = get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    require_manager(session, principal, view.module)
+    return view
+
+
 def set_staff(
     session: Session, *, instance_id: int, module_id: int, user_ids: Sequence[int], add: bool
 ) -> None:
