@@ -55,21 +55,16 @@ def create_module(
     )
     session.add(module)
     session.flush()
-    roster = Group(
-        instance_id=instance_id,
-        module_id=module.id,
-        name=ROSTER_NAME,
-        creator_id=creator_id,
-        group_type=GroupType.STUDENT_ROSTER,
-        group_access=GroupAccess.STAFF_ONLY,
-    )
-    guests = Group(
-        instance_id=instance_id,
-        module_id=module.id,
-        name=GUEST_NAME,
-        creator_id=creator_id,
-        group_type=GroupType.GUEST_GROUP,
-        group_access=GroupAccess.STAFF_ONLY,
+    roster, guests = (
+        Group(
+            instance_id=instance_id,
+            module_id=module.id,
+            name=name,
+            creator_id=creator_id,
+            group_type=group_type,
+            group_access=GroupAccess.STAFF_ONLY,
+        )
+        for name, group_type in ((ROSTER_NAME, GroupType.STUDENT_ROSTER), (GUEST_NAME, GroupType.GUEST_GROUP))
     )
     session.add_all([roster, guests])
     session.flush()
