@@ -63,12 +63,6 @@ def list_page_rows(
     return paginate(session, scoped_columns(model, instance_id, *columns).order_by(model.id), page)
 
 
-def count_in_instance(session: Session, model: type[InstanceOwned], instance_id: int) -> int:
-    """How many rows of `model` the instance holds."""
-    stmt = scoped_columns(model, instance_id, func.count())
-    return int(session.scalar(stmt) or 0)
-
-
 def get_in_instance(
     session: Session,
     model: type[M],

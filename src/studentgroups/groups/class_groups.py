@@ -176,10 +176,19 @@ def update_groups_users(
     group_uuids = [g for g, _ in assignments]
     if len(set(group_uuids)) != len(group_uuids):
         raise BadRequest("A group appears twice in iDs_UserGuids.")
-    groups = [
-        find_group_by_uuid(session, instance_id=instance_id, group_uuid=g, field="iDs_UserGuids.key")
-        for g in group_uuids
-    ]
+    found = {
+        g.uuid: g for g in session.scalars(scoped(Group, instance_id).where(Group.uuid.in_(group_uuids)))
+    }
+    missing = [g for g in group_uuids if g not in found]
+    if missing:
+        raise NotFound(
+            f"No group {missing[0]} in this instance (iDs_UserGuids.key).",
+            errors=[
+                FieldError(field="iDs_UserGuids.key", rule="not_found", message=f"no group {g}")
+                for g in missing
+            ],
+        )
+    groups = [found[g] for g in group_uuids]
     parents = {(g.module_id, g.parent_group_id) for g in groups}
     if len(parents) != 1 or groups[0].module_id is None:
         raise BadRequest("The groups must all be of the same main/parent group of one module.")

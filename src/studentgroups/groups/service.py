@@ -277,7 +277,7 @@ def set_root_group(session: Session, *, instance_id: int, student_id: int, group
     """Make `group_id` the student's one root group (None: no root group), replacing any other."""
     if group_id is not None:
         group = get_group(session, instance_id=instance_id, group_id=group_id, field="student_group_id")
-        if group.parent_group_id is not None or sibling_scope(session, group)[0] != ROOT_SCOPE:
+        if group.parent_group_id is not None or group.module_id is not None:
             raise BadRequest(
                 f"Group {group.id} is not a root student group.",
                 errors=[

@@ -71,19 +71,28 @@ def create_module(
     return ModuleView(module, roster.id, guests.id)
 
 
-def _view(session: Session, module: Module) -> ModuleView:
+def _views(session: Session, modules: Sequence[Module]) -> list[ModuleView]:
+    """The modules with their roster and (first) guest group, in one query for all of them."""
+    if not modules:
+        return []
     rows = session.execute(
-        scoped_columns(Group, module.instance_id, Group.id, Group.group_type)
+        scoped_columns(Group, modules[0].instance_id, Group.module_id, Group.id, Group.group_type)
         .where(
-            Group.module_id == module.id,
+            Group.module_id.in_([m.id for m in modules]),
             Group.parent_group_id.is_(None),
             Group.group_type.in_([GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP]),
         )
-        .order_by(Group.id)
+        .order_by(Group.id.desc())  # the first-made group of each kind wins below
     ).all()
-    roster = next(r.id for r in rows if r.group_type == GroupType.STUDENT_ROSTER)
-    guest = next(r.id for r in rows if r.group_type == GroupType.GUEST_GROUP)
-    return ModuleView(module, roster, guest)
+    first: dict[tuple[int, int], int] = {(r.module_id, r.group_type): r.id for r in rows}
+    return [
+        ModuleView(m, first[(m.id, GroupType.STUDENT_ROSTER)], first[(m.id, GroupType.GUEST_GROUP)])
+        for m in modules
+    ]
+
+
+def _view(session: Session, module: Module) -> ModuleView:
+    return _views(session, [module])[0]
 
 
 def get_module(session: Session, *, instance_id: int, module_id: int) -> ModuleView:
@@ -102,7 +111,7 @@ def get_module_by_uuid(session: Session, *, instance_id: int, module_uuid: uuid_
 def list_modules(session: Session, *, instance_id: int, page: Page) -> tuple[list[ModuleView], int]:
     """One page of the instance's modules, by id."""
     modules, total = list_page(session, Module, instance_id, page)
-    return [_view(session, m) for m in modules], total
+    return _views(session, modules), total
 
 
 def update_module(
