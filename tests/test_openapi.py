@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from studentgroups.groups.types import GROUP_TYPE_NAMES
 from studentgroups.main import create_app
 from studentgroups.settings import Settings
 from tests.factories import Tenant, new_tenant
@@ -110,3 +111,15 @@ def test_every_field_of_every_schema_is_described(http: httpx.Client) -> None:
         if not spec.get("description") and "$ref" not in spec
     ]
     assert undescribed == []
+
+
+def test_group_types_and_access_levels_are_defined_in_the_document(http: httpx.Client) -> None:
+    schemas = http.get("/openapi.json").json()["components"]["schemas"]
+    group_type = schemas["GroupType"]
+    assert group_type["enum"] == [int(t) for t in GROUP_TYPE_NAMES]
+    for number, name in GROUP_TYPE_NAMES.items():
+        assert f"{int(number)} [{name}]" in group_type["description"]
+    access = schemas["GroupAccess"]
+    assert access["enum"] == [0, 1, 2, 3]
+    for level in ("0 staff only", "1 members view", "2 module view", "3 members manage"):
+        assert level in access["description"]

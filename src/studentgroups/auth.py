@@ -19,13 +19,14 @@ KEY_PREFIX = "sg_"
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the key's instance, user and role."""
+    """Who is calling: the key's instance, user and role, and the student that user is, if a learner."""
 
     instance_id: int
     user_id: int
     user_uuid: uuid.UUID
     role: Role
     key_id: int
+    student_id: int | None = None
 
     def require(self, role: Role) -> None:
         """Raise Forbidden unless this key's role is at least `role`."""
@@ -71,7 +72,15 @@ def authenticate(session: Session, key: str | None) -> Principal:
         raise Unauthorized("An API key is required (Authorization, Ocp-Apim-Subscription-Key or X-API-Key).")
     digest = hash_key(key)
     row = session.execute(
-        select(ApiKey.id, ApiKey.instance_id, ApiKey.user_id, ApiKey.role, ApiKey.key_hash, User.uuid)
+        select(
+            ApiKey.id,
+            ApiKey.instance_id,
+            ApiKey.user_id,
+            ApiKey.role,
+            ApiKey.key_hash,
+            User.uuid,
+            User.student_id,
+        )
         .join(User, User.id == ApiKey.user_id)
         .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
     ).first()
@@ -84,4 +93,5 @@ def authenticate(session: Session, key: str | None) -> Principal:
         user_uuid=row.uuid,
         role=Role(row.role),
         key_id=row.id,
+        student_id=row.student_id,
     )

@@ -16,7 +16,8 @@ from sqlalchemy import Row, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from studentgroups.auth import Principal
-from studentgroups.errors import BadRequest, FieldError, NotFound
+from studentgroups.errors import BadRequest, FieldError, Forbidden, NotFound
+from studentgroups.groups.access import require_manage_members, visible
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import module_root_scope, parent_scope, write_memberships
 from studentgroups.groups.types import GroupAccess, GroupType
@@ -173,7 +174,38 @@ def update_groups_users(
     was in a sibling group is moved, unless `allow_multiple`.
     """
     instance_id = principal.instance_id
-    group_uuids = [g for g, _ in assignments]
+    module, groups = _listed_groups(session, instance_id, [g for g, _ in assignments])
+    manages = require_manage_members(session, principal, module, groups)
+    lock_module(session, module)
+    siblings = _class_siblings(session, module, groups)
+    pool = {uuid.UUID(k): v for k, v in pool_of(session, module, include_guests=True).items()}
+    wanted = _wanted_memberships(module, pool, groups, [u for _, u in assignments], allow_multiple)
+    listed = list(dict.fromkeys(student_id for _, student_id in wanted))
+
+    target_ids = [g.id for g in groups]
+    if not manages and not allow_multiple:
+        _refuse_moves_out_of_other_groups(session, instance_id, siblings.scope, listed, target_ids)
+    session.execute(scoped_delete(Membership, instance_id).where(Membership.group_id.in_(target_ids)))
+    if not allow_multiple:
+        # The new grouping wins: a listed user leaves any other group under the same parent.
+        for start in range(0, len(listed), _CHUNK):
+            session.execute(
+                scoped_delete(Membership, instance_id).where(
+                    Membership.sibling_scope == siblings.scope,
+                    Membership.student_id.in_(listed[start : start + _CHUNK]),
+                )
+            )
+    write_memberships(
+        session, wanted, instance_id=instance_id, scope=siblings.scope, exclusive=not allow_multiple
+    )
+    session.flush()
+    return siblings, groups
+
+
+def _listed_groups(
+    session: Session, instance_id: int, group_uuids: list[uuid.UUID]
+) -> tuple[Module, list[Group]]:
+    """The groups named, in the order given, and their module: all found, all of one parent."""
     if len(set(group_uuids)) != len(group_uuids):
         raise BadRequest("A group appears twice in iDs_UserGuids.")
     found = {
@@ -194,8 +226,11 @@ def update_groups_users(
         raise BadRequest("The groups must all be of the same main/parent group of one module.")
     module = session.scalar(scoped(Module, instance_id).where(Module.id == groups[0].module_id))
     assert module is not None
-    require_manager(session, principal, module)
-    lock_module(session, module)
+    return module, groups
+
+
+def _class_siblings(session: Session, module: Module, groups: list[Group]) -> Siblings:
+    """The groups as siblings of their parent: class groups only, none with sub-groups."""
     parent = session.get(Group, groups[0].parent_group_id) if groups[0].parent_group_id else None
     if parent is not None and parent.group_type != GroupType.CLASS_GROUP:
         raise BadRequest(f"Parent group {parent.name!r} is not a class group: class groups only.")
@@ -205,19 +240,28 @@ def update_groups_users(
             f"Group {not_class[0].name!r} is a {GroupType(not_class[0].group_type).display_name}: "
             "class groups only (rosters are changed on the module)."
         )
-    siblings = Siblings(module=module, parent=parent, targets=groups)
     with_children = session.scalar(
-        scoped_columns(Group, instance_id, Group.parent_group_id)
+        scoped_columns(Group, module.instance_id, Group.parent_group_id)
         .where(Group.parent_group_id.in_([g.id for g in groups]))
         .limit(1)
     )
     if with_children is not None:
         raise BadRequest("A group has sub-groups: the groups may not have sub-groups.")
+    return Siblings(module=module, parent=parent, targets=groups)
 
-    pool = {uuid.UUID(k): v for k, v in pool_of(session, module, include_guests=True).items()}
+
+def _wanted_memberships(
+    module: Module,
+    pool: dict[uuid.UUID, int],
+    groups: list[Group],
+    users_by_group: list[Sequence[uuid.UUID]],
+    allow_multiple: bool,
+) -> list[tuple[int, int]]:
+    """(group id, student id) for every user listed: each on the module, and in one group only
+    unless `allow_multiple`."""
     wanted: list[tuple[int, int]] = []
-    seen: dict[int, uuid.UUID] = {}
-    for group, (_, users) in zip(groups, assignments, strict=True):
+    seen: set[int] = set()
+    for group, users in zip(groups, users_by_group, strict=True):
         unknown = [u for u in users if u not in pool]
         if unknown:
             raise BadRequest(
@@ -231,26 +275,30 @@ def update_groups_users(
             student_id = pool[user]
             if not allow_multiple and student_id in seen:
                 raise BadRequest(f"User {user} is listed in two of these groups; allowMultiple is false.")
-            seen[student_id] = group.uuid
+            seen.add(student_id)
             wanted.append((group.id, student_id))
+    return wanted
 
-    target_ids = [g.id for g in groups]
-    session.execute(scoped_delete(Membership, instance_id).where(Membership.group_id.in_(target_ids)))
-    if not allow_multiple:
-        # The new grouping wins: a listed user leaves any other group under the same parent.
-        moved = list(seen)
-        for start in range(0, len(moved), _CHUNK):
-            session.execute(
-                scoped_delete(Membership, instance_id).where(
-                    Membership.sibling_scope == siblings.scope,
-                    Membership.student_id.in_(moved[start : start + _CHUNK]),
-                )
+
+def _refuse_moves_out_of_other_groups(
+    session: Session, instance_id: int, scope: str, student_ids: list[int], group_ids: list[int]
+) -> None:
+    """A group's members (groupAccess 3) set its members, but may not take anyone out of a sibling group."""
+    for start in range(0, len(student_ids), _CHUNK):
+        elsewhere = session.scalar(
+            scoped_columns(Membership, instance_id, Membership.group_id)
+            .where(
+                Membership.sibling_scope == scope,
+                Membership.student_id.in_(student_ids[start : start + _CHUNK]),
+                Membership.group_id.not_in(group_ids),
             )
-    write_memberships(
-        session, wanted, instance_id=instance_id, scope=siblings.scope, exclusive=not allow_multiple
-    )
-    session.flush()
-    return siblings, groups
+            .limit(1)
+        )
+        if elsewhere is not None:
+            raise Forbidden(
+                "A user listed is in another group under the same parent; only a manager of the module "
+                "may move them (or send allowMultiple)."
+            )
 
 
 # Listing ---------------------------------------------------------------------------------------
@@ -352,9 +400,7 @@ def visible_groups(session: Session, principal: Principal, module: Module) -> Se
         .outerjoin(counts, counts.c.group_id == Group.id)
         .where(Group.module_id == module.id)
     )
-    if not is_manager(session, principal, module):
-        stmt = stmt.where(Group.group_access >= GroupAccess.MODULE_VIEW)
-    return stmt
+    return stmt.where(visible(principal, manages_module=is_manager(session, principal, module)))
 
 
 def list_module_groups(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.errors import error_responses
-from studentgroups.groups import service
+from studentgroups.groups import access, service
 from studentgroups.groups.models import Group
 from studentgroups.groups.schemas import GroupCreate, GroupOut, GroupUpdate, MembersAdd
 from studentgroups.listing import json_rows
@@ -36,17 +36,22 @@ def create_student_group(body: GroupCreate, session: SessionDep, principal: Writ
 
 @router.get("", response_model=list[GroupOut], responses=error_responses(400, 401))
 def list_student_groups(request: Request, page: PageDep, session: SessionDep, principal: Reader) -> Response:
-    """All the instance's student groups (pages with `limit` and `offset`)."""
-    groups, total = service.list_groups(session, instance_id=principal.instance_id, page=page)
+    """All the instance's student groups the caller may see (pages with `limit` and `offset`).
+
+    A module's groups are listed as their `groupAccess` allows (see the LumiNUS group model).
+    """
+    groups, total = service.list_groups(
+        session, instance_id=principal.instance_id, page=page, condition=access.visible(principal)
+    )
     listed = json_rows(groups)
     set_page_headers(request, listed, page, total)
     return listed
 
 
-@router.get("/{student_group_id}", response_model=GroupOut, responses=error_responses(400, 401, 404))
+@router.get("/{student_group_id}", response_model=GroupOut, responses=error_responses(400, 401, 403, 404))
 def get_student_group(student_group_id: GroupId, session: SessionDep, principal: Reader) -> Group:
     """One student group."""
-    return service.get_group(session, instance_id=principal.instance_id, group_id=student_group_id)
+    return access.viewable_group(session, principal, student_group_id)
 
 
 @router.put(
@@ -58,6 +63,7 @@ def update_student_group(
     student_group_id: GroupId, body: GroupUpdate, session: SessionDep, principal: Writer
 ) -> Group:
     """Change the fields sent, and only those; `student_cluster_id: null` takes it out of its cluster."""
+    access.manageable_group(session, principal, student_group_id, membership=False)
     return service.update_group(
         session,
         instance_id=principal.instance_id,
@@ -82,7 +88,11 @@ def delete_student_group(
         ),
     ] = False,
 ) -> Group:
-    """Delete a student group; refused (409) while it has students, unless `force=true`, or sub-groups."""
+    """Delete a student group; refused (409) while it has students, unless `force=true`, or sub-groups.
+
+    A module's roster and guest group go only with their module.
+    """
+    access.manageable_group(session, principal, student_group_id, membership=False)
     return service.delete_group(
         session, instance_id=principal.instance_id, group_id=student_group_id, force=force
     )
@@ -91,7 +101,7 @@ def delete_student_group(
 @router.get(
     "/{student_group_id}/students",
     response_model=list[StudentOut],
-    responses=error_responses(400, 401, 404),
+    responses=error_responses(400, 401, 403, 404),
 )
 def list_group_students(
     student_group_id: GroupId,
@@ -102,6 +112,7 @@ def list_group_students(
     principal: Reader,
 ) -> list[StudentOut]:
     """The group's students (pages with `limit` and `offset`)."""
+    access.viewable_group(session, principal, student_group_id)
     views, total = students.list_students(
         session, instance_id=principal.instance_id, page=page, group_id=student_group_id
     )
@@ -121,6 +132,7 @@ def add_group_students(
 
     409 when one of them is already in another root group: move them with `student_group_id`.
     """
+    access.manageable_group(session, principal, student_group_id, membership=True)
     service.add_members(
         session,
         instance_id=principal.instance_id,
@@ -140,6 +152,7 @@ def add_group_student(
     student_group_id: GroupId, student_id: StudentId, session: SessionDep, principal: Writer
 ) -> StudentOut:
     """Put one student in the group (nothing changes if they are in it already)."""
+    access.manageable_group(session, principal, student_group_id, membership=True)
     service.add_members(
         session,
         instance_id=principal.instance_id,
@@ -160,6 +173,7 @@ def remove_group_student(
     student_group_id: GroupId, student_id: StudentId, session: SessionDep, principal: Writer
 ) -> StudentOut:
     """Take a student out of the group (the student is kept)."""
+    access.manageable_group(session, principal, student_group_id, membership=True)
     service.remove_member(
         session, instance_id=principal.instance_id, group_id=student_group_id, student_id=student_id
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import ColumnElement, Row, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,10 +14,11 @@ from studentgroups.clusters.service import get_cluster
 from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
 from studentgroups.groups.models import ROOT_SCOPE, Group, Membership
+from studentgroups.groups.types import GroupType
 from studentgroups.listing import wire_timestamp
 from studentgroups.pagination import Page
 from studentgroups.students.models import Student
-from studentgroups.tenancy import get_in_instance, list_page_rows, scoped_columns, scoped_delete
+from studentgroups.tenancy import get_in_instance, paginate, scoped_columns, scoped_delete
 
 # A bound parameter list this long stays under every driver's limit.
 _CHUNK = 5_000
@@ -65,9 +66,13 @@ GROUP_COLUMNS = (
 )
 
 
-def list_groups(session: Session, *, instance_id: int, page: Page) -> tuple[Sequence[Row[Any]], int]:
-    """One page of the instance's groups (the Domoscio fields), by id, and how many there are in all."""
-    return list_page_rows(session, Group, instance_id, page, *GROUP_COLUMNS)
+def list_groups(
+    session: Session, *, instance_id: int, page: Page, condition: ColumnElement[bool]
+) -> tuple[Sequence[Row[Any]], int]:
+    """One page of the instance's groups that meet `condition` (the Domoscio fields), by id, and
+    how many there are in all."""
+    stmt = scoped_columns(Group, instance_id, *GROUP_COLUMNS).where(condition).order_by(Group.id)
+    return paginate(session, stmt, page)
 
 
 def update_group(session: Session, *, instance_id: int, group_id: int, changes: dict[str, Any]) -> Group:
@@ -85,6 +90,11 @@ def update_group(session: Session, *, instance_id: int, group_id: int, changes: 
 def delete_group(session: Session, *, instance_id: int, group_id: int, force: bool) -> Group:
     """Delete a group. Sub-groups always refuse it; members refuse it unless `force` removes them."""
     group = get_group(session, instance_id=instance_id, group_id=group_id)
+    if group.module_id is not None and group.group_type in (GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP):
+        raise Conflict(
+            f"Group {group.id} is the {GroupType(group.group_type).display_name} of module "
+            f"{group.module_id}: it goes only with its module."
+        )
     children = session.scalar(
         scoped_columns(Group, instance_id, func.count()).where(Group.parent_group_id == group.id)
     )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from enum import IntEnum
 
 
 class GroupType(IntEnum):
-    """LumiNUS `groupType`; 3 to 9, 11, 12 and 20 are undocumented upstream and refused."""
+    """LumiNUS `groupType` (its `groupTypeName` in brackets): 1 [Class Group], 2 [Student Roster],
+    10 [Guest Group], 21 [Lecture], 22 [Tutorial], 23 [Laboratory], 24 [Sectional], 25 [Ensemble],
+    26 [Independent], 27 [Others], 28 [Mini Project], 29 [Recitation], 30 [Seminar],
+    31 [Supervision], 32 [Workshop]. 3 to 9, 11, 12 and 20 are undocumented upstream and refused.
+    """
 
     CLASS_GROUP = 1
     STUDENT_ROSTER = 2
@@ -50,13 +55,18 @@ GROUP_TYPE_NAMES = {
 
 
 class GroupAccess(IntEnum):
-    """LumiNUS `groupAccess` (undocumented upstream; defined here).
+    """LumiNUS `groupAccess`: who may view and who may manage a module's group (undocumented
+    upstream; defined here, enforced on both surfaces by `groups.access`).
 
-    Module managers (admin keys, the module's creator, its staff) always view and manage.
+    The module's managers (admin keys; its creator and its staff, with keys that may write)
+    always view and manage every group of the module. Beyond them:
     0 staff only: nobody else sees the group.
-    1 members view: the group's members see it and its members.
-    2 module view: every student of the module, and every key of the instance, sees it.
-    3 members manage: as 2, and the group's members may also manage its membership.
+    1 members view: learners in the group see it and its members (a learner is a key whose
+    user was linked to a student with `student_uid`).
+    2 module view: as 1, and every learner on the module's roster or guests, and every key of the
+    instance that is not a learner's, sees it.
+    3 members manage: as 2, and learners in the group set its members, with a key that may write.
+    Groups not of a module (Domoscio's) are open to the whole instance. Otherwise: 403.
     """
 
     STAFF_ONLY = 0
@@ -65,4 +75,4 @@ class GroupAccess(IntEnum):
     MEMBERS_MANAGE = 3
 
 
-ACCESS_DESCRIPTION = (GroupAccess.__doc__ or "").strip()
+ACCESS_DESCRIPTION = inspect.cleandoc(GroupAccess.__doc__ or "")

@@ -37,7 +37,11 @@ class Instance(Base):
 
 
 class User(Base, InstanceEntity):
-    """Someone who acts through a key: a platform's service account or a member of staff."""
+    """Someone who acts through a key: a platform's service account, a member of staff, or a learner.
+
+    A learner's user is linked to their student (`student_id`): that is how `groupAccess` knows
+    which groups the key's user is a member of.
+    """
 
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("instance_id", "name"),)
@@ -46,6 +50,9 @@ class User(Base, InstanceEntity):
     uuid: Mapped[uuid_module.UUID] = mapped_column(Uuid, unique=True, default=uuid_module.uuid4)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
+    student_id: Mapped[int | None] = mapped_column(
+        ForeignKey("students.id", ondelete="SET NULL"), unique=True, default=None
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -22,7 +22,7 @@ def list_api_keys(session: SessionDep, principal: Admin) -> list[KeyOut]:
     return [key_out(key, user) for key, user in service.list_keys(session, instance_id=principal.instance_id)]
 
 
-@router.post("", response_model=KeyCreated, responses=error_responses(400, 401, 403, 411, 415))
+@router.post("", response_model=KeyCreated, responses=error_responses(400, 401, 403, 404, 409, 411, 415))
 def create_api_key(body: KeyCreate, session: SessionDep, principal: Admin) -> KeyCreated:
     """A new key; its secret (`api_key`) is in this answer and nowhere else, ever."""
     issued = service.create_key(
@@ -31,6 +31,7 @@ def create_api_key(body: KeyCreate, session: SessionDep, principal: Admin) -> Ke
         role=body.role,
         user_name=body.user,
         name=body.name,
+        student_uid=body.student_uid,
     )
     return KeyCreated(**key_out(issued.key, issued.user.name).model_dump(), api_key=issued.secret)
 

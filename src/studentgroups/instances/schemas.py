@@ -14,6 +14,11 @@ class KeyCreate(BaseModel):
     role: Role = Field(description="admin: everything; staff: reads and writes; read-only: reads only.")
     user: Name = Field(default="admin", description="The user the key acts as (created if new).")
     name: OptionalText = Field(default="", description="A label, e.g. where the key is used.")
+    student_uid: Name | None = Field(
+        default=None,
+        description="Make the key's user this learner (a student's `uid`): the key then sees the groups "
+        "open to their members (`groupAccess` 1 and 3). A user is at most one learner.",
+    )
 
 
 class KeyOut(BaseModel):

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from studentgroups.auth import generate_key, hash_key
 from studentgroups.db import utcnow
-from studentgroups.errors import Conflict, NotFound
+from studentgroups.errors import Conflict, FieldError, NotFound
 from studentgroups.instances.models import ApiKey, Instance, Role, User
+from studentgroups.students.models import Student
 from studentgroups.tenancy import get_in_instance, scoped, scoped_columns
 
 DEFAULT_USER = "admin"
@@ -66,12 +67,54 @@ def ensure_user(session: Session, *, instance_id: int, name: str) -> User:
     return user
 
 
+def link_learner(session: Session, *, user: User, student_uid: str) -> None:
+    """Make the user the learner `student_uid`: their keys see and manage groups as its member."""
+    student_id = session.scalar(
+        scoped_columns(Student, user.instance_id, Student.id).where(Student.uid == student_uid)
+    )
+    if student_id is None:
+        raise NotFound(
+            f"No student with uid {student_uid!r} in this instance.",
+            errors=[FieldError(field="student_uid", rule="not_found", message=f"no student {student_uid!r}")],
+        )
+    if user.student_id == student_id:
+        return
+    if user.student_id is not None:
+        raise Conflict(
+            f"User {user.name!r} is already another student's user; a user is one learner.",
+            errors=[
+                FieldError(field="student_uid", rule="one_learner", message="the user is another student")
+            ],
+        )
+    other = session.scalar(
+        scoped_columns(User, user.instance_id, User.name).where(User.student_id == student_id)
+    )
+    if other is not None:
+        raise Conflict(
+            f"Student {student_uid!r} is already user {other!r}.",
+            errors=[FieldError(field="student_uid", rule="unique", message=f"already user {other!r}")],
+        )
+    user.student_id = student_id
+    session.flush()
+
+
 def create_key(
-    session: Session, *, instance_id: int, role: Role, user_name: str = DEFAULT_USER, name: str = ""
+    session: Session,
+    *,
+    instance_id: int,
+    role: Role,
+    user_name: str = DEFAULT_USER,
+    name: str = "",
+    student_uid: str | None = None,
 ) -> IssuedKey:
-    """A new key for a user of the instance; its secret is returned here and never again."""
+    """A new key for a user of the instance; its secret is returned here and never again.
+
+    With `student_uid`, the user is that learner (see `groups.access`).
+    """
     get_instance(session, instance_id=instance_id)
     user = ensure_user(session, instance_id=instance_id, name=user_name)
+    if student_uid is not None:
+        link_learner(session, user=user, student_uid=student_uid)
     secret = generate_key()
     key = ApiKey(
         instance_id=instance_id,

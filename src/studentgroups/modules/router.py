@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.errors import error_responses
+from studentgroups.groups import access
 from studentgroups.groups.service import member_count
 from studentgroups.instances.service import ensure_user
 from studentgroups.modules import service
@@ -125,7 +126,9 @@ def add_module_staff(module_id: ModuleId, body: StaffChange, session: SessionDep
     service.set_staff(session, instance_id=principal.instance_id, module_id=module_id, user_ids=ids, add=True)
 
 
-@router.get("/{module_id}/{kind}", response_model=list[StudentOut], responses=error_responses(400, 401, 404))
+@router.get(
+    "/{module_id}/{kind}", response_model=list[StudentOut], responses=error_responses(400, 401, 403, 404)
+)
 def list_module_students(
     module_id: ModuleId,
     kind: RosterKind,
@@ -135,8 +138,10 @@ def list_module_students(
     session: SessionDep,
     principal: Reader,
 ) -> list[StudentOut]:
-    """The module's roster or guests (pages with `limit` and `offset`)."""
+    """The module's roster or guests (pages with `limit` and `offset`), as their `groupAccess` allows
+    (staff only, by default)."""
     view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    access.viewable_group(session, principal, service.roster_group_id(view, kind))
     views, total = students.list_students(
         session, instance_id=principal.instance_id, page=page, group_id=service.roster_group_id(view, kind)
     )

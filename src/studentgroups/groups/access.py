@@ -1,0 +1,188 @@
+"""Who may view a group and who may manage it: the four `groupAccess` levels, in one place.
+
+An instance's own groups (Domoscio's: no module) belong to the whole instance: every key views
+them, keys that may write manage them. A module's groups follow their `groupAccess`:
+
+- the module's managers (admin keys; the module's creator and its staff, with a key that may
+  write) view and manage every group of the module;
+- 0 staff only: nobody else sees the group;
+- 1 members view: a learner (a key whose user is linked to a student) sees the groups they are in;
+- 2 module view: as 1, and every learner on the module's roster or guests sees it, and so does
+  every key of the instance that is not a learner's;
+- 3 members manage: as 2, and a learner in the group may set its members, with a key that may write.
+
+Seeing a group means seeing it and its members. Calls on a group the caller may not see, or
+may not change, answer 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from studentgroups.auth import Principal
+from studentgroups.errors import Forbidden
+from studentgroups.groups.models import Group, Membership
+from studentgroups.groups.service import get_group
+from studentgroups.groups.types import GroupAccess, GroupType
+from studentgroups.instances.models import Role
+from studentgroups.modules.models import Module, ModuleStaff
+from studentgroups.modules.service import is_manager
+from studentgroups.tenancy import scoped, scoped_columns
+
+_ROSTER_TYPES = (GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP)
+
+
+def _managed_modules(principal: Principal) -> Any:
+    """The ids of the modules the caller manages (its user created them or is their staff)."""
+    created = scoped_columns(Module, principal.instance_id, Module.id).where(
+        Module.creator_id == principal.user_id
+    )
+    staffed = scoped_columns(ModuleStaff, principal.instance_id, ModuleStaff.module_id).where(
+        ModuleStaff.user_id == principal.user_id
+    )
+    return created.union(staffed)
+
+
+def _groups_of(principal: Principal, student_id: int) -> Any:
+    return scoped_columns(Membership, principal.instance_id, Membership.group_id).where(
+        Membership.student_id == student_id
+    )
+
+
+def _modules_of(principal: Principal, student_id: int) -> Any:
+    """The modules whose roster or guests hold the student."""
+    return (
+        scoped_columns(Membership, principal.instance_id, Group.module_id)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.student_id == student_id, Group.group_type.in_(_ROSTER_TYPES))
+    )
+
+
+def visible(principal: Principal, *, manages_module: bool | None = None) -> ColumnElement[bool]:
+    """A condition on `Group` that holds for the groups the caller may see.
+
+    `manages_module`, when the caller already knows it for the one module a query is about,
+    saves the subquery of managed modules.
+    """
+    if principal.role == Role.ADMIN or manages_module:
+        return true()
+    managed: ColumnElement[bool] = (
+        false() if manages_module is False else Group.module_id.in_(_managed_modules(principal))
+    )
+    learner = principal.student_id
+    if learner is None:
+        by_level: ColumnElement[bool] = Group.group_access >= GroupAccess.MODULE_VIEW
+    else:
+        by_level = or_(
+            (Group.group_access >= GroupAccess.MODULE_VIEW)
+            & Group.module_id.in_(_modules_of(principal, learner)),
+            (Group.group_access >= GroupAccess.MEMBERS_VIEW) & Group.id.in_(_groups_of(principal, learner)),
+        )
+    return or_(Group.module_id.is_(None), managed, by_level)
+
+
+def _module_of(session: Session, group: Group) -> Module:
+    module = session.scalar(scoped(Module, group.instance_id).where(Module.id == group.module_id))
+    assert module is not None  # a group's module is in the group's instance (foreign key)
+    return module
+
+
+def _is_member(session: Session, principal: Principal, group: Group) -> bool:
+    if principal.student_id is None:
+        return False
+    found = session.scalar(
+        scoped_columns(Membership, principal.instance_id, Membership.group_id).where(
+            Membership.group_id == group.id, Membership.student_id == principal.student_id
+        )
+    )
+    return found is not None
+
+
+def can_view(session: Session, principal: Principal, group: Group) -> bool:
+    """Whether the caller may see the group and its members."""
+    if principal.role == Role.ADMIN or group.module_id is None:
+        return True
+    stmt = select(Group.id).where(Group.id == group.id, visible(principal))
+    return session.scalar(stmt) is not None
+
+
+def require_view(session: Session, principal: Principal, group: Group) -> None:
+    """Forbidden unless the caller may see the group."""
+    if not can_view(session, principal, group):
+        raise Forbidden(
+            f"Group {group.id} is not open to this key's user (groupAccess {group.group_access}); "
+            "ask a manager of its module."
+        )
+
+
+def require_manage(session: Session, principal: Principal, group: Group, *, membership: bool) -> None:
+    """Forbidden unless the caller may change the group (`membership`: only who is in it).
+
+    Keys that may not write never change anything. A module's group is changed by the module's
+    managers, and its membership also by its own members when its `groupAccess` is 3.
+    """
+    principal.require(Role.STAFF)
+    if group.module_id is None or is_manager(session, principal, _module_of(session, group)):
+        return
+    if (
+        membership
+        and group.group_access == GroupAccess.MEMBERS_MANAGE
+        and _is_member(session, principal, group)
+    ):
+        return
+    what = "its members" if membership else "it"
+    raise Forbidden(
+        f"This key's user may not change {what}: group {group.id} belongs to a module it does not "
+        "manage" + (" and is not open to its members (groupAccess 3)." if membership else ".")
+    )
+
+
+def require_manage_members(
+    session: Session, principal: Principal, module: Module, groups: Sequence[Group]
+) -> bool:
+    """Forbidden unless the caller may set the members of every group; True when it manages the module.
+
+    One query for all the groups: a caller who does not manage the module must be a member of
+    each of them, and each must be open to its members (groupAccess 3).
+    """
+    principal.require(Role.STAFF)
+    if is_manager(session, principal, module):
+        return True
+    open_to_caller: set[int] = set()
+    if principal.student_id is not None:
+        open_to_caller = set(
+            session.scalars(
+                scoped_columns(Membership, principal.instance_id, Membership.group_id)
+                .join(Group, Group.id == Membership.group_id)
+                .where(
+                    Membership.student_id == principal.student_id,
+                    Membership.group_id.in_([g.id for g in groups]),
+                    Group.group_access == GroupAccess.MEMBERS_MANAGE,
+                )
+            )
+        )
+    closed = [g for g in groups if g.id not in open_to_caller]
+    if closed:
+        raise Forbidden(
+            f"This key's user does not manage module {module.code}, and group {closed[0].name!r} is not "
+            "open to it: only a group's own members may set its members, when its groupAccess is 3."
+        )
+    return False
+
+
+def viewable_group(session: Session, principal: Principal, group_id: int) -> Group:
+    """The group, if it is in the caller's instance (else NotFound) and the caller may see it."""
+    group = get_group(session, instance_id=principal.instance_id, group_id=group_id)
+    require_view(session, principal, group)
+    return group
+
+
+def manageable_group(session: Session, principal: Principal, group_id: int, *, membership: bool) -> Group:
+    """The group, if it is in the caller's instance (else NotFound) and the caller may change it."""
+    group = get_group(session, instance_id=principal.instance_id, group_id=group_id)
+    require_manage(session, principal, group, membership=membership)
+    return group
