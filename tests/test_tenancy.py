@@ -21,6 +21,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api_keys"): {"role": "staff"},
     ("PUT", "/modules/{module_id}"): {"name": "hijacked"},
     ("POST", "/modules/{module_id}/staff"): {"users": ["intruder"]},
+    ("POST", "/modules/{module_id}/groups"): {"name": "intruder's group"},
     ("POST", "/modules/{module_id}/{kind}"): {"student_ids": ["{student_id}"]},
     ("POST", "/modules/{module_id}/{kind}/remove"): {"student_ids": ["{student_id}"]},
 }

@@ -132,10 +132,18 @@ def add_class_groups(
     module: Module,
     parent_uuid: uuid.UUID | None,
     groups: Sequence[dict[str, Any]],
+    group_type: GroupType = GroupType.CLASS_GROUP,
 ) -> list[Group]:
-    """Create class groups at the module's root, or sub-groups under a class group."""
+    """Create groups of one type at the module's root, or class groups under a class group.
+
+    A module has one Student Roster, made with it; any other documented type may be added.
+    """
     require_manager(session, principal, module)
+    if group_type == GroupType.STUDENT_ROSTER:
+        raise BadRequest("A module has one Student Roster, made with the module; add students to it.")
     parent = class_parent(session, module, parent_uuid)
+    if parent is not None and group_type != GroupType.CLASS_GROUP:
+        raise BadRequest(f"Only class groups have sub-groups, not a {group_type.display_name}.")
     if parent is not None and parent.parent_group_id is not None:
         raise BadRequest(f"Group {parent.name!r} is itself a sub-group: sub-groups go one level deep.")
     created = [
@@ -143,7 +151,7 @@ def add_class_groups(
             instance_id=module.instance_id,
             module_id=module.id,
             parent_group_id=parent.id if parent else None,
-            group_type=GroupType.CLASS_GROUP,
+            group_type=group_type,
             creator_id=principal.user_id,
             name=fields["group_name"],
             description=fields.get("description"),
@@ -378,14 +386,14 @@ def _where_clauses(where: str) -> list[Any]:
     return clauses
 
 
-def visible_groups(session: Session, principal: Principal, module: Module) -> Select[Any]:
-    """The module's groups the caller may see, with what the LumiNUS model needs beside them."""
+def module_groups(
+    session: Session, principal: Principal, module: Module, *, manages: bool | None = None
+) -> Select[Any]:
+    """The module's groups the caller may see, each with its parent's and creator's LumiNUS ids.
+
+    `manages`: whether the caller manages the module, when already known.
+    """
     Creator = aliased(User)  # noqa: N806 - an aliased table reads as a class
-    counts = (
-        scoped_columns(Membership, module.instance_id, Membership.group_id, func.count().label("n"))
-        .group_by(Membership.group_id)
-        .subquery()
-    )
     stmt = (
         scoped_columns(
             Group,
@@ -393,14 +401,30 @@ def visible_groups(session: Session, principal: Principal, module: Module) -> Se
             Group,
             _Parent.uuid.label("parent_uuid"),
             Creator.uuid.label("creator_uuid"),
-            func.coalesce(counts.c.n, 0).label("member_count"),
         )
         .outerjoin(_Parent, _Parent.id == Group.parent_group_id)
         .outerjoin(Creator, Creator.id == Group.creator_id)
-        .outerjoin(counts, counts.c.group_id == Group.id)
         .where(Group.module_id == module.id)
     )
-    return stmt.where(visible(principal, manages_module=is_manager(session, principal, module)))
+    if manages is None:
+        manages = is_manager(session, principal, module)
+    return stmt.where(visible(principal, manages_module=manages))
+
+
+def visible_groups(session: Session, principal: Principal, module: Module) -> Select[Any]:
+    """The module's groups the caller may see, with what the LumiNUS class-group model needs beside them."""
+    of_module = scoped_columns(Group, module.instance_id, Group.id).where(Group.module_id == module.id)
+    counts = (
+        scoped_columns(Membership, module.instance_id, Membership.group_id, func.count().label("n"))
+        .where(Membership.group_id.in_(of_module))
+        .group_by(Membership.group_id)
+        .subquery()
+    )
+    return (
+        module_groups(session, principal, module)
+        .add_columns(func.coalesce(counts.c.n, 0).label("member_count"))
+        .outerjoin(counts, counts.c.group_id == Group.id)
+    )
 
 
 def list_module_groups(

@@ -13,7 +13,8 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from studentgroups.dependencies import Reader, SessionDep, Writer
-from studentgroups.groups import class_groups
+from studentgroups.errors import BadRequest
+from studentgroups.groups import class_groups, search
 from studentgroups.groups.class_groups import Siblings
 from studentgroups.groups.models import Group
 from studentgroups.groups.randomise import randomise_class_groups
@@ -25,6 +26,7 @@ from studentgroups.luminus.schemas import (
     GroupWithMembers,
     ListEnvelope,
     RandomiseRequest,
+    SearchEnvelope,
     UpdateGroupsUsersRequest,
 )
 from studentgroups.modules.service import get_module_by_uuid
@@ -223,3 +225,90 @@ def list_module_groups(
             "data": [class_group_json(r, module.uuid) for r in rows],
         }
     )
+
+
+GROUP_TYPE_FILTER = frozenset([search.IN_NO_GROUP, *(int(t) for t in GroupType)])
+
+
+def _parent_id(raw: str | None) -> uuid.UUID | None:
+    if not raw:
+        return None  # "If empty, means it is the root level."
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise BadRequest(f"parentGroupID: {raw!r} is not a group id (a UUID).") from None
+
+
+@router.get(
+    "/Resource/{ResourceID}/Group/Search",
+    response_model=SearchEnvelope,
+    responses={k: RESPONSES[k] for k in (400, 401, 403, 404, 500)},
+    summary="Search a module's groups and students",
+)
+def search_module(
+    resource_id: Annotated[uuid.UUID, Path(alias="ResourceID", description="Module ID.")],
+    session: SessionDep,
+    principal: Reader,
+    text: Annotated[
+        str | None,
+        Query(
+            max_length=255,
+            description="Part of a student's name or uid, or of the name of a group they are in (any case).",
+        ),
+    ] = None,
+    parent_group_id: Annotated[
+        str | None,
+        Query(
+            alias="parentGroupID",
+            description="Search the sub-groups of this class group; empty: the module's root groups.",
+        ),
+    ] = None,
+    group_type: Annotated[
+        int | None,
+        Query(
+            alias="groupType",
+            ge=-1,
+            le=32,
+            description="Only groups of this type (see `GroupType`); -1: the students in no group "
+            "at this level (module managers only).",
+        ),
+    ] = None,
+    exclude_guest_student: Annotated[
+        bool, Query(alias="excludeGuestStudent", description="Leave out the module's guests.")
+    ] = False,
+    offset: Annotated[int, Query(ge=0, le=2**31, description="Skip this many students first.")] = 0,
+    limit: Annotated[int | None, Query(ge=0, le=10_000, description="At most this many students.")] = None,
+) -> Response:
+    """The module's students that match, each with its groups at one level, by uid.
+
+    The level is the sub-groups of `parentGroupID`, or the module's root groups (its roster and
+    guest groups aside). Callers who do not manage the module see only the groups their
+    `groupAccess` opens, and only the students in them.
+    """
+    if group_type is not None and group_type not in GROUP_TYPE_FILTER:
+        raise BadRequest(f"groupType: {group_type} is not a documented group type, nor -1.")
+    module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
+    parent = class_groups.class_parent(session, module, _parent_id(parent_group_id))
+    found, total = search.search_students(
+        session,
+        principal,
+        module=module,
+        parent=parent,
+        text=text,
+        group_type=group_type,
+        include_guests=not exclude_guest_student,
+        offset=offset,
+        limit=limit,
+    )
+    data = [
+        {
+            "userID": student.user_id,
+            "uid": student.uid,
+            "name": student.name,
+            "groups": [
+                _base(row[0], module.uuid, row.parent_uuid, row.creator_uuid) for row in student.groups
+            ],
+        }
+        for student in found
+    ]
+    return _json({"status": "success", "code": 200, "total": total, "offset": offset, "data": data})

@@ -172,11 +172,35 @@ class RandomiseRequest(LumiNUSModel):
     )
 
 
-class ListEnvelope(LumiNUSModel):
-    """The documented list envelope."""
+class Envelope(LumiNUSModel):
+    """The documented list envelope, around a page of `data`."""
 
     status: Literal["success"] = Field(description="Always `success` on 200.")
     code: Literal[200] = Field(description="The HTTP status.")
     total: int = Field(description="How many items match, without paging.")
     offset: int = Field(description="The offset asked for.")
+
+
+class ListEnvelope(Envelope):
+    """A page of a module's groups, in the documented envelope."""
+
     data: list[ClassGroupModel] = Field(description="The page of groups.")
+
+
+class FoundStudent(LumiNUSModel):
+    """A student of the module, with the groups it is in at the level searched."""
+
+    user_id: uuid.UUID = Field(
+        alias="userID", description="The student's user id, as Randomise and update users take it."
+    )
+    uid: str = Field(description="The platform's own id of the student.")
+    name: str | None = Field(description="The student's name.")
+    groups: list[GroupModel] = Field(
+        description="Its groups at the level searched (of the type asked); empty for group type -1."
+    )
+
+
+class SearchEnvelope(Envelope):
+    """A page of a module's students and their groups, in the documented envelope."""
+
+    data: list[FoundStudent] = Field(description="The page of students, by uid.")

@@ -9,12 +9,15 @@ from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.errors import error_responses
-from studentgroups.groups import access
-from studentgroups.groups.service import member_count
+from studentgroups.groups import access, class_groups
+from studentgroups.groups.service import get_group, member_count
+from studentgroups.groups.types import GroupAccess, GroupType
 from studentgroups.instances.service import ensure_user
 from studentgroups.modules import service
 from studentgroups.modules.schemas import (
     ModuleCreate,
+    ModuleGroupCreate,
+    ModuleGroupOut,
     ModuleOut,
     ModuleUpdate,
     RosterChange,
@@ -124,6 +127,53 @@ def add_module_staff(module_id: ModuleId, body: StaffChange, session: SessionDep
     service.get_managed_module(session, principal, module_id)
     ids = [ensure_user(session, instance_id=principal.instance_id, name=n).id for n in body.users]
     service.set_staff(session, instance_id=principal.instance_id, module_id=module_id, user_ids=ids, add=True)
+
+
+@router.post(
+    "/{module_id}/groups",
+    response_model=ModuleGroupOut,
+    responses=error_responses(400, 401, 403, 404, 411, 415),
+)
+def add_module_group(
+    module_id: ModuleId, body: ModuleGroupCreate, session: SessionDep, principal: Writer
+) -> ModuleGroupOut:
+    """Add a group of any documented type to the module, or a sub-group under one of its class groups
+    (module managers only). Class groups are also added by the LumiNUS call."""
+    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    parent_uuid = None
+    if body.parent_group_id is not None:
+        parent_uuid = get_group(
+            session, instance_id=principal.instance_id, group_id=body.parent_group_id, field="parent_group_id"
+        ).uuid
+    (group,) = class_groups.add_class_groups(
+        session,
+        principal,
+        module=view.module,
+        parent_uuid=parent_uuid,
+        groups=[
+            {
+                "group_name": body.name,
+                "description": body.description,
+                "max_user": body.max_user,
+                "group_access": body.group_access,
+            }
+        ],
+        group_type=body.group_type,
+    )
+    return ModuleGroupOut(
+        id=group.id,
+        uuid=group.uuid,
+        name=group.name,
+        group_type=GroupType(group.group_type),
+        group_type_name=GroupType(group.group_type).display_name,
+        group_access=GroupAccess(group.group_access),
+        module_id=view.module.id,
+        parent_group_id=group.parent_group_id,
+        description=group.description,
+        max_user=group.max_user,
+        instance_id=group.instance_id,
+        created_at=group.created_at,
+    )
 
 
 @router.get(

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from studentgroups.groups.schemas import MAX_MEMBERS_PER_CALL
+from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
 from studentgroups.wire import DomoscioTimestamp, Id, Name
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -81,3 +82,35 @@ class StaffChange(BaseModel):
     """Users (by name, created if new) who manage the module's groups."""
 
     users: Annotated[list[Name], Field(min_length=1, max_length=100)] = Field(description="Users' names.")
+
+
+class ModuleGroupCreate(BaseModel):
+    """POST /modules/{id}/groups: a group of the module, of any documented type but the roster."""
+
+    name: Name = Field(description="The group's name.", examples=["T01"])
+    group_type: GroupType = Field(default=GroupType.CLASS_GROUP, description="Its type (see `GroupType`).")
+    group_access: GroupAccess = Field(default=GroupAccess.MEMBERS_VIEW, description=ACCESS_DESCRIPTION)
+    parent_group_id: Id | None = Field(
+        default=None, description="A root class group of the module: the new group is its sub-group."
+    )
+    description: str | None = Field(default=None, max_length=10_000, description="Free text.")
+    max_user: int = Field(
+        default=0, ge=0, le=1_000_000, description="At most this many members; 0 = no limit."
+    )
+
+
+class ModuleGroupOut(BaseModel):
+    """A group of a module (its `id` is the Domoscio id; its `uuid` the LumiNUS one)."""
+
+    id: int = Field(description="The group's id.")
+    uuid: UUID = Field(description="The group's LumiNUS id.")
+    name: str = Field(description="The group's name.")
+    group_type: GroupType = Field(description="Its type.")
+    group_type_name: str = Field(description="Its type's display name (LumiNUS `groupTypeName`).")
+    group_access: GroupAccess = Field(description=ACCESS_DESCRIPTION)
+    module_id: int = Field(description="Its module.")
+    parent_group_id: int | None = Field(description="Its parent group, for a sub-group.")
+    description: str | None = Field(description="Free text.")
+    max_user: int = Field(description="At most this many members; 0 = no limit.")
+    instance_id: int = Field(description="The instance it belongs to (the caller's).")
+    created_at: DomoscioTimestamp = Field(description="When it was created (UTC).")

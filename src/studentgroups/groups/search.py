@@ -1,0 +1,141 @@
+"""Search a module's students and their groups: by text, parent group and group type.
+
+The rows are the module's students (its roster, and its guests unless excluded), each with the
+groups it is in at one level of the module: the sub-groups of a parent group, or the module's
+root groups (its roster and guest groups aside). Group type `-1` finds the students in no group
+at that level. Everything is filtered, counted and paged by the database: three queries, none
+per student.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from studentgroups.auth import Principal
+from studentgroups.errors import Forbidden
+from studentgroups.groups.access import visible
+from studentgroups.groups.class_groups import module_groups
+from studentgroups.groups.models import Group, Membership
+from studentgroups.groups.types import GroupType
+from studentgroups.listing import uuid_text
+from studentgroups.modules.models import Module
+from studentgroups.modules.service import is_manager
+from studentgroups.students.models import Student
+from studentgroups.tenancy import scoped_columns
+
+IN_NO_GROUP = -1
+_ROSTERS = (GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundStudent:
+    """A student of the module and the groups (at the level searched) it is in."""
+
+    user_id: str
+    uid: str
+    name: str | None
+    groups: list[Row[Any]]
+
+
+def _level(module: Module, parent: Group | None, group_type: int | None) -> ColumnElement[bool]:
+    """The groups searched: one level of the module, of one type when asked."""
+    conditions: list[ColumnElement[bool]] = [Group.module_id == module.id]
+    if parent is None:
+        conditions += [Group.parent_group_id.is_(None), Group.group_type.not_in(_ROSTERS)]
+    else:
+        conditions.append(Group.parent_group_id == parent.id)
+    if group_type is not None and group_type != IN_NO_GROUP:
+        conditions.append(Group.group_type == group_type)
+    return and_(*conditions)
+
+
+def search_students(
+    session: Session,
+    principal: Principal,
+    *,
+    module: Module,
+    parent: Group | None,
+    text: str | None,
+    group_type: int | None,
+    include_guests: bool,
+    offset: int,
+    limit: int | None,
+) -> tuple[list[FoundStudent], int]:
+    """A page of the module's students that match, each with its groups at the level searched."""
+    instance_id = module.instance_id
+    manager = is_manager(session, principal, module)
+    if group_type == IN_NO_GROUP and not manager:
+        raise Forbidden(
+            f"Only a manager of module {module.code} sees who is in no group: the roster is staff only."
+        )
+    level = _level(module, parent, group_type)
+    if not manager:
+        level = level & visible(principal, manages_module=False)
+    kinds = [GroupType.STUDENT_ROSTER] + ([GroupType.GUEST_GROUP] if include_guests else [])
+    rosters = scoped_columns(Group, instance_id, Group.id).where(
+        Group.module_id == module.id, Group.parent_group_id.is_(None), Group.group_type.in_(kinds)
+    )
+    on_module = exists().where(Membership.student_id == Student.id, Membership.group_id.in_(rosters))
+    in_level = (
+        select(Membership.student_id)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.instance_id == instance_id, level)
+    )
+    stmt = scoped_columns(Student, instance_id, Student.id).where(on_module)
+    if group_type == IN_NO_GROUP:
+        stmt = stmt.where(Student.id.not_in(in_level))
+    elif group_type is not None or not manager:
+        stmt = stmt.where(Student.id.in_(in_level))
+    if text:
+        pattern = text.lower()
+        named_like = in_level.where(func.lower(Group.name).contains(pattern, autoescape=True))
+        stmt = stmt.where(
+            or_(
+                func.lower(Student.uid).contains(pattern, autoescape=True),
+                func.lower(func.coalesce(Student.name, "")).contains(pattern, autoescape=True),
+                Student.id.in_(named_like),
+            )
+        )
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    page = (
+        stmt.with_only_columns(Student.id, uuid_text(Student.uuid), Student.uid, Student.name)
+        .order_by(Student.uid, Student.id)
+        .offset(offset)
+    )
+    if limit is not None:
+        page = page.limit(limit)
+    students = session.execute(page).all()
+    groups = _groups_of(session, principal, module, manager, level, [s[0] for s in students])
+    return [
+        FoundStudent(user_id=user_id, uid=uid, name=name, groups=groups.get(student_id, []))
+        for student_id, user_id, uid, name in students
+    ], total
+
+
+def _groups_of(
+    session: Session,
+    principal: Principal,
+    module: Module,
+    manager: bool,
+    level: ColumnElement[bool],
+    student_ids: Sequence[int],
+) -> dict[int, list[Row[Any]]]:
+    """Each student's groups at the level searched, in one query."""
+    if not student_ids:
+        return {}
+    rows = session.execute(
+        module_groups(session, principal, module, manages=manager)
+        .add_columns(Membership.student_id)
+        .join(Membership, Membership.group_id == Group.id)
+        .where(level, Membership.student_id.in_(list(student_ids)))
+        .order_by(Group.name, Group.id)
+    )
+    out: dict[int, list[Row[Any]]] = {}
+    for row in rows:
+        out.setdefault(row.student_id, []).append(row)
+    return out
