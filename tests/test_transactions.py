@@ -46,6 +46,7 @@ def test_a_failure_after_a_flushed_write_leaves_the_data_as_it_was(
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert "nothing was saved" in response.json()["detail"]
+    assert response.headers["Connection"] == "close"  # the server drops the connection after a 500
     assert tenant.get("/student_groups").json() == before
 
 

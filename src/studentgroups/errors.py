@@ -283,8 +283,14 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The server closes this connection after the answer: say so, or a client reusing it is reset.
     return error_response(
-        request, 500, "Internal Server Error", "internal", "The server failed; nothing was saved."
+        request,
+        500,
+        "Internal Server Error",
+        "internal",
+        "The server failed; nothing was saved.",
+        headers={"Connection": "close"},
     )
 
 
