@@ -6,7 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 
+from studentgroups.db import transaction, utcnow
+from studentgroups.groups.models import Membership
 from tests.factories import Tenant
 
 # A valid body for each write, so that the wall (not validation) is what answers.
@@ -163,3 +167,23 @@ def test_v1_paths_naming_another_instance_are_404(tenant: Tenant, make_tenant: C
         == 404
     )
     assert other.get("/student_groups").json() == []
+
+
+def test_the_database_itself_refuses_a_membership_across_two_instances(
+    make_tenant: Callable[[], Tenant],
+) -> None:
+    mine, theirs = make_tenant(), make_tenant()
+    group, student = mine.group("mine"), theirs.student("theirs")
+    for instance_id in (mine.instance_id, theirs.instance_id):
+        with pytest.raises(IntegrityError), transaction(mine.sessions) as session:
+            session.execute(
+                insert(Membership).values(
+                    group_id=group["id"],
+                    student_id=student["id"],
+                    instance_id=instance_id,
+                    sibling_scope="root",
+                    exclusive=True,
+                    created_at=utcnow(),
+                )
+            )
+    assert mine.get(f"/student_groups/{group['id']}/students").json() == []

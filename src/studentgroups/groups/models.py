@@ -9,12 +9,14 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
     false,
     text,
@@ -32,7 +34,7 @@ class Group(Base, InstanceEntity):
 
     __tablename__ = "groups"
     __table_args__ = (
-        Index(None, "instance_id", "id"),
+        UniqueConstraint("instance_id", "id"),  # what memberships refer to: a tenant wall in the schema
         Index(None, "student_cluster_id"),
         Index(None, "parent_group_id"),
         Index(None, "module_id", "parent_group_id", "group_type"),
@@ -69,11 +71,19 @@ class Membership(Base, InstanceOwned):
 
     `sibling_scope` names the set of groups that share one parent; where `exclusive`, the
     partial unique index keeps a student in at most one group of that set, even under races.
+    The group and the student are referred to with the instance: the database itself refuses a
+    membership that would join two tenants.
     """
 
     __tablename__ = "memberships"
     __table_args__ = (
         PrimaryKeyConstraint("group_id", "student_id"),
+        ForeignKeyConstraint(
+            ["instance_id", "group_id"], ["groups.instance_id", "groups.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["instance_id", "student_id"], ["students.instance_id", "students.id"], ondelete="CASCADE"
+        ),
         Index(None, "student_id"),
         Index(
             "uq_memberships_student_id_sibling_scope",
@@ -85,9 +95,9 @@ class Membership(Base, InstanceOwned):
         ),
     )
 
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
-    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(BigId)
+    student_id: Mapped[int] = mapped_column(BigId)
+    instance_id: Mapped[int] = mapped_column(BigId)
     sibling_scope: Mapped[str] = mapped_column(String(64))
     exclusive: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from studentgroups.db import create_db_engine
 from studentgroups.models import Base
@@ -28,12 +29,24 @@ def run_migrations_online() -> None:
     engine = create_db_engine(settings.model_copy(update={"db_pool_size": 1}))
     try:
         with engine.connect() as conn:
+            if settings.is_sqlite:
+                # SQLite alters a table by copying it and dropping the old one; with foreign keys on,
+                # that drop would cascade and delete every row that refers to the table.
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
             context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
             with context.begin_transaction():
                 context.run_migrations()
+                if settings.is_sqlite:
+                    _refuse_broken_references(conn)
             conn.commit()
     finally:
         engine.dispose()
+
+
+def _refuse_broken_references(conn: Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration would leave rows that refer to nothing: {broken[:5]}")
 
 
 if context.is_offline_mode():

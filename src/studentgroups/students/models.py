@@ -11,7 +11,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
-    Index,
     String,
     UniqueConstraint,
     Uuid,
@@ -30,7 +29,7 @@ class Student(Base, InstanceEntity):
     __tablename__ = "students"
     __table_args__ = (
         UniqueConstraint("instance_id", "uid"),
-        Index(None, "instance_id", "id"),
+        UniqueConstraint("instance_id", "id"),  # what memberships refer to: a tenant wall in the schema
         CheckConstraint("sexe IN ('male', 'female', 'undefined')", name="sexe"),
     )
 
