@@ -6,18 +6,27 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import event
 
+from studentgroups.db import transaction
+from studentgroups.modules import roster_import
+from tests.factories import Tenant, unique
 from tests.live_server import LiveServer
 
 COMMAND = str(Path(sys.executable).with_name("studentgroups"))
 
 
-def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(database_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "STUDENTGROUPS_DATABASE_URL": database_url}
-    return subprocess.run([COMMAND, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [COMMAND, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_instance_create_json_prints_exactly_the_id_and_key(database_url: str, server: LiveServer) -> None:
@@ -61,6 +70,49 @@ def test_key_create_list_revoke(database_url: str, server: LiveServer) -> None:
     assert httpx.get(f"{server.url}/students", headers=headers).status_code == 401
 
 
+def test_key_create_for_a_learner_sees_the_groups_open_to_its_members(
+    database_url: str, server: LiveServer
+) -> None:
+    made = json.loads(run(database_url, "instance", "create", "Learners U", "--json").stdout)
+    admin = {"X-API-Key": made["api_key"]}
+    module = httpx.post(f"{server.url}/modules", headers=admin, json={"code": "L101", "name": "L"}).json()
+    student = httpx.post(f"{server.url}/students", headers=admin, json={"uid": "ada"}).json()
+    httpx.post(f"{server.url}/modules/{module['id']}/roster", headers=admin, json={"uids": ["ada"]})
+    groups = httpx.post(
+        f"{server.url}/user/Groups/ClassGroups",
+        headers=admin,
+        json={"resourceID": module["uuid"], "classGroup": [{"groupName": "Mine"}, {"groupName": "Other"}]},
+    ).json()
+    httpx.put(
+        f"{server.url}/user/Groups/Users",
+        headers=admin,
+        json={"iDs_UserGuids": [{"key": groups[0]["id"], "value": [student["uuid"]]}]},
+    )
+    key = run(
+        database_url,
+        "key",
+        "create",
+        "--instance",
+        str(made["instance_id"]),
+        "--user",
+        "ada",
+        "--student",
+        "ada",
+        "--role",
+        "read-only",
+        "--json",
+    )
+    assert key.returncode == 0, key.stderr
+    learner = {"X-API-Key": json.loads(key.stdout)["api_key"]}
+    listed = httpx.get(f"{server.url}/user/Resource/{module['uuid']}/Group", headers=learner).json()
+    assert [g["groupName"] for g in listed["data"]] == ["Mine"]
+    unknown = run(
+        database_url, "key", "create", "--instance", str(made["instance_id"]), "--student", "nobody"
+    )
+    assert unknown.returncode == 1
+    assert "nobody" in unknown.stderr
+
+
 def test_key_create_for_an_unknown_instance_fails_cleanly(database_url: str) -> None:
     result = run(database_url, "key", "create", "--instance", "987654321")
     assert result.returncode == 1
@@ -85,3 +137,263 @@ def test_migrate_on_a_new_database(tmp_database: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stderr
     assert run(tmp_database, "instance", "create", "After migrate", "--json").returncode == 0
+
+
+# roster import -------------------------------------------------------------------------------------
+
+
+def _module(tenant: Tenant, code: str | None = None) -> dict[str, Any]:
+    response = tenant.post("/modules", json={"code": code or unique("CS"), "name": "Programming Methodology"})
+    assert response.status_code == 200, response.text
+    module: dict[str, Any] = response.json()
+    return module
+
+
+def _roster_uids(tenant: Tenant, module: dict[str, Any], kind: str = "roster") -> list[str]:
+    response = tenant.get(f"/modules/{module['id']}/{kind}")
+    assert response.status_code == 200, response.text
+    return sorted(s["uid"] for s in response.json())
+
+
+def _csv(tmp_path: Path, text: str) -> str:
+    path = tmp_path / f"{unique('roster')}.csv"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_roster_import_creates_new_students_and_puts_everyone_on_the_roster(
+    database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    module = _module(tenant, code="CS1010")
+    known = tenant.student("e0000001", name="Known Already")
+    roster_csv = _csv(
+        tmp_path,
+        "uid,name,sexe,date_of_birth,country_of_residence,city_of_residence\n"
+        "e0000001,Another Name,male,,,\n"
+        "e0000002,Ada Lovelace,female,1990-12-10,United Kingdom,London\n"
+        "e0000003,Jun Tan,,,Singapore,\n",
+    )
+    result = run(
+        database_url, "roster", "import", "CS1010", roster_csv, "--instance", str(tenant.instance_id)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "3 students on the roster of CS1010 (2 new students created, 0 already on it)\n"
+    assert "adding to the roster" in result.stderr
+
+    assert _roster_uids(tenant, module) == ["e0000001", "e0000002", "e0000003"]
+    students = {s["uid"]: s for s in tenant.get("/students").json()}
+    assert students["e0000001"] == known  # an existing student is left as they are
+    ada = students["e0000002"]
+    assert (ada["name"], ada["sexe"], ada["date_of_birth"]) == ("Ada Lovelace", "female", "1990-12-10")
+    assert (ada["country_of_residence"], ada["city_of_residence"]) == ("United Kingdom", "London")
+    jun = students["e0000003"]
+    assert (jun["name"], jun["sexe"], jun["country_of_residence"], jun["city_of_residence"]) == (
+        "Jun Tan",
+        None,
+        "Singapore",
+        None,
+    )
+    assert tenant.get(f"/modules/{module['id']}/guests").json() == []
+
+
+def test_importing_the_same_roster_twice_changes_nothing(
+    database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    module = _module(tenant)
+    roster_csv = _csv(tmp_path, "uid\na1\na2\n")
+    args = ("roster", "import", module["code"], roster_csv, "--instance", str(tenant.instance_id))
+    assert run(database_url, *args).returncode == 0
+    again = run(database_url, *args)
+    assert again.returncode == 0, again.stderr
+    assert (
+        again.stdout.strip()
+        == f"2 students on the roster of {module['code']} (0 new students created, 2 already on it)"
+    )
+    assert len(tenant.get("/students").json()) == 2
+
+
+def test_roster_import_reads_a_spreadsheet_export(database_url: str, tenant: Tenant, tmp_path: Path) -> None:
+    module = _module(tenant)
+    path = tmp_path / "export.csv"
+    # A byte-order mark, CRLF line ends, capitalised headers, quoted commas and a line break in a cell.
+    path.write_bytes(
+        "\ufeffUID , Name,City_of_Residence\r\n"
+        'e1,"Tan, Jun",Singapore\r\n'
+        "\r\n"
+        'e2,"Ada\r\nLovelace",\r\n'
+        "e3,Zoë,Zürich\r\n".encode()
+    )
+    result = run(database_url, "roster", "import", module["code"], str(path), "-i", str(tenant.instance_id))
+    assert result.returncode == 0, result.stderr
+    students = {s["uid"]: s for s in tenant.get("/students").json()}
+    assert students["e1"]["name"] == "Tan, Jun"
+    assert students["e1"]["city_of_residence"] == "Singapore"
+    assert students["e2"]["name"] == "Ada\r\nLovelace"
+    assert (students["e3"]["name"], students["e3"]["city_of_residence"]) == ("Zoë", "Zürich")
+    assert _roster_uids(tenant, module) == ["e1", "e2", "e3"]
+
+
+def test_line_numbers_count_the_lines_of_the_file() -> None:
+    text = 'uid,name\n\na1,"two\nlines"\na2,\x01\n'
+    with pytest.raises(roster_import.InvalidRosterFile) as refused:
+        roster_import.parse_roster_csv(text)
+    assert [str(p) for p in refused.value.problems] == [
+        "line 5, column name: Value error, must not contain control characters [value_error]"
+    ]
+
+
+def test_a_roster_file_with_bad_rows_writes_nothing_and_names_each_line(
+    database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    module = _module(tenant)
+    roster_csv = _csv(
+        tmp_path,
+        "uid,name,sexe,date_of_birth\n"
+        "good-1,Fine,female,2001-02-03\n"
+        "good-2,Fine too,,\n"
+        "bad-3,Wrong,man,\n"
+        "bad-4,Wrong date,,03/02/2001\n"
+        "good-1,Twice,,\n",
+    )
+    result = run(database_url, "roster", "import", module["code"], roster_csv, "-i", str(tenant.instance_id))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"{roster_csv}: line 4, column sexe:" in result.stderr
+    assert f"{roster_csv}: line 5, column date_of_birth: must be a date written YYYY-MM-DD" in result.stderr
+    assert f"{roster_csv}: line 6, column uid: uid 'good-1' is also on line 2 [duplicate]" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _roster_uids(tenant, module) == []
+    assert tenant.get("/students").json() == []
+
+
+def test_roster_import_into_an_unknown_module_fails_cleanly(
+    database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    _module(tenant, code="CS1010")
+    roster_csv = _csv(tmp_path, "uid\nsomeone\n")
+    result = run(
+        database_url, "roster", "import", "CS9999", roster_csv, "--instance", str(tenant.instance_id)
+    )
+    assert result.returncode == 1
+    assert f"error: No module with code or id 'CS9999' in instance {tenant.instance_id}." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert tenant.get("/students").json() == []
+
+
+def test_roster_import_of_another_instances_module_is_unknown(
+    database_url: str, tenant: Tenant, make_tenant: Callable[[], Tenant], tmp_path: Path
+) -> None:
+    theirs = _module(make_tenant())
+    roster_csv = _csv(tmp_path, "uid\nsomeone\n")
+    for module in (theirs["code"], str(theirs["id"])):
+        result = run(database_url, "roster", "import", module, roster_csv, "-i", str(tenant.instance_id))
+        assert result.returncode == 1
+        assert "error: No module with code or id" in result.stderr
+    assert tenant.get("/students").json() == []
+
+
+def test_roster_import_names_the_module_by_id_and_fills_the_guests_from_stdin(
+    database_url: str, tenant: Tenant
+) -> None:
+    module = _module(tenant)
+    tenant.student("visitor-1")
+    result = run(
+        database_url,
+        "roster",
+        "import",
+        str(module["id"]),
+        "-",
+        "--guests",
+        "--instance",
+        str(tenant.instance_id),
+        stdin="uid,name\nvisitor-1,\nvisitor-2,Exchange Student\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        f"2 students in the guest group of {module['code']} (1 new student created, 0 already in it)"
+    )
+    assert _roster_uids(tenant, module, "guests") == ["visitor-1", "visitor-2"]
+    assert _roster_uids(tenant, module) == []
+
+
+def test_no_create_missing_refuses_unknown_uids_and_writes_nothing(
+    database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    module = _module(tenant)
+    tenant.student("known-1")
+    roster_csv = _csv(tmp_path, "uid\nknown-1\nstranger-1\nstranger-2\n")
+    args = ("roster", "import", module["code"], roster_csv, "-i", str(tenant.instance_id))
+    result = run(database_url, *args, "--no-create-missing")
+    assert result.returncode == 1
+    assert "line 3, column uid: no student 'stranger-1'" in result.stderr
+    assert "line 4, column uid: no student 'stranger-2'" in result.stderr
+    assert _roster_uids(tenant, module) == []
+    assert [s["uid"] for s in tenant.get("/students").json()] == ["known-1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "line 1: the file is empty"),
+        ("name\nAda\n", "line 1, column uid: the header must name a uid column"),
+        ("uid,email\na@b\n", "line 1, column email: not a roster column"),
+        ("uid\n", "line 1: the file has a header but no students"),
+        ("uid,name\na1,Ada,extra\n", "line 2: 3 cell(s), but the header names 2 column(s)"),
+    ],
+    ids=["empty", "no-uid-column", "unknown-column", "no-rows", "too-many-cells"],
+)
+def test_a_malformed_roster_file_is_refused_with_its_line(
+    database_url: str, tenant: Tenant, tmp_path: Path, text: str, message: str
+) -> None:
+    module = _module(tenant)
+    result = run(
+        database_url, "roster", "import", module["code"], _csv(tmp_path, text), "-i", str(tenant.instance_id)
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert tenant.get("/students").json() == []
+
+
+def test_import_roster_for_thousands_of_rows_is_set_based(tenant: Tenant) -> None:
+    module = _module(tenant)
+    existing = [f"old-{i:05}" for i in range(1_500)]
+    with transaction(tenant.sessions) as session:
+        old_ids = roster_import.create_students(
+            session,
+            instance_id=tenant.instance_id,
+            students=[roster_import.StudentProfile(uid=u) for u in existing],
+        )
+    on_roster = [old_ids[u] for u in existing[:500]]
+    assert tenant.post(f"/modules/{module['id']}/roster", json={"student_ids": on_roster}).status_code == 200
+
+    lines = ["uid,name,sexe\n", *(f"{u},,\n" for u in existing)]
+    lines += [f"new-{i:05},Learner {i},{('male', 'female', 'undefined')[i % 3]}\n" for i in range(6_000)]
+    entries = roster_import.parse_roster_csv("".join(lines))
+    statements: list[str] = []
+    stages: set[str] = set()
+    with transaction(tenant.sessions) as session:
+        engine = session.get_bind()
+
+        def count(*args: Any) -> None:
+            statements.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            result = roster_import.import_roster(
+                session,
+                instance_id=tenant.instance_id,
+                module=module["code"],
+                entries=entries,
+                on_progress=lambda stage, done, total: stages.add(stage),
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+
+    assert (result.rows, result.created, result.already, result.total) == (7_500, 6_000, 500, 7_500)
+    assert len(statements) < 40, "one query per chunk of students, never one per student"
+    assert stages == {"looking up students", "creating students", "adding to the roster"}
+    listed = tenant.get(f"/modules/{module['id']}/roster", params={"limit": 1})
+    assert listed.headers["X-Total-Count"] == "7500"
+    learner = tenant.get(f"/modules/{module['id']}/roster", params={"limit": 1, "offset": 7_499}).json()[0]
+    assert (learner["uid"], learner["name"], learner["sexe"]) == ("new-05999", "Learner 5999", "undefined")

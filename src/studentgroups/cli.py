@@ -1,14 +1,27 @@
-"""The `studentgroups` command: migrate, serve, instances, keys and demo data."""
+"""The `studentgroups` command: migrate, serve, instances, keys, roster imports and demo data."""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 import studentgroups.models  # noqa: F401 - every table, so foreign keys resolve
@@ -18,6 +31,7 @@ from studentgroups.instances import service as instances
 from studentgroups.instances.demo import create_demo
 from studentgroups.instances.models import Role
 from studentgroups.migrations import upgrade_database
+from studentgroups.modules import roster_import
 from studentgroups.settings import get_settings
 
 app = typer.Typer(
@@ -27,8 +41,10 @@ app = typer.Typer(
 )
 instance_app = typer.Typer(help="Instances (tenants).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys of an instance.", no_args_is_help=True)
+roster_app = typer.Typer(help="Module rosters and guests.", no_args_is_help=True)
 app.add_typer(instance_app, name="instance")
 app.add_typer(key_app, name="key")
+app.add_typer(roster_app, name="roster")
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -105,11 +121,17 @@ def key_create(
     role: Annotated[Role, typer.Option(help="admin, staff or read-only.")] = Role.STAFF,
     user: Annotated[str, typer.Option(help="The user the key acts as (created if new).")] = "admin",
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+    student: Annotated[
+        str | None,
+        typer.Option(help="Make the user this learner (a student's uid), for groupAccess 1 and 3."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the key as JSON.")] = False,
 ) -> None:
     """Create a key (shown once)."""
     with transaction(_session_factory()) as session:
-        issued = instances.create_key(session, instance_id=instance, role=role, user_name=user, name=name)
+        issued = instances.create_key(
+            session, instance_id=instance, role=role, user_name=user, name=name, student_uid=student
+        )
         key_id, secret = issued.key.id, issued.secret
     if as_json:
         typer.echo(json.dumps({"id": key_id, "instance_id": instance, "role": role.value, "api_key": secret}))
@@ -145,6 +167,96 @@ def key_revoke(
     with transaction(_session_factory()) as session:
         instances.revoke_key(session, instance_id=instance, key_id=key_id)
     out.print(f"key {key_id} of instance {instance} revoked")
+
+
+@contextmanager
+def _progress_bars() -> Iterator[roster_import.OnProgress]:
+    """Bars on stderr, one per stage the import reports; yields the function it reports to."""
+    tasks: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description:<26}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        yield report
+
+
+def _print_problems(source: str, problems: list[roster_import.RowProblem]) -> None:
+    shown = 200
+    for problem in problems[:shown]:
+        err.print(f"{source}: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if len(problems) > shown:
+        err.print(f"{source}: … and {len(problems) - shown} more", markup=False, soft_wrap=True)
+
+
+@roster_app.command("import")
+def roster_import_command(
+    module: Annotated[
+        str, typer.Argument(help="The module's code (e.g. CS1010), or its id.", metavar="MODULE")
+    ],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A CSV file with a header row: uid, and optionally name, sexe, date_of_birth, "
+            "country_of_residence, city_of_residence. - reads standard input.",
+            metavar="FILE.csv",
+        ),
+    ],
+    instance: InstanceOption,
+    guests: Annotated[
+        bool, typer.Option("--guests", help="Add them to the module's guest group, not its roster.")
+    ] = False,
+    create_missing: Annotated[
+        bool,
+        typer.Option(
+            "--create-missing/--no-create-missing",
+            help="Create the students whose uid is new, with the file's profile (else they are an error).",
+        ),
+    ] = True,
+) -> None:
+    """Put a CSV file's students on a module's roster, all or none: every row is checked first."""
+    if file == "-":
+        source, data = "<stdin>", sys.stdin.buffer.read()
+    else:
+        source, path = file, Path(file)
+        if not path.is_file():
+            raise typer.BadParameter(f"no file {file!r}.", param_hint="FILE.csv")
+        data = path.read_bytes()
+    try:
+        with _progress_bars() as report:
+            entries = roster_import.parse_roster_csv(
+                roster_import.decode_roster_file(data), on_progress=report
+            )
+            with transaction(_session_factory()) as session:
+                result = roster_import.import_roster(
+                    session,
+                    instance_id=instance,
+                    module=module,
+                    entries=entries,
+                    guests=guests,
+                    create_missing=create_missing,
+                    on_progress=report,
+                )
+    except roster_import.InvalidRosterFile as error:
+        _print_problems(source, error.problems)
+        err.print(f"[red]error:[/] {error.detail}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except IntegrityError:
+        err.print(
+            "[red]error:[/] students or memberships of this module were written at the same time; "
+            "nothing was written. Run the import again.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    out.print(result.summary())
 
 
 @app.command()

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-import studentgroups.groups.randomise as randomise_module
+from studentgroups.groups.service import write_memberships
 from tests.factories import Tenant
 from tests.luminus.conftest import Course, make_course
 from tests.server_process import several_servers
@@ -131,14 +131,13 @@ def test_a_save_that_fails_half_way_changes_nothing(course: Course, monkeypatch:
     assert first.status_code == 200
     before = _stored(course)
     assert before == _grouping(first.json())
-    real_write = randomise_module.write_memberships
 
     def write_half_then_fail(session: Any, rows: Any, **kwargs: Any) -> None:
-        real_write(session, rows[: len(rows) // 2], **kwargs)
+        write_memberships(session, rows[: len(rows) // 2], **kwargs)
         session.flush()
         raise RuntimeError("the database went away in the middle of the save")
 
-    monkeypatch.setattr(randomise_module, "write_memberships", write_half_then_fail)
+    monkeypatch.setattr("studentgroups.groups.randomise.write_memberships", write_half_then_fail)
     failed = course.randomise(toUpdate=True, seed=2)
     assert failed.status_code == 500
     assert failed.json() == "The server failed; nothing was saved."

@@ -1,0 +1,385 @@
+"""Importing a module's roster (or guests) from a CSV file: check every row first, then write it all.
+
+The file has a header row; `uid` is required and `name`, `sexe`, `date_of_birth`,
+`country_of_residence` and `city_of_residence` (the Domoscio profile) are optional. Every bad
+row is reported with its line, column and rule, and nothing is written while one is bad. The
+write is one unit of work, set-based: students are looked up in chunks, new ones inserted with
+multi-row inserts, and all of them put on the roster with the bulk membership writer.
+Flushes, never commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid as uuid_module
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from studentgroups.db import utcnow
+from studentgroups.errors import BadRequest, FieldError, NotFound
+from studentgroups.groups.service import add_members, member_count
+from studentgroups.instances.service import get_instance
+from studentgroups.modules.models import Module
+from studentgroups.modules.service import ModuleView, get_module, roster_group_id
+from studentgroups.students.models import Student
+from studentgroups.students.schemas import Sexe, Uid
+from studentgroups.tenancy import scoped, scoped_columns
+from studentgroups.wire import OptionalText
+
+ROSTER_COLUMNS = ("uid", "name", "sexe", "date_of_birth", "country_of_residence", "city_of_residence")
+"""The columns a roster file may have, `uid` first (the only required one)."""
+
+LOOKUP_CHUNK = 5_000
+"""Students looked up (or added to the roster) per query: an `IN` list every driver accepts."""
+
+INSERT_CHUNK = 1_000
+"""New students per multi-row INSERT: 11 columns each stays far under SQLite's parameter limit."""
+
+MAX_PROBLEMS = 1_000
+"""Problems collected before the check stops: enough to fix a file, bounded for a broken one."""
+
+OnProgress = Callable[[str, int, int], None]
+"""Told `(stage, done, total)` as the work goes, e.g. `("checking lines", 5000, 20000)`."""
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: Any) -> Any:
+    # In a CSV, `YYYY-MM-DD` only: pydantic would also read a number as a Unix time.
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise PydanticCustomError("date_format", "must be a date written YYYY-MM-DD")
+    return value
+
+
+class StudentProfile(BaseModel):
+    """One row of a roster file: a student's uid and Domoscio profile, checked as the API checks them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+
+    uid: Uid
+    name: OptionalText | None = None
+    sexe: Sexe | None = None
+    date_of_birth: Annotated[date | None, BeforeValidator(_iso_date)] = None
+    country_of_residence: OptionalText | None = None
+    city_of_residence: OptionalText | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """A checked row of the file and the line it starts on."""
+
+    line: int
+    student: StudentProfile
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A bad row (or header): where it is, which column, which rule, and in words."""
+
+    line: int
+    column: str | None
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.column is None else f"line {self.line}, column {self.column}"
+        return f"{where}: {self.message} [{self.rule}]"
+
+
+class InvalidRosterFile(BadRequest):
+    """The file has bad rows; nothing was written."""
+
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        lines = sorted({p.line for p in problems})
+        super().__init__(
+            f"{len(problems)} problem(s) on {len(lines)} line(s) of the roster file; nothing was written.",
+            errors=[
+                FieldError(field=p.column or "row", rule=p.rule, message=p.message, location=f"line {p.line}")
+                for p in problems
+            ],
+        )
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class RosterImport:
+    """What an import did."""
+
+    module_code: str
+    guests: bool
+    rows: int
+    created: int
+    already: int
+    total: int
+
+    def summary(self) -> str:
+        """One line for people: `120 students on the roster of CS1010 (40 new students created, ...)`."""
+        where = "in the guest group" if self.guests else "on the roster"
+        already = "already in it" if self.guests else "already on it"
+        return (
+            f"{_count(self.total, 'student')} {where} of {self.module_code} "
+            f"({_count(self.created, 'new student')} created, {self.already} {already})"
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def decode_roster_file(data: bytes) -> str:
+    """The file's text (UTF-8, with or without a byte-order mark); a problem naming the line if not."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InvalidRosterFile(
+            [RowProblem(line, None, "encoding", f"not UTF-8 text (byte {error.start + 1} of the file)")]
+        ) from None
+
+
+def _header(row: Sequence[str], line: int) -> list[str]:
+    """The columns the header names, or InvalidRosterFile saying what is wrong with it."""
+    columns = [cell.strip().lower() for cell in row]
+    problems: list[RowProblem] = []
+    known = ", ".join(ROSTER_COLUMNS)
+    for position, column in enumerate(columns, start=1):
+        if column not in ROSTER_COLUMNS:
+            shown = column or f"(empty, column {position})"
+            problems.append(
+                RowProblem(line, shown, "unknown_column", f"not a roster column; the columns are {known}")
+            )
+        elif column in columns[: position - 1]:
+            problems.append(RowProblem(line, column, "duplicate_column", "named twice in the header"))
+    if "uid" not in columns:
+        problems.append(
+            RowProblem(line, "uid", "missing_column", f"the header must name a uid column (columns: {known})")
+        )
+    if problems:
+        raise InvalidRosterFile(problems)
+    return columns
+
+
+def _check_row(columns: Sequence[str], cells: Sequence[str], line: int) -> StudentProfile | list[RowProblem]:
+    if len(cells) != len(columns):
+        return [
+            RowProblem(
+                line,
+                None,
+                "cell_count",
+                f"{len(cells)} cell(s), but the header names {len(columns)} column(s)",
+            )
+        ]
+    values = {column: cell.strip() for column, cell in zip(columns, cells, strict=True) if cell.strip()}
+    try:
+        return StudentProfile.model_validate(values)
+    except ValidationError as error:
+        return [
+            RowProblem(
+                line,
+                str(e["loc"][0]) if e["loc"] else None,
+                e["type"],
+                "required" if e["type"] == "missing" else e["msg"],
+            )
+            for e in error.errors(include_url=False)
+        ]
+
+
+def duplicate_uids(entries: Iterable[RosterEntry]) -> list[RowProblem]:
+    """A problem for each row whose uid an earlier row already has."""
+    first_line: dict[str, int] = {}
+    problems = []
+    for entry in entries:
+        uid = entry.student.uid
+        if uid in first_line:
+            problems.append(
+                RowProblem(entry.line, "uid", "duplicate", f"uid {uid!r} is also on line {first_line[uid]}")
+            )
+        else:
+            first_line[uid] = entry.line
+    return problems
+
+
+def parse_roster_csv(text: str, *, on_progress: OnProgress | None = None) -> list[RosterEntry]:
+    """Every row of a roster file's text, checked; InvalidRosterFile lists every problem if one is bad.
+
+    Blank lines are skipped, cells are stripped of surrounding spaces, and an empty cell means
+    "not given". Line numbers count physical lines, so a quoted cell may span several.
+    """
+    total_lines = sum(1 for _ in io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    problems: list[RowProblem] = []
+    entries: list[RosterEntry] = []
+    columns: list[str] | None = None
+    header_line = next_start = 1
+    rows = 0
+    try:
+        for cells in reader:
+            # A quoted cell may span lines: a row starts where the previous one ended.
+            line, next_start = next_start, reader.line_num + 1
+            if not any(cell.strip() for cell in cells):
+                continue
+            if columns is None:
+                header_line, columns = line, _header(cells, line)
+                continue
+            checked = _check_row(columns, cells, line)
+            if isinstance(checked, StudentProfile):
+                entries.append(RosterEntry(line, checked))
+            else:
+                problems.extend(checked)
+            rows += 1
+            if on_progress is not None and rows % 1_000 == 0:
+                on_progress("checking lines", reader.line_num, total_lines)
+            if len(problems) >= MAX_PROBLEMS:
+                problems.append(
+                    RowProblem(
+                        line, None, "too_many_problems", f"checking stopped after {len(problems)} problems"
+                    )
+                )
+                break
+    except csv.Error as error:
+        problems.append(RowProblem(next_start, None, "csv", f"not readable as CSV: {error}"))
+    if on_progress is not None:
+        on_progress("checking lines", total_lines, total_lines)
+    if columns is None:
+        empty = RowProblem(
+            1, None, "empty", "the file is empty; its first line must name the columns (uid, …)"
+        )
+        raise InvalidRosterFile(problems or [empty])
+    problems.extend(duplicate_uids(entries))
+    if not entries and not problems:
+        problems.append(RowProblem(header_line, None, "empty", "the file has a header but no students"))
+    if problems:
+        raise InvalidRosterFile(sorted(problems, key=lambda p: p.line))
+    return entries
+
+
+def find_module(session: Session, *, instance_id: int, module: str) -> ModuleView:
+    """The instance's module with this code or, failing that, this integer id; NotFound otherwise."""
+    get_instance(session, instance_id=instance_id)
+    found = session.scalar(scoped(Module, instance_id).where(Module.code == module))
+    if found is not None:
+        return get_module(session, instance_id=instance_id, module_id=found.id)
+    if module.isdigit() and len(module) < 19:  # any id, and never a number past 64 bits
+        try:
+            return get_module(session, instance_id=instance_id, module_id=int(module))
+        except NotFound:
+            pass
+    raise NotFound(f"No module with code or id {module!r} in instance {instance_id}.")
+
+
+def student_ids_by_uid(
+    session: Session, *, instance_id: int, uids: Sequence[str], on_progress: OnProgress | None = None
+) -> dict[str, int]:
+    """uid -> id of the instance's students among `uids`, looked up in chunks."""
+    found: dict[str, int] = {}
+    for start in range(0, len(uids), LOOKUP_CHUNK):
+        chunk = uids[start : start + LOOKUP_CHUNK]
+        rows = session.execute(
+            scoped_columns(Student, instance_id, Student.uid, Student.id).where(Student.uid.in_(chunk))
+        )
+        found.update({row.uid: row.id for row in rows})
+        if on_progress is not None:
+            on_progress("looking up students", start + len(chunk), len(uids))
+    return found
+
+
+def create_students(
+    session: Session,
+    *,
+    instance_id: int,
+    students: Sequence[StudentProfile],
+    on_progress: OnProgress | None = None,
+) -> dict[str, int]:
+    """Insert new students (uids not taken, each once) with multi-row inserts; uid -> new id."""
+    now = utcnow()
+    created: dict[str, int] = {}
+    for start in range(0, len(students), INSERT_CHUNK):
+        chunk = students[start : start + INSERT_CHUNK]
+        rows = session.execute(
+            insert(Student).returning(Student.uid, Student.id),
+            [
+                {
+                    **student.model_dump(),
+                    "instance_id": instance_id,
+                    "uuid": uuid_module.uuid4(),
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for student in chunk
+            ],
+        )
+        created.update({row.uid: row.id for row in rows})
+        if on_progress is not None:
+            on_progress("creating students", start + len(chunk), len(students))
+    return created
+
+
+def import_roster(
+    session: Session,
+    *,
+    instance_id: int,
+    module: str,
+    entries: Sequence[RosterEntry],
+    guests: bool = False,
+    create_missing: bool = True,
+    on_progress: OnProgress | None = None,
+) -> RosterImport:
+    """Put the file's students on a module's roster (or guest group), all or none.
+
+    `module` is the module's code or id. Students whose uid is new are created with the file's
+    profile when `create_missing`, else they are an error (each named with its line); existing
+    students are left as they are. Students already on the roster are counted, not refused.
+    """
+    duplicates = duplicate_uids(entries)
+    if duplicates:
+        raise InvalidRosterFile(duplicates)
+    view = find_module(session, instance_id=instance_id, module=module)
+    group_id = roster_group_id(view, "guests" if guests else "roster")
+    uids = [e.student.uid for e in entries]
+    ids = student_ids_by_uid(session, instance_id=instance_id, uids=uids, on_progress=on_progress)
+    new = [e for e in entries if e.student.uid not in ids]
+    if new and not create_missing:
+        raise InvalidRosterFile(
+            [
+                RowProblem(e.line, "uid", "not_found", f"no student {e.student.uid!r} in this instance")
+                for e in new
+            ]
+        )
+    ids.update(
+        create_students(
+            session,
+            instance_id=instance_id,
+            students=[e.student for e in new],
+            on_progress=on_progress,
+        )
+    )
+    added = 0
+    stage = "adding to the guest group" if guests else "adding to the roster"
+    for start in range(0, len(uids), LOOKUP_CHUNK):
+        chunk = uids[start : start + LOOKUP_CHUNK]
+        added += len(
+            add_members(
+                session, instance_id=instance_id, group_id=group_id, student_ids=[ids[u] for u in chunk]
+            )
+        )
+        if on_progress is not None:
+            on_progress(stage, start + len(chunk), len(uids))
+    session.flush()
+    return RosterImport(
+        module_code=view.module.code,
+        guests=guests,
+        rows=len(entries),
+        created=len(new),
+        already=len(entries) - added,
+        total=member_count(session, instance_id=instance_id, group_id=group_id),
+    )
