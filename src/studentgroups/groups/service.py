@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import psycopg
-from sqlalchemy import ColumnElement, Row, func, insert, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -235,42 +237,47 @@ def insert_memberships(
     )
 
 
+_MEMBERSHIP_COLUMNS = "group_id, student_id, instance_id, sibling_scope, exclusive, created_at"
+
+
 def write_memberships(
     session: Session, rows: Sequence[tuple[int, int]], *, instance_id: int, scope: str, exclusive: bool
 ) -> None:
-    """Insert (group id, student id) memberships in bulk: COPY on PostgreSQL, multi-row INSERT elsewhere."""
+    """Insert (group id, student id) memberships in bulk, through the driver: binary COPY on
+    PostgreSQL, one prepared INSERT run for every row on SQLite. Its integrity errors are
+    SQLAlchemy's, so every handler answers them alike (409)."""
     if not rows:
         return
+    # In student order, the indexes that lead with the student fill in order: measured 3x faster
+    # on SQLite than group by group, and a little faster on PostgreSQL (docs/benchmarks.md).
+    rows = sorted(rows, key=itemgetter(1))
     now = utcnow().replace(tzinfo=None)
-    connection = session.connection()
+    connection = session.connection()  # begins the session's transaction: the rows join it
+    driver = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        columns = "group_id, student_id, instance_id, sibling_scope, exclusive, created_at"
+        assert isinstance(driver, psycopg.Connection)
         try:
             # Binary rows: the server parses no text (measured: about 8% faster for 100,000 rows).
-            with cursor.copy(f"COPY memberships ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            with driver.cursor().copy(
+                f"COPY memberships ({_MEMBERSHIP_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
                 copy.set_types(["int8", "int8", "int8", "varchar", "bool", "timestamp"])
                 for group_id, student_id in rows:
                     copy.write_row((group_id, student_id, instance_id, scope, exclusive, now))
         except psycopg.errors.IntegrityError as error:
-            # COPY runs on the driver's cursor: give its error the form every handler expects (409).
             raise IntegrityError("COPY memberships", None, error) from error
         return
-    for start in range(0, len(rows), _CHUNK):
-        session.execute(
-            insert(Membership),
-            [
-                {
-                    "group_id": g,
-                    "student_id": s,
-                    "instance_id": instance_id,
-                    "sibling_scope": scope,
-                    "exclusive": exclusive,
-                    "created_at": now,
-                }
-                for g, s in rows[start : start + _CHUNK]
-            ],
+    assert isinstance(driver, sqlite3.Connection)
+    # As SQLAlchemy stores a naive datetime on SQLite; the bare driver skips a dict per row.
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    flag = 1 if exclusive else 0
+    try:
+        driver.executemany(
+            f"INSERT INTO memberships ({_MEMBERSHIP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608 - fixed
+            ((group_id, student_id, instance_id, scope, flag, stamp) for group_id, student_id in rows),
         )
+    except sqlite3.IntegrityError as error:
+        raise IntegrityError("INSERT INTO memberships", None, error) from error
 
 
 def remove_member(session: Session, *, instance_id: int, group_id: int, student_id: int) -> None:
