@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine, event
 
 from studentgroups.instances.models import Role
 from tests.factories import Tenant
+from tests.live_server import LiveServer
 from tests.luminus.conftest import Course, make_course
 
 
@@ -263,3 +267,31 @@ def test_two_saves_at_once_end_in_one_grouping_whole(tenant: Tenant) -> None:
         counts = Counter(m for members in stored.values() for m in members)
         assert set(counts.values()) == {1}
         assert set(counts) == course.user_ids()
+
+
+@contextmanager
+def _statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements the server runs inside the block."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_no_query_runs_per_student(tenant: Tenant, server: LiveServer) -> None:
+    counts = []
+    for students in (5, 50):
+        course = make_course(tenant, students=students)
+        course.add_class_groups("A", "B", "C")
+        with _statements(server.app.state.engine) as preview:
+            assert course.randomise().status_code == 200
+        with _statements(server.app.state.engine) as save:
+            assert course.randomise(toUpdate=True).status_code == 200
+        counts.append((len(preview), len(save)))
+    assert counts[0] == counts[1], counts
