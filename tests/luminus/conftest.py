@@ -9,6 +9,18 @@ import pytest
 
 from tests.factories import Tenant, unique
 
+GROUP_MODEL = {
+    "id",
+    "groupName",
+    "groupType",
+    "groupTypeName",
+    "creatorID",
+    "resourceID",
+    "parentGroupID",
+    "groupAccess",
+}
+"""The fields of the documented base group model (seed 004), exactly."""
+
 
 @dataclass
 class Course:

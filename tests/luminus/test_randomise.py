@@ -14,7 +14,7 @@ from sqlalchemy import Engine, event
 from studentgroups.instances.models import Role
 from tests.factories import Tenant
 from tests.live_server import LiveServer
-from tests.luminus.conftest import Course, make_course
+from tests.luminus.conftest import GROUP_MODEL, Course, make_course
 
 
 def _members(groups: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -40,17 +40,7 @@ def test_preview_deals_the_roster_into_the_root_class_groups_and_changes_nothing
     assert response.status_code == 200
     body = response.json()
     assert [g["id"] for g in body] == [g["id"] for g in groups]
-    assert set(body[0]) == {
-        "id",
-        "groupName",
-        "groupType",
-        "groupTypeName",
-        "creatorID",
-        "resourceID",
-        "parentGroupID",
-        "groupAccess",
-        "members",
-    }
+    assert set(body[0]) == GROUP_MODEL | {"members"}
     assert all(g["groupType"] == 1 and g["groupTypeName"] == "Class Group" for g in body)
     placed = [m for g in body for m in g["members"]]
     assert sorted(placed) == sorted(course.user_ids())

@@ -8,7 +8,7 @@ import httpx
 
 from studentgroups.instances.models import Role
 from tests.factories import Tenant, unique
-from tests.luminus.conftest import Course, make_course
+from tests.luminus.conftest import GROUP_MODEL, Course, make_course
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
@@ -74,16 +74,7 @@ def test_each_row_is_a_user_with_the_documented_group_model(tenant: Tenant) -> N
     row = _search(course).json()["data"][0]
     student = _by_uid(course)[row["uid"]]
     assert row["userID"] == student["uuid"]
-    assert set(row["groups"][0]) == {
-        "id",
-        "groupName",
-        "groupType",
-        "groupTypeName",
-        "creatorID",
-        "resourceID",
-        "parentGroupID",
-        "groupAccess",
-    }
+    assert set(row["groups"][0]) == GROUP_MODEL
     assert row["groups"][0]["id"] == groups[0]["id"]
     assert row["groups"][0]["resourceID"] == course.resource_id
 

@@ -17,6 +17,7 @@ import uuid as uuid_module
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -32,7 +33,8 @@ from studentgroups.modules.models import Module
 from studentgroups.modules.service import ModuleView, get_module, roster_group_id
 from studentgroups.students.models import Student
 from studentgroups.students.schemas import Sexe, Uid
-from studentgroups.tenancy import scoped, scoped_columns
+from studentgroups.students.service import student_ids_by_uid
+from studentgroups.tenancy import scoped
 from studentgroups.wire import OptionalText
 
 ROSTER_COLUMNS = ("uid", "name", "sexe", "date_of_birth", "country_of_residence", "city_of_residence")
@@ -276,22 +278,6 @@ def find_module(session: Session, *, instance_id: int, module: str) -> ModuleVie
     raise NotFound(f"No module with code or id {module!r} in instance {instance_id}.")
 
 
-def student_ids_by_uid(
-    session: Session, *, instance_id: int, uids: Sequence[str], on_progress: OnProgress | None = None
-) -> dict[str, int]:
-    """uid -> id of the instance's students among `uids`, looked up in chunks."""
-    found: dict[str, int] = {}
-    for start in range(0, len(uids), LOOKUP_CHUNK):
-        chunk = uids[start : start + LOOKUP_CHUNK]
-        rows = session.execute(
-            scoped_columns(Student, instance_id, Student.uid, Student.id).where(Student.uid.in_(chunk))
-        )
-        found.update({row.uid: row.id for row in rows})
-        if on_progress is not None:
-            on_progress("looking up students", start + len(chunk), len(uids))
-    return found
-
-
 def create_students(
     session: Session,
     *,
@@ -346,7 +332,12 @@ def import_roster(
     view = find_module(session, instance_id=instance_id, module=module)
     group_id = roster_group_id(view, "guests" if guests else "roster")
     uids = [e.student.uid for e in entries]
-    ids = student_ids_by_uid(session, instance_id=instance_id, uids=uids, on_progress=on_progress)
+    ids = student_ids_by_uid(
+        session,
+        instance_id=instance_id,
+        uids=uids,
+        on_progress=None if on_progress is None else partial(on_progress, "looking up students"),
+    )
     new = [e for e in entries if e.student.uid not in ids]
     if new and not create_missing:
         raise InvalidRosterFile(

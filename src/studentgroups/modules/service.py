@@ -18,7 +18,7 @@ from studentgroups.groups.types import GroupAccess, GroupType
 from studentgroups.instances.models import Role
 from studentgroups.modules.models import Module, ModuleStaff
 from studentgroups.pagination import Page
-from studentgroups.students.models import Student
+from studentgroups.students.service import student_ids_by_uid
 from studentgroups.tenancy import get_in_instance, list_page, scoped, scoped_columns, scoped_delete
 
 ROSTER_NAME = "Student Roster"
@@ -167,13 +167,7 @@ def _student_ids_for(
 ) -> list[int]:
     if uids is None:
         return list(student_ids or [])
-    found: dict[str, int] = {}
-    for start in range(0, len(uids), 5_000):
-        chunk = list(uids[start : start + 5_000])
-        rows = session.execute(
-            scoped_columns(Student, instance_id, Student.uid, Student.id).where(Student.uid.in_(chunk))
-        )
-        found.update({row.uid: row.id for row in rows})
+    found = student_ids_by_uid(session, instance_id=instance_id, uids=uids)
     missing = [u for u in uids if u not in found]
     if missing:
         raise NotFound(
