@@ -151,7 +151,7 @@ def key_list(instance: InstanceOption) -> None:
                 str(key.id),
                 key.prefix + "…",
                 key.role,
-                user,
+                user.name if user.student_id is None else f"{user.name} (student {user.student_id})",
                 key.name,
                 f"{key.created_at:%Y-%m-%d %H:%M:%S}",
                 revoked,

@@ -255,6 +255,10 @@ def test_a_user_is_one_learner_and_a_learner_one_user(tenant: Tenant) -> None:
     first, second = tenant.student(unique("s")), tenant.student(unique("s"))
     made = tenant.post("/api_keys", json={"role": "staff", "user": "alice", "student_uid": first["uid"]})
     assert made.status_code == 200
+    assert made.json()["student_id"] == first["id"]
+    listed = {k["id"]: k for k in tenant.get("/api_keys").json()}
+    assert listed[made.json()["id"]]["student_id"] == first["id"]
+    assert all(k["student_id"] is None for k in listed.values() if k["user"] != "alice")
     again = tenant.post("/api_keys", json={"role": "read-only", "user": "alice", "student_uid": first["uid"]})
     assert again.status_code == 200
     other_student = tenant.post(

@@ -33,7 +33,7 @@ def create_api_key(body: KeyCreate, session: SessionDep, principal: Admin) -> Ke
         name=body.name,
         student_uid=body.student_uid,
     )
-    return KeyCreated(**key_out(issued.key, issued.user.name).model_dump(), api_key=issued.secret)
+    return KeyCreated(**key_out(issued.key, issued.user).model_dump(), api_key=issued.secret)
 
 
 @router.delete("/{api_key_id}", response_model=KeyOut, responses=error_responses(400, 401, 403, 404, 409))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from studentgroups.instances.models import ApiKey, Role
+from studentgroups.instances.models import ApiKey, Role, User
 from studentgroups.wire import DomoscioTimestamp, Name, OptionalText
 
 
@@ -29,6 +29,7 @@ class KeyOut(BaseModel):
     prefix: str = Field(description="The first characters of the key, to recognise it.")
     role: Role = Field(description="What the key may do.")
     user: str = Field(description="The user the key acts as.")
+    student_id: int | None = Field(description="The student the user is, for a learner's key; else null.")
     instance_id: int = Field(description="The instance it belongs to (the caller's).")
     created_at: DomoscioTimestamp = Field(description="When it was created (UTC).")
     revoked_at: DomoscioTimestamp | None = Field(description="When it was revoked (UTC); null while valid.")
@@ -40,14 +41,15 @@ class KeyCreated(KeyOut):
     api_key: str = Field(description="The secret key: shown in this answer only, never again.")
 
 
-def key_out(key: ApiKey, user: str) -> KeyOut:
+def key_out(key: ApiKey, user: User) -> KeyOut:
     """A key as the wire shows it."""
     return KeyOut(
         id=key.id,
         name=key.name,
         prefix=key.prefix,
         role=Role(key.role),
-        user=user,
+        user=user.name,
+        student_id=user.student_id,
         instance_id=key.instance_id,
         created_at=key.created_at,
         revoked_at=key.revoked_at,

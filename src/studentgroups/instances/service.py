@@ -129,10 +129,10 @@ def create_key(
     return IssuedKey(key=key, secret=secret, user=user)
 
 
-def list_keys(session: Session, *, instance_id: int) -> Sequence[tuple[ApiKey, str]]:
-    """The instance's keys (never their secrets) with their users' names."""
+def list_keys(session: Session, *, instance_id: int) -> Sequence[tuple[ApiKey, User]]:
+    """The instance's keys (never their secrets) with their users."""
     rows = session.execute(
-        scoped_columns(ApiKey, instance_id, ApiKey, User.name)
+        scoped_columns(ApiKey, instance_id, ApiKey, User)
         .join(User, User.id == ApiKey.user_id)
         .order_by(ApiKey.id)
     )
@@ -141,13 +141,14 @@ def list_keys(session: Session, *, instance_id: int) -> Sequence[tuple[ApiKey, s
 
 def revoke_key(
     session: Session, *, instance_id: int, key_id: int, by_key_id: int | None = None
-) -> tuple[ApiKey, str]:
-    """Revoke a key at once (a revoked key answers 401 from then on); returns it and its user's name."""
+) -> tuple[ApiKey, User]:
+    """Revoke a key at once (a revoked key answers 401 from then on); returns it and its user."""
     key = get_in_instance(session, ApiKey, key_id, instance_id, what="API key")
     if by_key_id == key.id:
         raise Conflict("A key cannot revoke itself; use another admin key.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.flush()
-    user_name = session.scalar(scoped_columns(User, instance_id, User.name).where(User.id == key.user_id))
-    return key, user_name or ""
+    user = session.scalar(scoped(User, instance_id).where(User.id == key.user_id))
+    assert user is not None  # a key's user is in the key's instance (foreign key)
+    return key, user
