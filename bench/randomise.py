@@ -2,8 +2,8 @@
 
 Measures over HTTP, one worker: the preview (aim < 1 s), the save that replaces an existing
 grouping (aim < 3 s, and within 3x of a baseline in the same run that only writes the same
-100,000 membership rows through the bare driver: binary COPY, or one prepared INSERT on SQLite), and the server's peak RSS during
-the save (aim < 300 MB).
+100,000 membership rows through the bare driver: binary COPY, or one prepared INSERT on SQLite),
+and the server's peak RSS during the save (aim < 300 MB).
 Run: .venv/bin/python bench/randomise.py [--sqlite] [--students 100000] [--groups 2000] [--runs 3]
 """
 
