@@ -285,3 +285,24 @@ def test_no_query_runs_per_student(tenant: Tenant, server: LiveServer) -> None:
             assert course.randomise(toUpdate=True).status_code == 200
         counts.append((len(preview), len(save)))
     assert counts[0] == counts[1], counts
+
+
+def test_a_report_lists_every_student_no_group_had_room_for(tenant: Tenant) -> None:
+    course = make_course(tenant, students=120)
+    course.add_class_groups("A", "B", maxUser=5)
+    response = course.randomise(report=True, seed=3)
+    assert response.status_code == 200
+    report = response.json()
+    assert set(report) == {"groups", "unplaced", "seed", "strategy", "saved"}
+    assert (report["seed"], report["strategy"], report["saved"]) == (3, "random", False)
+    assert [len(g["members"]) for g in report["groups"]] == [5, 5]
+    assert set(report["groups"][0]) == GROUP_MODEL | {"members"}
+    placed = {m for g in report["groups"] for m in g["members"]}
+    assert len(report["unplaced"]) == 110
+    assert placed | set(report["unplaced"]) == course.user_ids()
+    assert response.headers["X-Unplaced-Count"] == "110"
+    in_header = response.headers["X-Unplaced-Users"].split(",")
+    assert in_header == report["unplaced"][:100]
+    assert response.headers["X-Unplaced-Users-Truncated"] == "true"
+    plain = course.randomise(seed=3).json()
+    assert plain == report["groups"]

@@ -25,6 +25,7 @@ from studentgroups.luminus.schemas import (
     ClassGroupModel,
     GroupWithMembers,
     ListEnvelope,
+    RandomiseReport,
     RandomiseRequest,
     SearchEnvelope,
     UpdateGroupsUsersRequest,
@@ -107,9 +108,13 @@ def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
+UNPLACED_IN_HEADER = 100
+"""At most this many user ids in `X-Unplaced-Users` (headers stay small); all are in the report."""
+
+
 @router.post(
     "/Groups/Randomise",
-    response_model=list[GroupWithMembers],
+    response_model=list[GroupWithMembers] | RandomiseReport,
     responses={k: RESPONSES[k] for k in (400, 401, 403, 404, 409, 411, 415, 500)},
     summary="Randomise class groups' users",
 )
@@ -123,9 +128,11 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
     5. If the user is already in an existing class group under the same main/parent group, it is
        over-written by the new grouping.
 
-    Returns the groups, each with its members. Beyond the document: headers `X-Randomise-Seed`
-    (send it back as `seed` to reproduce this grouping), `X-Unplaced-Count` and `X-Unplaced-Users`
-    (comma-separated user ids of students no group had room for, because of `maxUser`).
+    Returns the groups, each with its members. Beyond the document: with `report: true` the answer
+    is a `RandomiseReport`, which also lists every student no group had room for (`maxUser`). The
+    headers always carry `X-Randomise-Seed` (send it back as `seed` to reproduce this grouping),
+    `X-Unplaced-Count`, and `X-Unplaced-Users`: the first 100 of those students' user ids,
+    comma-separated (`X-Unplaced-Users-Truncated: true` when there are more).
     """
     result = randomise_class_groups(
         session,
@@ -141,10 +148,21 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
         "X-Randomise-Seed": str(result.seed),
         "X-Randomise-Strategy": "random",
         "X-Unplaced-Count": str(len(result.unplaced)),
-        "X-Unplaced-Users": ",".join(result.unplaced),
+        "X-Unplaced-Users": ",".join(result.unplaced[:UNPLACED_IN_HEADER]),
         "X-Randomise-Saved": "true" if result.saved else "false",
     }
-    return _json(groups, headers)
+    if len(result.unplaced) > UNPLACED_IN_HEADER:
+        headers["X-Unplaced-Users-Truncated"] = "true"
+    if not body.report:
+        return _json(groups, headers)
+    report = {
+        "groups": groups,
+        "unplaced": result.unplaced,
+        "seed": result.seed,
+        "strategy": "random",
+        "saved": result.saved,
+    }
+    return _json(report, headers)
 
 
 @router.post(

@@ -170,6 +170,11 @@ class RandomiseRequest(LumiNUSModel):
     strategy: Literal["random"] = Field(
         default="random", description="Beyond the document: how to form groups."
     )
+    report: bool = Field(
+        default=False,
+        description="Beyond the document: answer a `RandomiseReport` (the groups, every student no group "
+        "had room for, the seed, the strategy) instead of the documented array of groups.",
+    )
 
 
 class Envelope(LumiNUSModel):
@@ -179,6 +184,18 @@ class Envelope(LumiNUSModel):
     code: Literal[200] = Field(description="The HTTP status.")
     total: int = Field(description="How many items match, without paging.")
     offset: int = Field(description="The offset asked for.")
+
+
+class RandomiseReport(LumiNUSModel):
+    """Beyond the document, with `report: true`: the groups and what Randomise did."""
+
+    groups: list[GroupWithMembers] = Field(description="The groups modified, each with its members.")
+    unplaced: list[uuid.UUID] = Field(
+        description="Every student of the pool no group had room for (`maxUser`); never dropped silently."
+    )
+    seed: int = Field(description="The seed used: send it back to reproduce this grouping.")
+    strategy: Literal["random"] = Field(description="How the groups were formed.")
+    saved: bool = Field(description="Whether the grouping was saved (`toUpdate`).")
 
 
 class ListEnvelope(Envelope):
