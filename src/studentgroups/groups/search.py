@@ -3,8 +3,8 @@
 The rows are the module's students (its roster, and its guests unless excluded), each with the
 groups it is in at one level of the module: the sub-groups of a parent group, or the module's
 root groups (its roster and guest groups aside). Group type `-1` finds the students in no group
-at that level. Everything is filtered, counted and paged by the database: three queries, none
-per student.
+at that level. Everything is filtered, counted and paged by the database: four queries, whatever
+the number of students.
 """
 
 from __future__ import annotations
@@ -82,9 +82,9 @@ def search_students(
     )
     on_module = exists().where(Membership.student_id == Student.id, Membership.group_id.in_(rosters))
     in_level = (
-        select(Membership.student_id)
+        scoped_columns(Membership, instance_id, Membership.student_id)
         .join(Group, Group.id == Membership.group_id)
-        .where(Membership.instance_id == instance_id, level)
+        .where(level)
     )
     stmt = scoped_columns(Student, instance_id, Student.id).where(on_module)
     if group_type == IN_NO_GROUP:
