@@ -31,9 +31,9 @@ from studentgroups.groups.service import add_members, member_count
 from studentgroups.instances.service import get_instance
 from studentgroups.modules.models import Module
 from studentgroups.modules.service import ModuleView, get_module, roster_group_id
+from studentgroups.students.lookup import student_ids_by_uid
 from studentgroups.students.models import Student
 from studentgroups.students.schemas import Sexe, Uid
-from studentgroups.students.service import student_ids_by_uid
 from studentgroups.tenancy import scoped
 from studentgroups.wire import OptionalText
 

@@ -18,7 +18,7 @@ from studentgroups.groups.types import GroupAccess, GroupType
 from studentgroups.instances.models import Role
 from studentgroups.modules.models import Module, ModuleStaff
 from studentgroups.pagination import Page
-from studentgroups.students.service import student_ids_by_uid
+from studentgroups.students.lookup import student_ids_by_uid
 from studentgroups.tenancy import get_in_instance, list_page, scoped, scoped_columns, scoped_delete
 
 ROSTER_NAME = "Student Roster"

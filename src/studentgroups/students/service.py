@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_
@@ -108,30 +108,3 @@ def students_by_id(session: Session, *, instance_id: int, ids: Sequence[int]) ->
     """The given students (of this instance) with their root groups, by id."""
     stmt = _with_root_group(instance_id).where(Student.id.in_(list(ids))).order_by(Student.id)
     return [(row[0], row[1]) for row in session.execute(stmt)]
-
-
-UID_CHUNK = 5_000
-"""uids looked up per query: an `IN` list every driver accepts."""
-
-
-def student_ids_by_uid(
-    session: Session,
-    *,
-    instance_id: int,
-    uids: Sequence[str],
-    on_progress: Callable[[int, int], None] | None = None,
-) -> dict[str, int]:
-    """uid -> id of the instance's students among `uids` (unknown uids are left out), in chunks.
-
-    `on_progress(done, total)` is told after each chunk.
-    """
-    found: dict[str, int] = {}
-    for start in range(0, len(uids), UID_CHUNK):
-        chunk = list(uids[start : start + UID_CHUNK])
-        rows = session.execute(
-            scoped_columns(Student, instance_id, Student.uid, Student.id).where(Student.uid.in_(chunk))
-        )
-        found.update({row.uid: row.id for row in rows})
-        if on_progress is not None:
-            on_progress(start + len(chunk), len(uids))
-    return found

@@ -1,0 +1,78 @@
+"""Writing many rows at once, through the driver: binary COPY on PostgreSQL, one prepared INSERT
+run for every row on SQLite. Both join the session's transaction, and their integrity errors are
+SQLAlchemy's, so every handler answers them alike (409) and a failure rolls everything back.
+
+Building a dict per row for SQLAlchemy's executemany costs more than the database's own work for
+100,000 rows (docs/benchmarks.md); these writers take plain tuples.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+
+def _sqlite_timestamps() -> Callable[[Any], Any]:
+    """Datetimes as SQLAlchemy stores them on SQLite (naive UTC text), each made once per batch."""
+    made: dict[datetime, str] = {}
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, datetime):
+            return value
+        text = made.get(value)
+        if text is None:
+            text = made[value] = value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return text
+
+    return convert
+
+
+def insert_rows(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    types: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """Insert `rows` (tuples in the order of `columns`) into `table`.
+
+    `types` are PostgreSQL's names of the columns' types (`int8`, `varchar`, `float8`, `bool`,
+    `timestamp`): binary COPY needs them; on SQLite they say which values to convert.
+    Timestamps are naive UTC.
+    """
+    connection = session.connection()  # begins the session's transaction: the rows join it
+    driver = connection.connection.driver_connection
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        assert isinstance(driver, psycopg.Connection)
+        try:
+            with driver.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(list(types))
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.errors.IntegrityError as error:
+            raise IntegrityError(f"COPY {table}", None, error) from error
+        return
+    assert isinstance(driver, sqlite3.Connection)
+    # sqlite3 stores bools as 0/1 itself; timestamps need SQLAlchemy's text form.
+    converters = [(i, _sqlite_timestamps()) for i, t in enumerate(types) if t == "timestamp"]
+    if converters:
+        rows = (_converted(row, converters) for row in rows)
+    marks = ", ".join("?" * len(columns))
+    try:
+        driver.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608 - our names
+    except sqlite3.IntegrityError as error:
+        raise IntegrityError(f"INSERT INTO {table}", None, error) from error
+
+
+def _converted(row: tuple[Any, ...], converters: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    values = list(row)
+    for i, convert in converters:
+        values[i] = convert(values[i])
+    return tuple(values)
