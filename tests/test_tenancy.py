@@ -44,7 +44,14 @@ def victim(make_tenant: Callable[[], Tenant]) -> tuple[Tenant, dict[str, Any]]:
         owner.post(f"/modules/{module['id']}/roster", json={"student_ids": [student["id"]]}).status_code
         == 200
     )
+    result = owner.post("/results", json={"student_id": student["id"], "item": "quiz", "score": 1}).json()
+    class_group = owner.post(
+        "/user/Groups/ClassGroups",
+        json={"resourceID": module["uuid"], "classGroup": [{"groupName": "victim class"}]},
+    ).json()[0]
     return owner, {
+        "result_id": result["id"],
+        "groupID": class_group["id"],
         "module_id": module["id"],
         "kind": "roster",
         "ResourceID": module["uuid"],
@@ -81,7 +88,7 @@ def _body(method: str, path: str, ids: dict[str, Any]) -> Any:
 def _snapshot(owner: Tenant) -> dict[str, Any]:
     return {
         path: owner.get(path).json()
-        for path in ("/student_clusters", "/student_groups", "/students", "/api_keys", "/modules")
+        for path in ("/student_clusters", "/student_groups", "/students", "/api_keys", "/modules", "/results")
     }
 
 
@@ -113,7 +120,7 @@ def test_lists_never_show_another_instances_rows(
 ) -> None:
     intruder = make_tenant()
     intruder.group("mine")
-    for path in ("/student_clusters", "/student_groups", "/students", "/api_keys"):
+    for path in ("/student_clusters", "/student_groups", "/students", "/api_keys", "/results"):
         for prefix in ("", f"/v1/instances/{intruder.instance_id}"):
             rows = intruder.get(prefix + path).json()
             assert all(row["instance_id"] == intruder.instance_id for row in rows), path

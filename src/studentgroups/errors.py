@@ -87,6 +87,12 @@ class LengthRequired(AppError):
     slug = "length-required"
 
 
+class UnsupportedMediaType(AppError):
+    status = 415
+    title = "Unsupported Media Type"
+    slug = "unsupported-media-type"
+
+
 class ProblemFieldError(BaseModel):
     """A bad field in a problem document."""
 

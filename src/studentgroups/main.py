@@ -30,6 +30,8 @@ from studentgroups.groups.router import router as groups_router
 from studentgroups.instances.router import router as keys_router
 from studentgroups.luminus.router import router as luminus_router
 from studentgroups.modules.router import router as modules_router
+from studentgroups.results.router import BODY_MODELS
+from studentgroups.results.router import router as results_router
 from studentgroups.settings import Settings, get_settings
 from studentgroups.students.router import router as students_router
 from studentgroups.wire import id_path
@@ -60,6 +62,7 @@ DOMOSCIO_ROUTERS: tuple[APIRouter, ...] = (
     clusters_router,
     groups_router,
     students_router,
+    results_router,
     keys_router,
 )
 
@@ -94,6 +97,8 @@ def _tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.get("components", {}).get("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
+    for model in BODY_MODELS:  # bodies read by the route itself (for speed) name their schema here
+        components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
     return schema
 
 

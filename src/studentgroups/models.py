@@ -5,6 +5,7 @@ from studentgroups.db import Base
 from studentgroups.groups.models import Group, Membership
 from studentgroups.instances.models import ApiKey, Instance, User
 from studentgroups.modules.models import Module, ModuleStaff
+from studentgroups.results.models import Result
 from studentgroups.students.models import Student
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "Membership",
     "Module",
     "ModuleStaff",
+    "Result",
     "Student",
     "StudentCluster",
     "User",

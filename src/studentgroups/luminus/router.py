@@ -10,11 +10,11 @@ import orjson
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from sqlalchemy import Row, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.errors import BadRequest
-from studentgroups.groups import class_groups, search
+from studentgroups.groups import access, class_groups, search
 from studentgroups.groups.class_groups import Siblings
 from studentgroups.groups.models import Group
 from studentgroups.groups.randomise import randomise_class_groups
@@ -23,6 +23,8 @@ from studentgroups.instances.models import User
 from studentgroups.luminus.schemas import (
     AddClassGroupsRequest,
     ClassGroupModel,
+    ComparedGroupsModel,
+    GroupResultsModel,
     GroupWithMembers,
     ListEnvelope,
     RandomiseReport,
@@ -30,7 +32,12 @@ from studentgroups.luminus.schemas import (
     SearchEnvelope,
     UpdateGroupsUsersRequest,
 )
+from studentgroups.modules.models import Module
 from studentgroups.modules.service import get_module_by_uuid
+from studentgroups.results import service as results
+from studentgroups.results.aggregates import Figures
+from studentgroups.results.params import Items, Since, Threshold, Until
+from studentgroups.results.schemas import DEFAULT_THRESHOLD
 
 router = APIRouter(prefix="/user", tags=["LumiNUS groups"])
 
@@ -53,7 +60,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def _base(
-    group: Group, module_uuid: uuid.UUID, parent_uuid: uuid.UUID | None, creator_uuid: uuid.UUID | None
+    group: Group, module_uuid: uuid.UUID | None, parent_uuid: uuid.UUID | None, creator_uuid: uuid.UUID | None
 ) -> dict[str, Any]:
     group_type = GroupType(group.group_type)
     return {
@@ -62,7 +69,7 @@ def _base(
         "groupType": int(group_type),
         "groupTypeName": group_type.display_name,
         "creatorID": str(creator_uuid) if creator_uuid else None,
-        "resourceID": str(module_uuid),
+        "resourceID": str(module_uuid) if module_uuid else None,
         "parentGroupID": str(parent_uuid) if parent_uuid else None,
         "groupAccess": group.group_access,
     }
@@ -330,3 +337,150 @@ def search_module(
         for student in found
     ]
     return _json({"status": "success", "code": 200, "total": total, "offset": offset, "data": data})
+
+
+def figures_json(figures: Figures) -> dict[str, Any]:
+    """A group's figures, camelCase."""
+    return {
+        "memberCount": figures.member_count,
+        "membersWithResults": figures.members_with_results,
+        "resultCount": figures.result_count,
+        "meanScore": figures.mean_score,
+        "medianScore": figures.median_score,
+        "p25Score": figures.p25_score,
+        "p75Score": figures.p75_score,
+        "minScore": figures.min_score,
+        "maxScore": figures.max_score,
+        "sdScore": figures.sd_score,
+        "successRate": figures.success_rate,
+        "histogram": figures.histogram,
+        "items": [
+            {
+                "item": i.item,
+                "resultCount": i.result_count,
+                "meanScore": i.mean_score,
+                "successRate": i.success_rate,
+            }
+            for i in figures.items
+        ],
+    }
+
+
+def _group_json(session: Session, group: Group) -> dict[str, Any]:
+    """The documented base model of any group, its module's, parent's and creator's ids read in one query."""
+    Parent, Creator = aliased(Group), aliased(User)  # noqa: N806 - aliased tables read as classes
+    module_uuid, parent_uuid, creator_uuid = session.execute(
+        select(Module.uuid, Parent.uuid, Creator.uuid)
+        .select_from(Group)
+        .outerjoin(Module, Module.id == Group.module_id)
+        .outerjoin(Parent, Parent.id == Group.parent_group_id)
+        .outerjoin(Creator, Creator.id == Group.creator_id)
+        .where(Group.id == group.id)
+    ).one()
+    return _base(group, module_uuid, parent_uuid, creator_uuid)
+
+
+IncludeSubgroups = Annotated[
+    bool, Query(alias="includeSubgroups", description="Count the members of the group's sub-groups too.")
+]
+
+
+@router.get(
+    "/Groups/{groupID}/Results",
+    response_model=GroupResultsModel,
+    responses={k: RESPONSES[k] for k in (400, 401, 403, 404, 500)},
+    summary="A group's results, summed up",
+)
+def group_results(
+    group_id: Annotated[uuid.UUID, Path(alias="groupID", description="Group id.")],
+    session: SessionDep,
+    principal: Reader,
+    items: Items = None,
+    since: Since = None,
+    until: Until = None,
+    threshold: Threshold = DEFAULT_THRESHOLD,
+    include_subgroups: IncludeSubgroups = False,
+) -> Response:
+    """How a group (a class group, say) is doing: its members' results summed up.
+
+    The same figures as `GET /student_groups/{id}/results`, camelCase; the group as the documented
+    base group model. Needs the right to see the group (`groupAccess`).
+    """
+    group = class_groups.find_group_by_uuid(
+        session, instance_id=principal.instance_id, group_uuid=group_id, field="groupID"
+    )
+    access.require_view(session, principal, group)
+    figures = results.group_figures(
+        session,
+        group=group,
+        filters=results.result_filters(items, since, until, threshold),
+        include_subgroups=include_subgroups,
+    )
+    return _json(
+        {
+            **_group_json(session, group),
+            "threshold": threshold,
+            "includeSubgroups": include_subgroups,
+            **figures_json(figures),
+        }
+    )
+
+
+@router.get(
+    "/Resource/{ResourceID}/Group/Results",
+    response_model=ComparedGroupsModel,
+    responses={k: RESPONSES[k] for k in (400, 401, 403, 404, 500)},
+    summary="Compare the class groups under a parent",
+)
+def compare_class_groups(
+    resource_id: Annotated[uuid.UUID, Path(alias="ResourceID", description="Module ID.")],
+    session: SessionDep,
+    principal: Reader,
+    parent_group_id: Annotated[
+        str | None,
+        Query(
+            alias="parentGroupID", description="Compare the sub-groups of this class group; empty: the root."
+        ),
+    ] = None,
+    items: Items = None,
+    since: Since = None,
+    until: Until = None,
+    threshold: Threshold = DEFAULT_THRESHOLD,
+) -> Response:
+    """The class groups under a parent side by side (say, the groups Randomise made), and all
+    their members together; only the groups the caller may see."""
+    module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
+    parent = class_groups.class_parent(session, module, _parent_id(parent_group_id))
+    rows = session.execute(
+        class_groups.module_groups(session, principal, module)
+        .where(
+            Group.group_type == GroupType.CLASS_GROUP,
+            Group.parent_group_id.is_(None) if parent is None else Group.parent_group_id == parent.id,
+        )
+        .order_by(Group.id)
+    ).all()
+    compared = results.compare_groups(
+        session,
+        instance_id=principal.instance_id,
+        groups=[row[0] for row in rows],
+        filters=results.result_filters(items, since, until, threshold),
+        include_subgroups=False,
+    )
+    by_id = {row[0].id: row for row in rows}
+    return _json(
+        {
+            "resourceID": str(module.uuid),
+            "parentGroupID": None if parent is None else str(parent.uuid),
+            "threshold": threshold,
+            "whole": figures_json(compared.whole),
+            "groups": [
+                {
+                    **_base(group, module.uuid, by_id[group.id].parent_uuid, by_id[group.id].creator_uuid),
+                    "threshold": threshold,
+                    "includeSubgroups": False,
+                    **figures_json(figures),
+                }
+                for group, figures in compared.groups
+            ],
+        }
+    )

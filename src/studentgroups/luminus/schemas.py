@@ -221,3 +221,61 @@ class SearchEnvelope(Envelope):
     """A page of a module's students and their groups, in the documented envelope."""
 
     data: list[FoundStudent] = Field(description="The page of students, by uid.")
+
+
+class ItemFiguresModel(LumiNUSModel):
+    """One item's figures over the group's members' results."""
+
+    item: str = Field(description="The item (knowledge node, quiz, assessment).")
+    result_count: int = Field(alias="resultCount", description="How many results.")
+    mean_score: float = Field(alias="meanScore", description="Mean normalised score (score / maxScore).")
+    success_rate: float = Field(
+        alias="successRate", description="Share of results whose normalised score is at least the threshold."
+    )
+
+
+class FiguresModel(LumiNUSModel):
+    """How a group is doing (the same figures as `GroupFigures` on the Domoscio surface).
+
+    Score figures are over the results' normalised scores, each result counting once; the
+    histogram is over the members' own mean scores. With no result, the score figures are null.
+    """
+
+    member_count: int = Field(alias="memberCount", description="How many members.")
+    members_with_results: int = Field(
+        alias="membersWithResults", description="Members with a matching result."
+    )
+    result_count: int = Field(alias="resultCount", description="How many results match.")
+    mean_score: float | None = Field(alias="meanScore", description="Mean normalised score.")
+    median_score: float | None = Field(alias="medianScore", description="Median normalised score.")
+    p25_score: float | None = Field(alias="p25Score", description="25th percentile (interpolated).")
+    p75_score: float | None = Field(alias="p75Score", description="75th percentile (interpolated).")
+    min_score: float | None = Field(alias="minScore", description="Lowest normalised score.")
+    max_score: float | None = Field(alias="maxScore", description="Highest normalised score.")
+    sd_score: float | None = Field(alias="sdScore", description="Standard deviation (population).")
+    success_rate: float | None = Field(
+        alias="successRate", description="Share of results at or above the threshold."
+    )
+    histogram: list[int] = Field(description="Members by mean score, 10 bins of 0.1 from 0 to 1.")
+    items: list[ItemFiguresModel] = Field(description="Each item's figures, by item.")
+
+
+class GroupResultsModel(GroupModel, FiguresModel):
+    """A group (the documented base model) with its figures."""
+
+    threshold: float = Field(description="The success threshold used.")
+    include_subgroups: bool = Field(
+        alias="includeSubgroups", description="Whether sub-groups' members count."
+    )
+
+
+class ComparedGroupsModel(LumiNUSModel):
+    """The class groups under a parent side by side, and all their members together."""
+
+    resource_id: uuid.UUID = Field(alias="resourceID", description="Module ID.")
+    parent_group_id: uuid.UUID | None = Field(
+        alias="parentGroupID", description="The parent; null: the root."
+    )
+    threshold: float = Field(description="The success threshold used.")
+    whole: FiguresModel = Field(description="All the groups' members together (each counted once).")
+    groups: list[GroupResultsModel] = Field(description="Each class group, in the order they were made.")

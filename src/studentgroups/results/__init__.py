@@ -1,0 +1,1 @@
+"""Results: learners' outcomes on items, and the figures they make per group."""

@@ -1,0 +1,269 @@
+"""HTTP for /results and the figures of a group or a cluster: parse, call the service, return a schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import Field, TypeAdapter, ValidationError
+from sqlalchemy import Row
+
+from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.errors import (
+    BadRequest,
+    LengthRequired,
+    UnsupportedMediaType,
+    error_responses,
+    field_errors_from_validation,
+    is_json_media_type,
+)
+from studentgroups.groups import access
+from studentgroups.listing import json_rows
+from studentgroups.pagination import PageDep, set_page_headers
+from studentgroups.results import service
+from studentgroups.results.aggregates import Figures
+from studentgroups.results.params import Items, Since, Threshold, Until
+from studentgroups.results.schemas import (
+    DEFAULT_THRESHOLD,
+    MAX_RESULTS_PER_CALL,
+    ClusterResults,
+    GroupFigures,
+    GroupResults,
+    NamedGroupFigures,
+    ResultIn,
+    ResultOut,
+    ResultsCreated,
+)
+from studentgroups.wire import Id, id_path
+
+router = APIRouter(tags=["Results"])
+
+_ONE = TypeAdapter(ResultIn)
+_MANY = TypeAdapter(Annotated[list[ResultIn], Field(min_length=1, max_length=MAX_RESULTS_PER_CALL)])
+BODY_MODELS = (ResultIn,)
+"""Models the request body below refers to, for the OpenAPI document's components."""
+
+_RESULT_REF = {"$ref": "#/components/schemas/ResultIn"}
+_RESULTS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _RESULT_REF,
+                        {
+                            "type": "array",
+                            "items": _RESULT_REF,
+                            "minItems": 1,
+                            "maxItems": MAX_RESULTS_PER_CALL,
+                        },
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+async def _json_body(request: Request) -> bytes:
+    body = await request.body()
+    if not body.strip():
+        raise LengthRequired("POST needs a JSON body; the request had none.")
+    content_type = request.headers.get("content-type", "")
+    if content_type and not is_json_media_type(content_type):
+        raise UnsupportedMediaType(
+            f"The body must be JSON (Content-Type: application/json), not {content_type}."
+        )
+    return body
+
+
+def parse_results(body: bytes) -> ResultIn | list[ResultIn]:
+    """One result (a JSON object) or a batch (an array), checked row by row.
+
+    Bad rows are named as `<row>.<field>`, with the rule each breaks; nothing is stored then.
+    """
+    adapter: TypeAdapter[Any] = _MANY if body.lstrip()[:1] == b"[" else _ONE
+    try:
+        parsed: ResultIn | list[ResultIn] = adapter.validate_json(body)
+    except ValidationError as error:
+        errors = field_errors_from_validation([{**e, "loc": ("body", *e["loc"])} for e in error.errors()])
+        if any(e.rule == "json_invalid" for e in errors):
+            raise BadRequest("The body is not valid JSON.", errors=errors[:1]) from None
+        rows = sorted({e.field.split(".", 1)[0] for e in errors if e.field[:1].isdigit()}, key=int)
+        where = f" on row(s) {', '.join(rows[:20])}" if rows else ""
+        raise BadRequest(f"Invalid results{where}; nothing was stored.", errors=errors[:100]) from None
+    return parsed
+
+
+@router.post(
+    "/results",
+    response_model=ResultOut | ResultsCreated,
+    responses=error_responses(400, 401, 403, 409, 411, 415),
+    openapi_extra=_RESULTS_BODY,
+)
+def create_results(
+    body: Annotated[bytes, Depends(_json_body)], session: SessionDep, principal: Writer
+) -> ResultOut | ResultsCreated:
+    """Store one result (an object; answers it) or up to 10,000 (an array; answers how many), all or none.
+
+    Each names its student by `student_id` or `uid`. A bad row (an unknown student, a score above
+    `max_score`, a `max_score` of 0 or less, a number that is not one) is a 400 naming the row and
+    the field, and nothing of the batch is stored.
+    """
+    parsed = parse_results(body)
+    if isinstance(parsed, list):
+        created = service.record_results(session, instance_id=principal.instance_id, results=parsed)
+        return ResultsCreated(created=created)
+    row = service.record_result(session, instance_id=principal.instance_id, result=parsed)
+    return _result_out(service.get_result(session, instance_id=principal.instance_id, result_id=row.id))
+
+
+def _result_out(row: Row[Any]) -> ResultOut:
+    return ResultOut.model_validate(dict(row._mapping))
+
+
+@router.get("/results/{result_id}", response_model=ResultOut, responses=error_responses(400, 401, 404))
+def get_result(
+    result_id: Annotated[int, id_path("result")], session: SessionDep, principal: Reader
+) -> ResultOut:
+    """One result."""
+    return _result_out(service.get_result(session, instance_id=principal.instance_id, result_id=result_id))
+
+
+IncludeSubgroups = Annotated[bool, Query(description="Count the members of the groups' sub-groups too.")]
+
+
+@router.get("/results", response_model=list[ResultOut], responses=error_responses(400, 401))
+def list_results(
+    request: Request,
+    page: PageDep,
+    session: SessionDep,
+    principal: Reader,
+    student_id: Annotated[Id | None, Query(description="Only this student's results.")] = None,
+    uid: Annotated[
+        str | None, Query(max_length=255, description="Only the results of the student with this uid.")
+    ] = None,
+    items: Items = None,
+    since: Since = None,
+    until: Until = None,
+) -> Response:
+    """The instance's results that match, by id (pages with `limit` and `offset`)."""
+    window = service.result_filters(items, since, until, DEFAULT_THRESHOLD)
+    rows, total = service.list_results(
+        session,
+        instance_id=principal.instance_id,
+        page=page,
+        student_id=student_id,
+        uid=uid,
+        items=window.items,
+        since=window.since,
+        until=window.until,
+    )
+    listed = json_rows(rows)
+    set_page_headers(request, listed, page, total)
+    return listed
+
+
+def figures_out(figures: Figures) -> dict[str, Any]:
+    """The figures as the Domoscio surface names them."""
+    return {
+        "member_count": figures.member_count,
+        "members_with_results": figures.members_with_results,
+        "result_count": figures.result_count,
+        "mean_score": figures.mean_score,
+        "median_score": figures.median_score,
+        "p25_score": figures.p25_score,
+        "p75_score": figures.p75_score,
+        "min_score": figures.min_score,
+        "max_score": figures.max_score,
+        "sd_score": figures.sd_score,
+        "success_rate": figures.success_rate,
+        "histogram": figures.histogram,
+        "items": [
+            {
+                "item": i.item,
+                "result_count": i.result_count,
+                "mean_score": i.mean_score,
+                "success_rate": i.success_rate,
+            }
+            for i in figures.items
+        ],
+    }
+
+
+@router.get(
+    "/student_groups/{student_group_id}/results",
+    response_model=GroupResults,
+    responses=error_responses(400, 401, 403, 404),
+)
+def group_results(
+    student_group_id: Annotated[int, id_path("student group")],
+    session: SessionDep,
+    principal: Reader,
+    items: Items = None,
+    since: Since = None,
+    until: Until = None,
+    threshold: Threshold = DEFAULT_THRESHOLD,
+    include_subgroups: IncludeSubgroups = False,
+) -> GroupResults:
+    """How the group is doing: its members' results summed up (see `GroupFigures`)."""
+    group = access.viewable_group(session, principal, student_group_id)
+    figures = service.group_figures(
+        session,
+        group=group,
+        filters=service.result_filters(items, since, until, threshold),
+        include_subgroups=include_subgroups,
+    )
+    return GroupResults(
+        student_group_id=group.id,
+        name=group.name,
+        threshold=threshold,
+        include_subgroups=include_subgroups,
+        **figures_out(figures),
+    )
+
+
+@router.get(
+    "/student_clusters/{student_cluster_id}/results",
+    response_model=ClusterResults,
+    responses=error_responses(400, 401, 404),
+)
+def cluster_results(
+    student_cluster_id: Annotated[int, id_path("student cluster")],
+    session: SessionDep,
+    principal: Reader,
+    items: Items = None,
+    since: Since = None,
+    until: Until = None,
+    threshold: Threshold = DEFAULT_THRESHOLD,
+    include_subgroups: IncludeSubgroups = False,
+) -> ClusterResults:
+    """The cluster's groups side by side, and the cluster as a whole (each student counted once).
+
+    Only the groups the caller may see are compared.
+    """
+    name, groups = service.cluster_groups(
+        session,
+        instance_id=principal.instance_id,
+        cluster_id=student_cluster_id,
+        visible=access.visible(principal),
+    )
+    compared = service.compare_groups(
+        session,
+        instance_id=principal.instance_id,
+        groups=groups,
+        filters=service.result_filters(items, since, until, threshold),
+        include_subgroups=include_subgroups,
+    )
+    return ClusterResults(
+        student_cluster_id=student_cluster_id,
+        name=name,
+        threshold=threshold,
+        include_subgroups=include_subgroups,
+        whole=GroupFigures(**figures_out(compared.whole)),
+        groups=[
+            NamedGroupFigures(student_group_id=g.id, name=g.name, **figures_out(f))
+            for g, f in compared.groups
+        ],
+    )
