@@ -16,6 +16,8 @@ from sqlalchemy import event
 
 from studentgroups.db import transaction
 from studentgroups.modules import roster_import
+from studentgroups.results import csv_import as results_import
+from studentgroups.students.lookup import student_ids_by_uid
 from tests.factories import Tenant, unique
 from tests.live_server import LiveServer
 
@@ -397,3 +399,188 @@ def test_import_roster_for_thousands_of_rows_is_set_based(tenant: Tenant) -> Non
     assert listed.headers["X-Total-Count"] == "7500"
     learner = tenant.get(f"/modules/{module['id']}/roster", params={"limit": 1, "offset": 7_499}).json()[0]
     assert (learner["uid"], learner["name"], learner["sexe"]) == ("new-05999", "Learner 5999", "undefined")
+
+
+# results import ------------------------------------------------------------------------------------
+
+
+def _results(tenant: Tenant, **params: Any) -> list[dict[str, Any]]:
+    response = tenant.get("/results", params=params)
+    assert response.status_code == 200, response.text
+    rows: list[dict[str, Any]] = response.json()
+    return rows
+
+
+def test_results_import_stores_every_row_and_the_api_answers_them(
+    database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    ada, jun = tenant.student(unique("ada")), tenant.student(unique("jun"))
+    results_csv = _csv(
+        tmp_path,
+        "uid,student_id,item,score,max_score,recorded_at\n"
+        f"{ada['uid']},,quiz-1,0.5,,2014-09-17 09:21:03\n"
+        f"{ada['uid']},,exam,17,20,2014-09-17T11:21:03+02:00\n"
+        f",{jun['id']},quiz-1,1,,\n"
+        f"{jun['uid']},,exam,12.5,20,\n",
+    )
+    result = run(database_url, "results", "import", results_csv, "--instance", str(tenant.instance_id))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "4 results stored for 2 students (2 items)\n"
+    assert "storing results" in result.stderr
+
+    assert [
+        (r["item"], r["score"], r["max_score"], r["recorded_at"]) for r in _results(tenant, uid=ada["uid"])
+    ] == [
+        ("quiz-1", 0.5, 1.0, "2014-09-17 09:21:03"),
+        ("exam", 17.0, 20.0, "2014-09-17 09:21:03"),
+    ]
+    juns = _results(tenant, uid=jun["uid"])
+    assert [(r["student_id"], r["item"], r["score"], r["max_score"]) for r in juns] == [
+        (jun["id"], "quiz-1", 1.0, 1.0),
+        (jun["id"], "exam", 12.5, 20.0),
+    ]
+    assert juns[0]["recorded_at"] == juns[1]["recorded_at"], "one time, the import's, for the whole file"
+    assert juns[0]["recorded_at"] > "2014-09-17 09:21:03"
+
+
+def test_a_results_file_with_bad_rows_writes_nothing_and_names_each_line(
+    database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    learner = tenant.student(unique("learner"))
+    uid = learner["uid"]
+    results_csv = _csv(
+        tmp_path,
+        "uid,student_id,item,score,max_score,recorded_at\n"
+        f"{uid},,fine,1,,\n"
+        f"{uid},,too high,3,2,\n"
+        f"{uid},,no max,0,0,\n"
+        f"{uid},,words,high,,\n"
+        f"{uid},{learner['id']},two students,1,,\n"
+        f"{uid},,bad date,1,,17/09/2014\n",
+    )
+    result = run(database_url, "results", "import", results_csv, "-i", str(tenant.instance_id))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"{results_csv}: line 3, column score: Value error, 3.0 is above max_score 2.0" in result.stderr
+    assert f"{results_csv}: line 4, column max_score: Input should be greater than 0" in result.stderr
+    assert (
+        f"{results_csv}: line 5, column score: Input should be a valid number [float_type]" in result.stderr
+    )
+    assert f"{results_csv}: line 6, column uid: Value error, name the student by exactly one" in result.stderr
+    assert f"{results_csv}: line 7, column recorded_at:" in result.stderr
+    assert "line 2" not in result.stderr
+    assert "5 problem(s) on 5 line(s) of the results file; nothing was written." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _results(tenant) == []
+
+
+def test_results_import_of_an_unknown_student_writes_nothing_and_names_its_line(
+    database_url: str, tenant: Tenant, make_tenant: Callable[[], Tenant], tmp_path: Path
+) -> None:
+    learner = tenant.student(unique("learner"))
+    stranger = make_tenant().student(unique("stranger"))  # another instance's student is unknown here
+    results_csv = _csv(
+        tmp_path,
+        "uid,student_id,item,score\n"
+        f"{learner['uid']},,quiz,1\n"
+        "nobody-at-all,,quiz,1\n"
+        f",{learner['id']},quiz,0\n"
+        f",{stranger['id']},quiz,1\n",
+    )
+    result = run(database_url, "results", "import", results_csv, "-i", str(tenant.instance_id))
+    assert result.returncode == 1
+    assert f"{results_csv}: line 3, column uid: no student 'nobody-at-all' in this instance [not_found]" in (
+        result.stderr
+    )
+    assert f"{results_csv}: line 5, column student_id: no student {stranger['id']} in this instance" in (
+        result.stderr
+    )
+    assert "2 problem(s) on 2 line(s)" in result.stderr
+    assert _results(tenant) == []
+
+
+def test_results_import_reads_standard_input(database_url: str, tenant: Tenant) -> None:
+    learner = tenant.student(unique("learner"))
+    result = run(
+        database_url,
+        "results",
+        "import",
+        "-",
+        "--instance",
+        str(tenant.instance_id),
+        stdin=f"item,uid,score\nkn-1,{learner['uid']},1\nkn-2,{learner['uid']},0\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "2 results stored for 1 student (2 items)\n"
+    assert [(r["item"], r["score"]) for r in _results(tenant, uid=learner["uid"])] == [
+        ("kn-1", 1.0),
+        ("kn-2", 0.0),
+    ]
+
+
+def test_import_results_for_25000_rows_is_set_based(tenant: Tenant) -> None:
+    uids = [f"learner-{i:04}" for i in range(1_200)]
+    with transaction(tenant.sessions) as session:
+        ids = roster_import.create_students(
+            session,
+            instance_id=tenant.instance_id,
+            students=[roster_import.StudentProfile(uid=u) for u in uids],
+        )
+    lines = ["uid,student_id,item,score,max_score\n"]
+    for i in range(25_000):
+        uid = uids[i % len(uids)]
+        student = f",{ids[uid]}" if i % 2 else f"{uid},"  # by id and by uid, alternately
+        lines.append(f"{student},item-{i % 3},{i % 11},10\n")
+    rows = results_import.parse_results_csv("".join(lines))
+    statements: list[str] = []
+    stages: set[str] = set()
+    with transaction(tenant.sessions) as session:
+        engine = session.get_bind()
+
+        def count(*args: Any) -> None:
+            statements.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            stored = results_import.import_results(
+                session,
+                instance_id=tenant.instance_id,
+                rows=rows,
+                on_progress=lambda stage, done, total: stages.add(stage),
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+
+    assert stored.summary() == "25000 results stored for 1200 students (3 items)"
+    assert len(statements) < 20, "one query per chunk of students, never one per result"
+    assert stages == {"looking up students", "storing results"}
+    listed = tenant.get("/results", params={"limit": 1, "offset": 24_999})
+    assert listed.headers["X-Total-Count"] == "25000"
+    last = listed.json()[0]
+    assert (last["uid"], last["item"], last["score"], last["max_score"]) == (
+        uids[24_999 % 1_200],
+        "item-0",
+        7,
+        10,
+    )
+    assert len(_results(tenant, uid=uids[0])) == 21
+
+
+def test_a_student_removed_after_the_check_is_still_named_by_its_line(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    learner = tenant.student(unique("learner"))
+    text = "uid,item,score\n" + f"{learner['uid']},q,1\n" * 10_001 + "ghost,q,1\n"
+    rows = results_import.parse_results_csv(text)
+
+    def found_then_removed(*args: Any, **kwargs: Any) -> dict[str, int]:
+        return {**student_ids_by_uid(*args, **kwargs), "ghost": learner["id"] + 1_000_000}
+
+    # The check finds "ghost"; the service's own look-up, in the second batch, does not.
+    monkeypatch.setattr(results_import, "student_ids_by_uid", found_then_removed)
+    with pytest.raises(results_import.InvalidResultsFile) as refused, transaction(tenant.sessions) as session:
+        results_import.import_results(session, instance_id=tenant.instance_id, rows=rows)
+    assert [str(p) for p in refused.value.problems] == [
+        "line 10003, column uid: no student 'ghost' in this instance [not_found]"
+    ]
+    assert _results(tenant) == []

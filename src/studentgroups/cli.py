@@ -1,4 +1,4 @@
-"""The `studentgroups` command: migrate, serve, instances, keys, roster imports and demo data."""
+"""The `studentgroups` command: migrate, serve, instances, keys, roster and results imports, demo data."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 import studentgroups.models  # noqa: F401 - every table, so foreign keys resolve
+from studentgroups.csv_import import InvalidCsvFile, OnProgress, RowProblem, decode_csv
 from studentgroups.db import create_db_engine, create_session_factory, transaction
 from studentgroups.errors import AppError
 from studentgroups.instances import service as instances
@@ -32,6 +33,7 @@ from studentgroups.instances.demo import create_demo
 from studentgroups.instances.models import Role
 from studentgroups.migrations import upgrade_database
 from studentgroups.modules import roster_import
+from studentgroups.results import csv_import as results_import
 from studentgroups.settings import get_settings
 
 app = typer.Typer(
@@ -42,9 +44,11 @@ app = typer.Typer(
 instance_app = typer.Typer(help="Instances (tenants).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys of an instance.", no_args_is_help=True)
 roster_app = typer.Typer(help="Module rosters and guests.", no_args_is_help=True)
+results_app = typer.Typer(help="Learners' results.", no_args_is_help=True)
 app.add_typer(instance_app, name="instance")
 app.add_typer(key_app, name="key")
 app.add_typer(roster_app, name="roster")
+app.add_typer(results_app, name="results")
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -169,8 +173,18 @@ def key_revoke(
     out.print(f"key {key_id} of instance {instance} revoked")
 
 
+def _read_file(file: str) -> tuple[str, bytes]:
+    """The name to report a file's problems under, and its bytes (`-` is standard input)."""
+    if file == "-":
+        return "<stdin>", sys.stdin.buffer.read()
+    path = Path(file)
+    if not path.is_file():
+        raise typer.BadParameter(f"no file {file!r}.", param_hint="FILE.csv")
+    return file, path.read_bytes()
+
+
 @contextmanager
-def _progress_bars() -> Iterator[roster_import.OnProgress]:
+def _progress_bars() -> Iterator[OnProgress]:
     """Bars on stderr, one per stage the import reports; yields the function it reports to."""
     tasks: dict[str, TaskID] = {}
     with Progress(
@@ -189,12 +203,31 @@ def _progress_bars() -> Iterator[roster_import.OnProgress]:
         yield report
 
 
-def _print_problems(source: str, problems: list[roster_import.RowProblem]) -> None:
+def _print_problems(source: str, problems: list[RowProblem]) -> None:
     shown = 200
     for problem in problems[:shown]:
         err.print(f"{source}: {problem}", markup=False, highlight=False, soft_wrap=True)
     if len(problems) > shown:
         err.print(f"{source}: … and {len(problems) - shown} more", markup=False, soft_wrap=True)
+
+
+@contextmanager
+def _refused_file(source: str, *, written_meanwhile: str) -> Iterator[None]:
+    """A refused file ends the command with its problems on stderr and exit code 1; so does a write
+    another client made at the same time (`written_meanwhile` says which)."""
+    try:
+        yield
+    except InvalidCsvFile as error:
+        _print_problems(source, error.problems)
+        err.print(f"[red]error:[/] {error.detail}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except IntegrityError:
+        err.print(
+            f"[red]error:[/] {written_meanwhile} at the same time; nothing was written. "
+            "Run the import again.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
 
 
 @roster_app.command("import")
@@ -223,40 +256,53 @@ def roster_import_command(
     ] = True,
 ) -> None:
     """Put a CSV file's students on a module's roster, all or none: every row is checked first."""
-    if file == "-":
-        source, data = "<stdin>", sys.stdin.buffer.read()
-    else:
-        source, path = file, Path(file)
-        if not path.is_file():
-            raise typer.BadParameter(f"no file {file!r}.", param_hint="FILE.csv")
-        data = path.read_bytes()
-    try:
-        with _progress_bars() as report:
-            entries = roster_import.parse_roster_csv(
-                roster_import.decode_roster_file(data), on_progress=report
-            )
-            with transaction(_session_factory()) as session:
-                result = roster_import.import_roster(
-                    session,
-                    instance_id=instance,
-                    module=module,
-                    entries=entries,
-                    guests=guests,
-                    create_missing=create_missing,
-                    on_progress=report,
-                )
-    except roster_import.InvalidRosterFile as error:
-        _print_problems(source, error.problems)
-        err.print(f"[red]error:[/] {error.detail}", soft_wrap=True)
-        raise typer.Exit(1) from None
-    except IntegrityError:
-        err.print(
-            "[red]error:[/] students or memberships of this module were written at the same time; "
-            "nothing was written. Run the import again.",
-            soft_wrap=True,
+    source, data = _read_file(file)
+    with (
+        _refused_file(source, written_meanwhile="students or memberships of this module were written"),
+        _progress_bars() as report,
+    ):
+        entries = roster_import.parse_roster_csv(
+            decode_csv(data, roster_import.ROSTER_FILE), on_progress=report
         )
-        raise typer.Exit(1) from None
+        with transaction(_session_factory()) as session:
+            result = roster_import.import_roster(
+                session,
+                instance_id=instance,
+                module=module,
+                entries=entries,
+                guests=guests,
+                create_missing=create_missing,
+                on_progress=report,
+            )
     out.print(result.summary())
+
+
+@results_app.command("import")
+def results_import_command(
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A CSV file with a header row: uid or student_id, item, score, and optionally "
+            "max_score (1 by default) and recorded_at (now by default). - reads standard input.",
+            metavar="FILE.csv",
+        ),
+    ],
+    instance: InstanceOption,
+) -> None:
+    """Store a CSV file's results, all or none: every row is checked first, then one transaction."""
+    source, data = _read_file(file)
+    with (
+        _refused_file(source, written_meanwhile="students of this file were removed"),
+        _progress_bars() as report,
+    ):
+        rows = results_import.parse_results_csv(
+            decode_csv(data, results_import.RESULTS_FILE), on_progress=report
+        )
+        with transaction(_session_factory()) as session:
+            stored = results_import.import_results(
+                session, instance_id=instance, rows=rows, on_progress=report
+            )
+    out.print(stored.summary())
 
 
 @app.command()

@@ -10,23 +10,22 @@ Flushes, never commits.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid as uuid_module
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from studentgroups.csv_import import CsvFormat, InvalidCsvFile, OnProgress, RowProblem, counted, read_csv
 from studentgroups.db import utcnow
-from studentgroups.errors import BadRequest, FieldError, NotFound
+from studentgroups.errors import NotFound
 from studentgroups.groups.service import add_members, member_count
 from studentgroups.instances.service import get_instance
 from studentgroups.modules.models import Module
@@ -45,12 +44,6 @@ LOOKUP_CHUNK = 5_000
 
 INSERT_CHUNK = 1_000
 """New students per multi-row INSERT: 11 columns each stays far under SQLite's parameter limit."""
-
-MAX_PROBLEMS = 1_000
-"""Problems collected before the check stops: enough to fix a file, bounded for a broken one."""
-
-OnProgress = Callable[[str, int, int], None]
-"""Told `(stage, done, total)` as the work goes, e.g. `("checking lines", 5000, 20000)`."""
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -83,33 +76,16 @@ class RosterEntry:
     student: StudentProfile
 
 
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    """A bad row (or header): where it is, which column, which rule, and in words."""
+class InvalidRosterFile(InvalidCsvFile):
+    """The roster file has bad rows; nothing was written."""
 
-    line: int
-    column: str | None
-    rule: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.column is None else f"line {self.line}, column {self.column}"
-        return f"{where}: {self.message} [{self.rule}]"
+    kind = "roster file"
 
 
-class InvalidRosterFile(BadRequest):
-    """The file has bad rows; nothing was written."""
-
-    def __init__(self, problems: Sequence[RowProblem]) -> None:
-        lines = sorted({p.line for p in problems})
-        super().__init__(
-            f"{len(problems)} problem(s) on {len(lines)} line(s) of the roster file; nothing was written.",
-            errors=[
-                FieldError(field=p.column or "row", rule=p.rule, message=p.message, location=f"line {p.line}")
-                for p in problems
-            ],
-        )
-        self.problems = list(problems)
+ROSTER_FILE = CsvFormat(
+    name="roster", columns=ROSTER_COLUMNS, required=(("uid",),), rows="students", error=InvalidRosterFile
+)
+"""A roster file: a header row naming `uid` and any of the profile's columns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,71 +104,9 @@ class RosterImport:
         where = "in the guest group" if self.guests else "on the roster"
         already = "already in it" if self.guests else "already on it"
         return (
-            f"{_count(self.total, 'student')} {where} of {self.module_code} "
-            f"({_count(self.created, 'new student')} created, {self.already} {already})"
+            f"{counted(self.total, 'student')} {where} of {self.module_code} "
+            f"({counted(self.created, 'new student')} created, {self.already} {already})"
         )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def decode_roster_file(data: bytes) -> str:
-    """The file's text (UTF-8, with or without a byte-order mark); a problem naming the line if not."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise InvalidRosterFile(
-            [RowProblem(line, None, "encoding", f"not UTF-8 text (byte {error.start + 1} of the file)")]
-        ) from None
-
-
-def _header(row: Sequence[str], line: int) -> list[str]:
-    """The columns the header names, or InvalidRosterFile saying what is wrong with it."""
-    columns = [cell.strip().lower() for cell in row]
-    problems: list[RowProblem] = []
-    known = ", ".join(ROSTER_COLUMNS)
-    for position, column in enumerate(columns, start=1):
-        if column not in ROSTER_COLUMNS:
-            shown = column or f"(empty, column {position})"
-            problems.append(
-                RowProblem(line, shown, "unknown_column", f"not a roster column; the columns are {known}")
-            )
-        elif column in columns[: position - 1]:
-            problems.append(RowProblem(line, column, "duplicate_column", "named twice in the header"))
-    if "uid" not in columns:
-        problems.append(
-            RowProblem(line, "uid", "missing_column", f"the header must name a uid column (columns: {known})")
-        )
-    if problems:
-        raise InvalidRosterFile(problems)
-    return columns
-
-
-def _check_row(columns: Sequence[str], cells: Sequence[str], line: int) -> StudentProfile | list[RowProblem]:
-    if len(cells) != len(columns):
-        return [
-            RowProblem(
-                line,
-                None,
-                "cell_count",
-                f"{len(cells)} cell(s), but the header names {len(columns)} column(s)",
-            )
-        ]
-    values = {column: cell.strip() for column, cell in zip(columns, cells, strict=True) if cell.strip()}
-    try:
-        return StudentProfile.model_validate(values)
-    except ValidationError as error:
-        return [
-            RowProblem(
-                line,
-                str(e["loc"][0]) if e["loc"] else None,
-                e["type"],
-                "required" if e["type"] == "missing" else e["msg"],
-            )
-            for e in error.errors(include_url=False)
-        ]
 
 
 def duplicate_uids(entries: Iterable[RosterEntry]) -> list[RowProblem]:
@@ -210,58 +124,21 @@ def duplicate_uids(entries: Iterable[RosterEntry]) -> list[RowProblem]:
     return problems
 
 
+def _roster_entry(line: int, values: Mapping[str, str]) -> RosterEntry:
+    return RosterEntry(line, StudentProfile.model_validate(values))
+
+
 def parse_roster_csv(text: str, *, on_progress: OnProgress | None = None) -> list[RosterEntry]:
     """Every row of a roster file's text, checked; InvalidRosterFile lists every problem if one is bad.
 
     Blank lines are skipped, cells are stripped of surrounding spaces, and an empty cell means
     "not given". Line numbers count physical lines, so a quoted cell may span several.
     """
-    total_lines = sum(1 for _ in io.StringIO(text, newline=""))
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    problems: list[RowProblem] = []
-    entries: list[RosterEntry] = []
-    columns: list[str] | None = None
-    header_line = next_start = 1
-    rows = 0
-    try:
-        for cells in reader:
-            # A quoted cell may span lines: a row starts where the previous one ended.
-            line, next_start = next_start, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                continue
-            if columns is None:
-                header_line, columns = line, _header(cells, line)
-                continue
-            checked = _check_row(columns, cells, line)
-            if isinstance(checked, StudentProfile):
-                entries.append(RosterEntry(line, checked))
-            else:
-                problems.extend(checked)
-            rows += 1
-            if on_progress is not None and rows % 1_000 == 0:
-                on_progress("checking lines", reader.line_num, total_lines)
-            if len(problems) >= MAX_PROBLEMS:
-                problems.append(
-                    RowProblem(
-                        line, None, "too_many_problems", f"checking stopped after {len(problems)} problems"
-                    )
-                )
-                break
-    except csv.Error as error:
-        problems.append(RowProblem(next_start, None, "csv", f"not readable as CSV: {error}"))
-    if on_progress is not None:
-        on_progress("checking lines", total_lines, total_lines)
-    if columns is None:
-        empty = RowProblem(
-            1, None, "empty", "the file is empty; its first line must name the columns (uid, …)"
-        )
-        raise InvalidRosterFile(problems or [empty])
-    problems.extend(duplicate_uids(entries))
-    if not entries and not problems:
-        problems.append(RowProblem(header_line, None, "empty", "the file has a header but no students"))
+    checked = read_csv(text, ROSTER_FILE, _roster_entry, on_progress=on_progress)
+    problems = [*checked.problems, *duplicate_uids(checked.entries)]
     if problems:
-        raise InvalidRosterFile(sorted(problems, key=lambda p: p.line))
-    return entries
+        raise InvalidRosterFile(problems)
+    return checked.entries
 
 
 def find_module(session: Session, *, instance_id: int, module: str) -> ModuleView:

@@ -41,6 +41,8 @@ from studentgroups.results.schemas import DEFAULT_THRESHOLD, HISTOGRAM_BINS
 from studentgroups.tenancy import scoped_columns
 
 PERCENTILES = (0.25, 0.5, 0.75)
+ONE, ZERO = cast(1.0, Double), cast(0.0, Double)  # a bare 1.0 is NUMERIC to PostgreSQL: slow to average
+COMPARISON_WORK_MEM = "64MB"
 BIN_EPSILON = 1e-9
 """A mean this close below a bin's edge is on the edge: 0.3 is in bin 3 whatever the rounding."""
 
@@ -103,15 +105,9 @@ def _floor(value: ColumnElement[Any], dialect: str) -> ColumnElement[int]:
     return cast(func.floor(value) if dialect == "postgresql" else value, Integer)
 
 
-def _percentiles(scored: Any, dialect: str) -> Select[Any]:
-    """(set_key, p25, p50, p75) with linear interpolation (percentile_cont's definition)."""
-    if dialect == "postgresql":
-        ordered = type_coerce(
-            func.percentile_cont(array(list(PERCENTILES))).within_group(scored.c.s), ARRAY(Double)
-        ).label("pc")
-        inner = select(scored.c.set_key, ordered).group_by(scored.c.set_key).subquery()
-        pc = inner.c.pc
-        return select(inner.c.set_key, *(pc[i + 1].label(f"p{i}") for i in range(len(PERCENTILES))))
+def _ranked_percentiles(scored: Any) -> Select[Any]:
+    """(set_key, p25, p50, p75) for SQLite: percentile_cont's linear interpolation between the
+    ranked rows around each position."""
     ranked = select(
         scored.c.set_key,
         scored.c.s,
@@ -128,9 +124,109 @@ def _percentiles(scored: Any, dialect: str) -> Select[Any]:
     return select(ranked.c.set_key, *values).group_by(ranked.c.set_key)
 
 
-def _statement(
-    instance_id: int, sets: Mapping[int, Sequence[int]], filters: ResultFilters, dialect: str
+def _summary(scored: Any, threshold: float, dialect: str) -> Select[Any]:
+    """Per set: kind 'summary', result count, mean, min, max, variance, success rate, percentiles."""
+    s = scored.c.s
+    success = func.avg(case((s >= threshold, ONE), else_=ZERO))
+    head = (literal("summary").label("kind"), scored.c.set_key, cast(null(), String), func.count())
+    if dialect == "postgresql":
+        # One pass: the plain aggregates and percentile_cont side by side, per set.
+        pc = type_coerce(func.percentile_cont(array(list(PERCENTILES))).within_group(s), ARRAY(Double))
+        inner = (
+            select(
+                scored.c.set_key,
+                func.count().label("n"),
+                func.avg(s).label("mean"),
+                func.min(s).label("lo"),
+                func.max(s).label("hi"),
+                func.var_pop(s).label("var"),
+                success.label("success"),
+                pc.label("pc"),
+            )
+            .group_by(scored.c.set_key)
+            .subquery()
+        )
+        c = inner.c
+        return select(
+            literal("summary").label("kind"),
+            c.set_key,
+            cast(null(), String),
+            c.n,
+            cast(null(), Integer),
+            c.mean,
+            c.lo,
+            c.hi,
+            c.var,
+            c.success,
+            *(c.pc[i + 1] for i in range(len(PERCENTILES))),
+        )
+    percentiles = _ranked_percentiles(scored).subquery()
+    return (
+        select(
+            *head,
+            cast(null(), Integer),
+            func.avg(s),
+            func.min(s),
+            func.max(s),
+            func.avg(s * s) - func.avg(s) * func.avg(s),
+            success,
+            func.max(percentiles.c.p0),
+            func.max(percentiles.c.p1),
+            func.max(percentiles.c.p2),
+        )
+        .join(percentiles, percentiles.c.set_key == scored.c.set_key)
+        .group_by(scored.c.set_key)
+    )
+
+
+def _aggregates(source: Any, threshold: float, dialect: str) -> list[Select[Any]]:
+    """The summary, histogram and item rows of every set in `source` (set_key, student_id, item, s)."""
+    s = source.c.s
+    none_f, none_i, none_t = cast(null(), Double), cast(null(), Integer), cast(null(), String)
+    means = (
+        select(source.c.set_key, func.avg(s).label("m"))
+        .group_by(source.c.set_key, source.c.student_id)
+        .subquery()
+    )
+    bin_of = case(
+        (means.c.m >= 1, HISTOGRAM_BINS - 1),
+        else_=_floor(means.c.m * HISTOGRAM_BINS + BIN_EPSILON, dialect),
+    )
+    bins = select(literal("bin"), means.c.set_key, none_t, bin_of, func.count(), *([none_f] * 8)).group_by(
+        means.c.set_key, bin_of
+    )
+    per_item = select(
+        literal("item"),
+        source.c.set_key,
+        source.c.item,
+        func.count(),
+        none_i,
+        func.avg(s),
+        none_f,
+        none_f,
+        none_f,
+        func.avg(case((s >= threshold, ONE), else_=ZERO)),
+        none_f,
+        none_f,
+        none_f,
+    ).group_by(source.c.set_key, source.c.item)
+    return [_summary(source, threshold, dialect), bins, per_item]
+
+
+def figures_statement(
+    instance_id: int,
+    sets: Mapping[int, Sequence[int]],
+    filters: ResultFilters,
+    dialect: str,
+    union_key: int | None = None,
 ) -> Select[Any]:
+    """The one statement behind `figures_by_set`: rows of (kind, set_key, label, n1, n2, f1..f8).
+
+    `scored` is each set's members' matching results, read from the index by student. The union
+    of all the sets (`union_key`) reads each student's results once more, without the sets: a
+    student in two sets counts once there. Sorting the rows to join them would cost more than the
+    second read (docs/benchmarks.md).
+    """
     members = _members(instance_id, sets).cte("members")
     conditions: list[ColumnElement[bool]] = []
     if filters.items:
@@ -139,125 +235,85 @@ def _statement(
         conditions.append(Result.recorded_at >= filters.since)
     if filters.until is not None:
         conditions.append(Result.recorded_at < filters.until)
+    normalised = (Result.score / Result.max_score).label("s")
+    # Each member's results, read from the index by student (a nested loop over the members).
     scored = (
-        scoped_columns(
-            Result,
-            instance_id,
-            members.c.set_key,
-            Result.student_id,
-            Result.item,
-            (Result.score / Result.max_score).label("s"),
-        )
+        scoped_columns(Result, instance_id, members.c.set_key, Result.student_id, Result.item, normalised)
         .join(members, members.c.student_id == Result.student_id)
         .where(*conditions)
         .cte("scored")
     )
-    s = scored.c.s
-    success = func.avg(case((s >= filters.threshold, 1.0), else_=0.0))
-    variance = func.var_pop(s) if dialect == "postgresql" else func.avg(s * s) - func.avg(s) * func.avg(s)
-    percentiles = _percentiles(scored, dialect).subquery()
-    none_f = cast(null(), Double)
-    none_i = cast(null(), Integer)
-    none_t = cast(null(), String)
-
-    summary_inner = (
-        select(
-            scored.c.set_key,
-            func.count().label("n"),
-            func.count(distinct(scored.c.student_id)).label("with_results"),
-            func.avg(s).label("mean"),
-            func.min(s).label("lo"),
-            func.max(s).label("hi"),
-            variance.label("var"),
-            success.label("success"),
+    none_f, none_i, none_t = cast(null(), Double), cast(null(), Integer), cast(null(), String)
+    parts = _aggregates(scored, filters.threshold, dialect)
+    parts.append(
+        select(literal("members"), members.c.set_key, none_t, func.count(), none_i, *([none_f] * 8)).group_by(
+            members.c.set_key
         )
-        .group_by(scored.c.set_key)
-        .subquery()
     )
-    summary = select(
-        literal("summary").label("kind"),
-        summary_inner.c.set_key,
-        none_t.label("label"),
-        summary_inner.c.n.label("n1"),
-        summary_inner.c.with_results.label("n2"),
-        summary_inner.c.mean.label("f1"),
-        summary_inner.c.lo.label("f2"),
-        summary_inner.c.hi.label("f3"),
-        summary_inner.c.var.label("f4"),
-        summary_inner.c.success.label("f5"),
-        percentiles.c.p0.label("f6"),
-        percentiles.c.p1.label("f7"),
-        percentiles.c.p2.label("f8"),
-    ).join(percentiles, percentiles.c.set_key == summary_inner.c.set_key)
-
-    means = (
-        select(scored.c.set_key, func.avg(s).label("m"))
-        .group_by(scored.c.set_key, scored.c.student_id)
-        .subquery()
-    )
-    last_bin = HISTOGRAM_BINS - 1
-    bin_of = case(
-        (means.c.m >= 1, last_bin),
-        else_=_floor(means.c.m * HISTOGRAM_BINS + BIN_EPSILON, dialect),
-    )
-    bins_inner = (
-        select(means.c.set_key, bin_of.label("bin"), func.count().label("n"))
-        .group_by(means.c.set_key, bin_of)
-        .subquery()
-    )
-    bins = select(
-        literal("bin").label("kind"),
-        bins_inner.c.set_key,
-        none_t,
-        bins_inner.c.bin,
-        bins_inner.c.n,
-        *([none_f] * 8),
-    )
-    per_item = select(
-        literal("item").label("kind"),
-        scored.c.set_key,
-        scored.c.item,
-        func.count(),
-        none_i,
-        func.avg(s),
-        none_f,
-        none_f,
-        none_f,
-        success,
-        none_f,
-        none_f,
-        none_f,
-    ).group_by(scored.c.set_key, scored.c.item)
-    member_counts = select(
-        literal("members").label("kind"),
-        members.c.set_key,
-        none_t,
-        func.count(),
-        none_i,
-        *([none_f] * 8),
-    ).group_by(members.c.set_key)
-    return union_all(summary, bins, per_item, member_counts)  # type: ignore[return-value]
+    if union_key is not None:
+        # Every result of a student of any set, once: students in two sets count once here.
+        everyone = (
+            scoped_columns(
+                Result,
+                instance_id,
+                literal(union_key).label("set_key"),
+                Result.student_id,
+                Result.item,
+                normalised,
+            )
+            .where(Result.student_id.in_(select(members.c.student_id)), *conditions)
+            .cte("everyone")
+        )
+        parts += _aggregates(everyone, filters.threshold, dialect)
+        parts.append(
+            select(
+                literal("members"),
+                literal(union_key),
+                none_t,
+                func.count(distinct(members.c.student_id)),
+                none_i,
+                *([none_f] * 8),
+            )
+        )
+    return union_all(*parts)  # type: ignore[return-value]
 
 
 def figures_by_set(
-    session: Session, *, instance_id: int, sets: Mapping[int, Sequence[int]], filters: ResultFilters
+    session: Session,
+    *,
+    instance_id: int,
+    sets: Mapping[int, Sequence[int]],
+    filters: ResultFilters,
+    union_key: int | None = None,
 ) -> dict[int, Figures]:
-    """Each set's figures (every key of `sets` is in the answer), in one statement."""
-    out = {key: Figures() for key in sets}
+    """Each set's figures (every key of `sets` is in the answer), and with `union_key` the figures
+    of all the sets' members together under that key (each student and result counted once),
+    in one statement."""
+    out = {key: Figures() for key in [*sets, *([] if union_key is None else [union_key])]}
     if not sets:
         return out
     dialect = session.get_bind().dialect.name
-    rows = session.execute(_statement(instance_id, sets, filters, dialect)).all()
+    if dialect == "postgresql" and (len(sets) > 1 or union_key is not None):
+        # A comparison reads hundreds of thousands of rows: sorts fit in memory with more than the
+        # default 4 MB, and compiling it with JIT costs more than it saves (docs/benchmarks.md).
+        # For this transaction only.
+        session.execute(
+            select(
+                func.set_config("work_mem", COMPARISON_WORK_MEM, True), func.set_config("jit", "off", True)
+            )
+        )
+    rows = session.execute(figures_statement(instance_id, sets, filters, dialect, union_key)).all()
     for kind, key, label, n1, n2, f1, f2, f3, f4, f5, f6, f7, f8 in rows:
         figures = out[key]
         if kind == "members":
             figures.member_count = n1
         elif kind == "bin":
             figures.histogram[n1] = n2
+            figures.members_with_results += n2  # each member with results is in one bin
         elif kind == "item":
             figures.items.append(ItemFigures(item=label, result_count=n1, mean_score=f1, success_rate=f5))
         else:
-            figures.result_count, figures.members_with_results = n1, n2
+            figures.result_count = n1
             figures.mean_score, figures.min_score, figures.max_score = f1, f2, f3
             figures.sd_score = math.sqrt(max(f4, 0.0))  # SQLite's variance may come out a hair below 0
             figures.success_rate = f5

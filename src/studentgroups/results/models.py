@@ -13,8 +13,8 @@ from studentgroups.db import Base, BigId, InstanceEntity, UTCDateTime
 class Result(Base, InstanceEntity):
     """One outcome: `score` out of `max_score` (Domoscio's were 0 or 1 out of 1) on `item`.
 
-    The index on (student, item, time) carries the scores on PostgreSQL, so a group's figures
-    are read from the index alone.
+    The index on (student, item, time) carries the scores and the instance on PostgreSQL, so a
+    group's figures are read from the index alone (an index-only scan, tenant filter included).
     """
 
     __tablename__ = "results"
@@ -29,7 +29,7 @@ class Result(Base, InstanceEntity):
             "student_id",
             "item",
             "recorded_at",
-            postgresql_include=["score", "max_score"],
+            postgresql_include=["score", "max_score", "instance_id"],
         ),
         Index(None, "instance_id", "item", "recorded_at"),
     )

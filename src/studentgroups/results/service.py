@@ -221,8 +221,7 @@ def compare_groups(
     sets: dict[int, list[int]] = (
         _with_subgroups(session, instance_id, ids) if include_subgroups else {g: [g] for g in ids}
     )
-    sets[WHOLE] = [g for members in sets.values() for g in members]
-    figures = figures_by_set(session, instance_id=instance_id, sets=sets, filters=filters)
+    figures = figures_by_set(session, instance_id=instance_id, sets=sets, filters=filters, union_key=WHOLE)
     return Compared(whole=figures[WHOLE], groups=[(g, figures[g.id]) for g in groups])
 
 

@@ -49,7 +49,7 @@ def upgrade() -> None:
             "ix_results_student_id_item_recorded_at",
             ["student_id", "item", "recorded_at"],
             unique=False,
-            postgresql_include=["score", "max_score"],
+            postgresql_include=["score", "max_score", "instance_id"],
         )
 
 
@@ -57,7 +57,7 @@ def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table("results", schema=None) as batch_op:
         batch_op.drop_index(
-            "ix_results_student_id_item_recorded_at", postgresql_include=["score", "max_score"]
+            "ix_results_student_id_item_recorded_at", postgresql_include=["score", "max_score", "instance_id"]
         )
         batch_op.drop_index(batch_op.f("ix_results_instance_id_item_recorded_at"))
 
