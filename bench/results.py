@@ -6,7 +6,7 @@ Measures over HTTP, one worker (aims from the issue, PostgreSQL):
 - a cluster of 50 groups compared (`GET /student_clusters/{id}/results`): < 500 ms;
 - ingest through `POST /results` in batches of 10,000, students named by uid: >= 50,000 results/s.
 Run: .venv/bin/python bench/results.py [--sqlite] [--students 100000] [--per-student 50]
-     [--cluster-group-size 100] [--requests 30]
+     [--cluster-sizes 20,40,100] [--requests 30] [--batches 6]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import random
 import sqlite3
 import statistics
+import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,8 +41,8 @@ ITEMS = [f"kn-{i:03d}" for i in range(200)]
 START = datetime(2026, 1, 1)
 
 
-def seed(url: str, students: int, per_student: int, cluster_group_size: int) -> dict[str, Any]:
-    """The instance, its students, 500-student group, a 50-group cluster and the results."""
+def seed(url: str, students: int, per_student: int, cluster_sizes: list[int]) -> dict[str, Any]:
+    """The instance, its students, a 500-student group, 50-group clusters and the results."""
     rng = random.Random(7)
     engine = create_db_engine(Settings(database_url=url))
     with transaction(create_session_factory(engine)) as session:
@@ -64,29 +65,35 @@ def seed(url: str, students: int, per_student: int, cluster_group_size: int) -> 
         ids = list(
             session.scalars(select(Student.id).where(Student.instance_id == instance.id).order_by(Student.id))
         )
-        cohort = StudentCluster(instance_id=instance.id, name="cohort")
-        session.add(cohort)
-        session.flush()
-        cluster_id = cohort.id
         big = Group(instance_id=instance.id, name="500 students")
-        cluster_groups = [
-            Group(instance_id=instance.id, name=f"tutorial {i:02d}", student_cluster_id=cluster_id)
-            for i in range(50)
-        ]
-        session.add_all([big, *cluster_groups])
+        session.add(big)
         session.flush()
         shuffled = list(ids)
         rng.shuffle(shuffled)
         rows = [(big.id, s) for s in shuffled[:500]]
-        pool = shuffled[500:]
-        for i, group in enumerate(cluster_groups):
-            rows += [(group.id, s) for s in pool[i * cluster_group_size : (i + 1) * cluster_group_size]]
+        taken = 500
+        clusters: dict[int, int] = {}
+        for size in cluster_sizes:
+            cohort = StudentCluster(instance_id=instance.id, name=f"50 groups of {size}")
+            session.add(cohort)
+            session.flush()
+            clusters[size] = cohort.id
+            tutorials = [
+                Group(instance_id=instance.id, name=f"tutorial {i:02d}", student_cluster_id=cohort.id)
+                for i in range(50)
+            ]
+            session.add_all(tutorials)
+            session.flush()
+            for group in tutorials:
+                rows += [(group.id, s) for s in shuffled[taken : taken + size]]
+                taken += size
+        session.flush()
         write_memberships(session, rows, instance_id=instance.id, scope=ROOT_SCOPE, exclusive=True)
         course = {
             "key": issued.secret,
             "instance_id": instance.id,
             "group_id": big.id,
-            "cluster_id": cluster_id,
+            "clusters": clusters,
         }
     engine.dispose()
     started = time.perf_counter()
@@ -201,11 +208,13 @@ def timed_get(client: httpx.Client, path: str, requests: int) -> list[float]:
     return out
 
 
-def ingest(client: httpx.Client, uids: list[str], batches: int) -> tuple[float, int]:
-    """POST batches of 10,000 new results, by uid; seconds and results stored."""
-    rng = random.Random(11)
-    bodies = [
-        orjson.dumps(
+def ingest(url: str, key: str, uids: list[str], batches: int, clients: int) -> tuple[float, int]:
+    """POST batches of 10,000 new results by uid from `clients` connections at once; seconds and
+    results stored (each client sends `batches`, after one warm-up batch)."""
+    rng = random.Random(11 + clients)
+
+    def body() -> bytes:
+        return orjson.dumps(
             [
                 {
                     "uid": rng.choice(uids),
@@ -217,16 +226,30 @@ def ingest(client: httpx.Client, uids: list[str], batches: int) -> tuple[float, 
                 for _ in range(10_000)
             ]
         )
-        for _ in range(batches)
-    ]
-    client.post("/results", content=bodies[0], headers={"Content-Type": "application/json"})  # warm-up
+
+    bodies = [[body() for _ in range(batches + 1)] for _ in range(clients)]
+    stored = [0] * clients
+    barrier = threading.Barrier(clients + 1)
+
+    def send(i: int) -> None:
+        with httpx.Client(base_url=url, timeout=300, headers={"X-API-Key": key}) as client:
+            client.post("/results", content=bodies[i][0], headers={"Content-Type": "application/json"})
+            barrier.wait()
+            for content in bodies[i][1:]:
+                response = client.post(
+                    "/results", content=content, headers={"Content-Type": "application/json"}
+                )
+                assert response.status_code == 200, response.text[:300]
+                stored[i] += response.json()["created"]
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
     start = time.perf_counter()
-    stored = 0
-    for body in bodies[1:]:
-        response = client.post("/results", content=body, headers={"Content-Type": "application/json"})
-        assert response.status_code == 200, response.text[:300]
-        stored += response.json()["created"]
-    return time.perf_counter() - start, stored
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start, sum(stored)
 
 
 def main() -> None:
@@ -234,14 +257,17 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--students", type=int, default=100_000)
     parser.add_argument("--per-student", type=int, default=50)
-    parser.add_argument("--cluster-group-size", type=int, default=100)
+    parser.add_argument(
+        "--cluster-sizes", default="20,40,100", help="students per group, one 50-group cluster each"
+    )
     parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--batches", type=int, default=11)
+    parser.add_argument("--batches", type=int, default=6, help="batches of 10,000 per client")
     args = parser.parse_args()
 
     with fresh_database("sqlite" if args.sqlite else "postgresql") as url:
         started = time.perf_counter()
-        course = seed(url, args.students, args.per_student, args.cluster_group_size)
+        sizes = [int(x) for x in args.cluster_sizes.split(",")]
+        course = seed(url, args.students, args.per_student, sizes)
         seeding = time.perf_counter() - started
         direct = DirectSql(url, course)
         with (
@@ -254,10 +280,16 @@ def main() -> None:
             for _ in range(args.requests):  # alternate, so noise falls on both alike
                 api += timed_get(client, group_path, 1)
                 sql.append(direct.run())
-            cluster = timed_get(
-                client, f"/student_clusters/{course['cluster_id']}/results", max(5, args.requests // 3)
-            )
-            seconds, stored = ingest(client, course["student_uids"], args.batches)
+            clusters = {
+                size: statistics.median(
+                    timed_get(client, f"/student_clusters/{cluster_id}/results", max(5, args.requests // 3))
+                )
+                for size, cluster_id in course["clusters"].items()
+            }
+            ingested = {
+                clients: ingest(server.url, course["key"], course["student_uids"], args.batches, clients)
+                for clients in (1, 2)
+            }
         direct.close()
 
     print(
@@ -274,11 +306,12 @@ def main() -> None:
                 "group_api_p99_ms": round(percentile(api, 99), 1),
                 "group_direct_sql_p50_ms": round(statistics.median(sql), 1),
                 "group_api_to_sql_ratio": round(statistics.median(api) / statistics.median(sql), 2),
-                "cluster_groups": 50,
-                "cluster_group_size": args.cluster_group_size,
-                "cluster_api_p50_ms": round(statistics.median(cluster), 1),
-                "ingest_results": stored,
-                "ingest_results_per_s": round(stored / seconds),
+                "cluster_of_50_groups_api_p50_ms_by_group_size": {
+                    str(size): round(ms, 1) for size, ms in clusters.items()
+                },
+                "ingest_results_per_s_by_clients": {
+                    str(clients): round(stored / seconds) for clients, (seconds, stored) in ingested.items()
+                },
                 "aims": {"group_p50_ms": 50, "group_ratio": 1.5, "cluster_ms": 500, "ingest_per_s": 50_000},
             }
         )

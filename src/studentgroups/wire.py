@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -10,10 +11,13 @@ from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints, 
 
 from studentgroups.db import MAX_ID
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 
 def _no_control_characters(value: str) -> str:
-    # NUL cannot be stored by PostgreSQL, and no name needs a control character.
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value) or "\x7f" in value:
+    # NUL cannot be stored by PostgreSQL, and no name needs a control character (tab, newline and
+    # carriage return aside). A compiled search: a batch of 10,000 results checks 20,000 names.
+    if _CONTROL_CHARACTER.search(value):
         raise ValueError("must not contain control characters")
     return value
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from studentgroups.wire import DomoscioTimestamp, Id, Name
 
@@ -16,19 +16,23 @@ HISTOGRAM_BINS = 10
 Score = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1e12)]
 
 
-def _domoscio_or_iso(value: object) -> object:
-    # Domoscio writes `2014-09-17 09:21:03` (UTC); ISO 8601 is read as well.
-    if isinstance(value, str) and len(value) == 19 and value[10] == " ":
-        return value.replace(" ", "T") + "Z"
-    return value
-
-
 def as_utc(value: datetime) -> datetime:
     """A time without a zone is UTC (as every Domoscio timestamp); one with a zone is converted."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-WireTime = Annotated[datetime, BeforeValidator(_domoscio_or_iso)]
+WireTime = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "`YYYY-MM-DD HH:MM:SS` (UTC, as Domoscio writes it) or ISO 8601; without a "
+            "time zone, UTC.",
+            "examples": ["2014-09-17 09:21:03", "2014-09-17T11:21:03+02:00"],
+        }
+    ),
+]
+"""A time as clients send it: the Domoscio form or ISO 8601 (pydantic reads both natively)."""
 
 
 class ResultIn(BaseModel):
@@ -45,7 +49,8 @@ class ResultIn(BaseModel):
     score: Score = Field(description="The score, from 0 to `max_score`.")
     recorded_at: WireTime | None = Field(
         default=None,
-        description="When it was obtained: `YYYY-MM-DD HH:MM:SS` (UTC) or ISO 8601; now by default.",
+        description="When it was obtained: `YYYY-MM-DD HH:MM:SS` (UTC) or ISO 8601 (stored in UTC); "
+        "now by default.",
     )
 
     @field_validator("uid")
@@ -62,11 +67,6 @@ class ResultIn(BaseModel):
         if max_score is not None and score > max_score:
             raise ValueError(f"{score} is above max_score {max_score}")
         return score
-
-    @field_validator("recorded_at")
-    @classmethod
-    def _in_utc(cls, recorded_at: datetime | None) -> datetime | None:
-        return None if recorded_at is None else as_utc(recorded_at)
 
 
 class ResultOut(BaseModel):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row
@@ -65,7 +66,7 @@ def record_result(session: Session, *, instance_id: int, result: ResultIn) -> Re
         item=result.item,
         score=result.score,
         max_score=result.max_score,
-        recorded_at=result.recorded_at or utcnow(),
+        recorded_at=utcnow() if result.recorded_at is None else as_utc(result.recorded_at),
     )
     session.add(row)
     session.flush()
@@ -79,24 +80,33 @@ def record_results(session: Session, *, instance_id: int, results: Sequence[Resu
     """
     student_ids = _student_ids(session, instance_id, results)
     now = utcnow().replace(tzinfo=None)
+    rows = [
+        (
+            instance_id,
+            student_id,
+            r.item,
+            r.score,
+            r.max_score,
+            now if r.recorded_at is None else _naive_utc(r.recorded_at),
+        )
+        for r, student_id in zip(results, student_ids, strict=True)
+    ]
+    # In student order, the index that leads with the student fills in order: 10,000 rows into
+    # 5,000,000 went from about 300 ms to 200 ms (docs/benchmarks.md).
+    rows.sort(key=itemgetter(1))
     insert_rows(
         session,
         "results",
         ("instance_id", "student_id", "item", "score", "max_score", "recorded_at"),
         ("int8", "int8", "varchar", "float8", "float8", "timestamp"),
-        (
-            (
-                instance_id,
-                student_id,
-                r.item,
-                r.score,
-                r.max_score,
-                now if r.recorded_at is None else r.recorded_at.replace(tzinfo=None),
-            )
-            for r, student_id in zip(results, student_ids, strict=True)
-        ),
+        rows,
     )
     return len(results)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """As stored: UTC without a zone (a time sent without a zone is UTC already)."""
+    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
 RESULT_COLUMNS = (

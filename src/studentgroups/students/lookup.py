@@ -3,23 +3,55 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from sqlalchemy import BigInteger, ColumnElement, String, any_, bindparam, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from studentgroups.students.models import Student
 from studentgroups.tenancy import scoped_columns
 
 CHUNK = 5_000
-"""Ids or uids looked up per query: an `IN` list every driver accepts."""
+"""Ids or uids looked up per query on SQLite: an `IN` list every driver accepts."""
+ARRAY_CHUNK = 100_000
+"""On PostgreSQL the values travel as one array parameter: one query for a whole batch."""
+
+
+def _chunk_size(session: Session) -> int:
+    return ARRAY_CHUNK if session.get_bind().dialect.name == "postgresql" else CHUNK
+
+
+_SEPARATOR = "\x1f"
+"""Joins uids into one text parameter on PostgreSQL: a control character, which no uid holds."""
+
+
+def _one_of(session: Session, column: Any, values: list[Any], element_type: Any) -> ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL one parameter (`= ANY`): 5,000 values are not 5,000
+    placeholders to send and plan. Text values travel joined into one string and are split by
+    the server, which costs the driver one value to send instead of an array of thousands."""
+    condition: ColumnElement[bool]
+    if session.get_bind().dialect.name != "postgresql":
+        condition = column.in_(values)
+    elif element_type is String:
+        condition = column == any_(func.string_to_array(_SEPARATOR.join(values), _SEPARATOR))
+    else:
+        condition = column == any_(bindparam(None, values, type_=ARRAY(element_type)))
+    return condition
 
 
 def existing_student_ids(session: Session, *, instance_id: int, student_ids: Sequence[int]) -> set[int]:
     """Which of `student_ids` are students of the instance."""
     found: set[int] = set()
-    for start in range(0, len(student_ids), CHUNK):
-        chunk = list(student_ids[start : start + CHUNK])
+    size = _chunk_size(session)
+    for start in range(0, len(student_ids), size):
+        chunk = list(student_ids[start : start + size])
         found.update(
-            session.scalars(scoped_columns(Student, instance_id, Student.id).where(Student.id.in_(chunk)))
+            session.scalars(
+                scoped_columns(Student, instance_id, Student.id).where(
+                    _one_of(session, Student.id, chunk, BigInteger)
+                )
+            )
         )
     return found
 
@@ -36,12 +68,16 @@ def student_ids_by_uid(
     `on_progress(done, total)` is told after each chunk.
     """
     found: dict[str, int] = {}
-    for start in range(0, len(uids), CHUNK):
-        chunk = list(uids[start : start + CHUNK])
-        rows = session.execute(
-            scoped_columns(Student, instance_id, Student.uid, Student.id).where(Student.uid.in_(chunk))
+    size = _chunk_size(session)
+    for start in range(0, len(uids), size):
+        chunk = list(uids[start : start + size])
+        # Core, not the ORM's result machinery: thousands of plain rows are read much faster.
+        rows = session.connection().execute(
+            scoped_columns(Student, instance_id, Student.uid, Student.id).where(
+                _one_of(session, Student.uid, chunk, String)
+            )
         )
-        found.update({row.uid: row.id for row in rows})
+        found.update((uid, student_id) for uid, student_id in rows)
         if on_progress is not None:
             on_progress(start + len(chunk), len(uids))
     return found
