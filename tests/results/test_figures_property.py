@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,10 +41,19 @@ case = st.fixed_dictionaries(
         # each student: which of 4 groups it is in (None: in none), and its results
         "students": st.lists(
             st.tuples(st.none() | st.integers(min_value=0, max_value=3), results_of_a_student),
-            min_size=0,
+            min_size=3,
             max_size=14,
         ),
-        "sets": st.lists(st.sets(st.integers(min_value=0, max_value=3), max_size=4), min_size=1, max_size=3),
+        # sets of groups that may share groups (overlapping members), or that split the groups
+        # between them (disjoint: the union's figures are then the sets' added up)
+        "sets": st.one_of(
+            st.lists(st.sets(st.integers(min_value=0, max_value=3), max_size=4), min_size=1, max_size=3),
+            st.permutations([0, 1, 2, 3]).flatmap(
+                lambda order: st.integers(min_value=1, max_value=3).map(
+                    lambda parts: [set(order[i::parts]) for i in range(parts)]
+                )
+            ),
+        ),
         "items": st.sets(st.sampled_from(ITEMS), max_size=2),
         "window": st.none() | st.tuples(st.integers(0, 15), st.integers(16, 31)),
         "threshold": st.sampled_from([0.0, 0.25, 0.5, 0.8, 1.0]),
@@ -52,7 +61,16 @@ case = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(  # two disjoint sets whose members land in the same histogram bins
+    example={
+        "students": [(0, [("a", (1, 2), 3)]), (1, [("a", (1, 2), 4)]), (2, [("b", (3, 4), 5)]), (3, [])],
+        "sets": [{0, 2}, {1, 3}],
+        "items": set(),
+        "window": None,
+        "threshold": 0.5,
+    }
+)
 @given(example=case)
 def test_figures_equal_the_plain_computation(sessions: sessionmaker[Session], example: dict) -> None:  # type: ignore[type-arg]
     session = sessions()
@@ -99,7 +117,7 @@ def test_figures_equal_the_plain_computation(sessions: sessionmaker[Session], ex
             threshold=example["threshold"],
         )
         sets = {key + 1: [groups[i].id for i in chosen] for key, chosen in enumerate(example["sets"])}
-        answered = figures_by_set(session, instance_id=instance.id, sets=sets, filters=filters)
+        answered = figures_by_set(session, instance_id=instance.id, sets=sets, filters=filters, union_key=0)
 
         for key, chosen in enumerate(example["sets"]):
             wanted = set(chosen)
@@ -115,6 +133,20 @@ def test_figures_equal_the_plain_computation(sessions: sessionmaker[Session], ex
             expected = figures(matching, member_count=members, threshold=filters.threshold)
             got = answered[key + 1]
             assert_figures_equal(asdict(got), expected)
+
+        # The union of the sets: each student (in one group) and result once, sets sharing groups or not.
+        everywhere = set().union(*example["sets"])
+        union_members = sum(1 for g, _ in example["students"] if g in everywhere)
+        union_results = [
+            scored
+            for group_index, scored, when in stored
+            if group_index in everywhere
+            and (not filters.items or scored.item in filters.items)
+            and (filters.since is None or when >= filters.since)
+            and (filters.until is None or when < filters.until)
+        ]
+        expected_union = figures(union_results, member_count=union_members, threshold=filters.threshold)
+        assert_figures_equal(asdict(answered[0]), expected_union)
     finally:
         session.rollback()
         session.close()

@@ -219,13 +219,15 @@ def figures_statement(
     filters: ResultFilters,
     dialect: str,
     union_key: int | None = None,
+    disjoint: bool = False,
 ) -> Select[Any]:
     """The one statement behind `figures_by_set`: rows of (kind, set_key, label, n1, n2, f1..f8).
 
-    `scored` is each set's members' matching results, read from the index by student. The union
-    of all the sets (`union_key`) reads each student's results once more, without the sets: a
-    student in two sets counts once there. Sorting the rows to join them would cost more than the
-    second read (docs/benchmarks.md).
+    `scored` is each set's members' matching results, read from the index by student. For the
+    union of all the sets (`union_key`): when no student is in two sets (`disjoint`), only its
+    score figures are computed here, over all of `scored` (its counts, histogram and items are the
+    sets' own added up, by `figures_by_set`); otherwise each student's results are read once
+    more, without the sets, so that a student in two sets counts once.
     """
     members = _members(instance_id, sets).cte("members")
     conditions: list[ColumnElement[bool]] = []
@@ -250,7 +252,10 @@ def figures_statement(
             members.c.set_key
         )
     )
-    if union_key is not None:
+    if union_key is not None and disjoint:
+        every_row = select(literal(union_key).label("set_key"), scored.c.s).subquery("every_row")
+        parts.append(_summary(every_row, filters.threshold, dialect))
+    elif union_key is not None:
         # Every result of a student of any set, once: students in two sets count once here.
         everyone = (
             scoped_columns(
@@ -278,6 +283,38 @@ def figures_statement(
     return union_all(*parts)  # type: ignore[return-value]
 
 
+def _disjoint(session: Session, instance_id: int, sets: Mapping[int, Sequence[int]]) -> bool:
+    """Whether no student is a member of two of the sets (then a union's figures add up)."""
+    members = _members(instance_id, sets).subquery()
+    pairs, students = session.execute(
+        select(func.count(), func.count(distinct(members.c.student_id))).select_from(members)
+    ).one()
+    return bool(pairs == students)
+
+
+def _added_up(parts: Sequence[Figures], union: Figures) -> None:
+    """The union of disjoint sets: its member counts, histogram and items are the sets' own added
+    up (each student and result is in one set). Its score figures came from the statement."""
+    union.member_count = sum(f.member_count for f in parts)
+    union.members_with_results = sum(f.members_with_results for f in parts)
+    union.histogram = [sum(f.histogram[i] for f in parts) for i in range(HISTOGRAM_BINS)]
+    by_item: dict[str, list[ItemFigures]] = {}
+    for figures in parts:
+        for one in figures.items:
+            by_item.setdefault(one.item, []).append(one)
+    union.items = []
+    for name, same in sorted(by_item.items()):
+        count = sum(i.result_count for i in same)
+        union.items.append(
+            ItemFigures(
+                item=name,
+                result_count=count,
+                mean_score=sum(i.result_count * i.mean_score for i in same) / count,
+                success_rate=sum(i.result_count * i.success_rate for i in same) / count,
+            )
+        )
+
+
 def figures_by_set(
     session: Session,
     *,
@@ -288,11 +325,12 @@ def figures_by_set(
 ) -> dict[int, Figures]:
     """Each set's figures (every key of `sets` is in the answer), and with `union_key` the figures
     of all the sets' members together under that key (each student and result counted once),
-    in one statement."""
+    in one statement (and, for a union, one small query first)."""
     out = {key: Figures() for key in [*sets, *([] if union_key is None else [union_key])]}
     if not sets:
         return out
     dialect = session.get_bind().dialect.name
+    disjoint = union_key is not None and _disjoint(session, instance_id, sets)
     if dialect == "postgresql" and (len(sets) > 1 or union_key is not None):
         # A comparison reads hundreds of thousands of rows: sorts fit in memory with more than the
         # default 4 MB, and compiling it with JIT costs more than it saves (docs/benchmarks.md).
@@ -302,8 +340,8 @@ def figures_by_set(
                 func.set_config("work_mem", COMPARISON_WORK_MEM, True), func.set_config("jit", "off", True)
             )
         )
-    rows = session.execute(figures_statement(instance_id, sets, filters, dialect, union_key)).all()
-    for kind, key, label, n1, n2, f1, f2, f3, f4, f5, f6, f7, f8 in rows:
+    statement = figures_statement(instance_id, sets, filters, dialect, union_key, disjoint)
+    for kind, key, label, n1, n2, f1, f2, f3, f4, f5, f6, f7, f8 in session.execute(statement).all():
         figures = out[key]
         if kind == "members":
             figures.member_count = n1
@@ -320,4 +358,6 @@ def figures_by_set(
             figures.p25_score, figures.median_score, figures.p75_score = f6, f7, f8
     for figures in out.values():
         figures.items.sort(key=lambda i: i.item)
+    if union_key is not None and disjoint:
+        _added_up([out[key] for key in sets], out[union_key])
     return out
