@@ -73,3 +73,9 @@ def json_rows(rows: Sequence[Row[Any]]) -> Response:
     keys = rows[0]._fields
     body = orjson.dumps([dict(zip(keys, row, strict=True)) for row in rows])
     return Response(body, media_type="application/json")
+
+
+def json_response(body: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer encoded by orjson, for big answers already made of plain dicts and lists
+    (the route's `response_model` still documents it)."""
+    return Response(orjson.dumps(body), media_type="application/json", headers=headers)

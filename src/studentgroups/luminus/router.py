@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from sqlalchemy import Row, select
@@ -20,6 +19,7 @@ from studentgroups.groups.models import Group
 from studentgroups.groups.randomise import randomise_class_groups
 from studentgroups.groups.types import GroupType
 from studentgroups.instances.models import User
+from studentgroups.listing import json_response
 from studentgroups.luminus.schemas import (
     AddClassGroupsRequest,
     ClassGroupModel,
@@ -75,7 +75,7 @@ def _base(
     }
 
 
-def class_group_json(row: Row[Any], module_uuid: uuid.UUID) -> dict[str, Any]:
+def class_groupjson_response(row: Row[Any], module_uuid: uuid.UUID) -> dict[str, Any]:
     """A row of `class_groups.visible_groups` as the LumiNUS class-group model."""
     group: Group = row[0]
     return {
@@ -109,10 +109,6 @@ def groups_with_members(
             {**_base(group, siblings.module.uuid, parent_uuid, creator), "members": members[group.id]}
         )
     return answer
-
-
-def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
 UNPLACED_IN_HEADER = 100
@@ -161,7 +157,7 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
     if len(result.unplaced) > UNPLACED_IN_HEADER:
         headers["X-Unplaced-Users-Truncated"] = "true"
     if not body.report:
-        return _json(groups, headers)
+        return json_response(groups, headers)
     report = {
         "groups": groups,
         "unplaced": result.unplaced,
@@ -169,7 +165,7 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
         "strategy": "random",
         "saved": result.saved,
     }
-    return _json(report, headers)
+    return json_response(report, headers)
 
 
 @router.post(
@@ -189,7 +185,7 @@ def add_class_groups(body: AddClassGroupsRequest, session: SessionDep, principal
         groups=[g.model_dump(by_alias=False) for g in body.class_group],
     )
     rows = class_groups.group_rows_by_id(session, principal, module, [g.id for g in created])
-    return _json([class_group_json(r, module.uuid) for r in rows])
+    return json_response([class_groupjson_response(r, module.uuid) for r in rows])
 
 
 @router.put(
@@ -211,7 +207,7 @@ def update_groups_users(body: UpdateGroupsUsersRequest, session: SessionDep, pri
         allow_multiple=body.allow_multiple,
     )
     members = class_groups.members_by_group(session, principal.instance_id, [g.id for g in groups])
-    return _json(groups_with_members(session, siblings, groups, members))
+    return json_response(groups_with_members(session, siblings, groups, members))
 
 
 @router.get(
@@ -241,13 +237,13 @@ def list_module_groups(
     rows, total = class_groups.list_module_groups(
         session, principal, module=module, sortby=sortby, offset=offset, limit=limit, where=where
     )
-    return _json(
+    return json_response(
         {
             "status": "success",
             "code": 200,
             "total": total,
             "offset": offset,
-            "data": [class_group_json(r, module.uuid) for r in rows],
+            "data": [class_groupjson_response(r, module.uuid) for r in rows],
         }
     )
 
@@ -336,10 +332,10 @@ def search_module(
         }
         for student in found
     ]
-    return _json({"status": "success", "code": 200, "total": total, "offset": offset, "data": data})
+    return json_response({"status": "success", "code": 200, "total": total, "offset": offset, "data": data})
 
 
-def figures_json(figures: Figures) -> dict[str, Any]:
+def figuresjson_response(figures: Figures) -> dict[str, Any]:
     """A group's figures, camelCase."""
     return {
         "memberCount": figures.member_count,
@@ -366,7 +362,7 @@ def figures_json(figures: Figures) -> dict[str, Any]:
     }
 
 
-def _group_json(session: Session, group: Group) -> dict[str, Any]:
+def _groupjson_response(session: Session, group: Group) -> dict[str, Any]:
     """The documented base model of any group, its module's, parent's and creator's ids read in one query."""
     Parent, Creator = aliased(Group), aliased(User)  # noqa: N806 - aliased tables read as classes
     module_uuid, parent_uuid, creator_uuid = session.execute(
@@ -416,12 +412,12 @@ def group_results(
         filters=results.result_filters(items, since, until, threshold),
         include_subgroups=include_subgroups,
     )
-    return _json(
+    return json_response(
         {
-            **_group_json(session, group),
+            **_groupjson_response(session, group),
             "threshold": threshold,
             "includeSubgroups": include_subgroups,
-            **figures_json(figures),
+            **figuresjson_response(figures),
         }
     )
 
@@ -467,18 +463,18 @@ def compare_class_groups(
         include_subgroups=False,
     )
     by_id = {row[0].id: row for row in rows}
-    return _json(
+    return json_response(
         {
             "resourceID": str(module.uuid),
             "parentGroupID": None if parent is None else str(parent.uuid),
             "threshold": threshold,
-            "whole": figures_json(compared.whole),
+            "whole": figuresjson_response(compared.whole),
             "groups": [
                 {
                     **_base(group, module.uuid, by_id[group.id].parent_uuid, by_id[group.id].creator_uuid),
                     "threshold": threshold,
                     "includeSubgroups": False,
-                    **figures_json(figures),
+                    **figuresjson_response(figures),
                 }
                 for group, figures in compared.groups
             ],

@@ -18,7 +18,7 @@ from studentgroups.errors import (
     is_json_media_type,
 )
 from studentgroups.groups import access
-from studentgroups.listing import json_rows
+from studentgroups.listing import json_response, json_rows
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.results import service
 from studentgroups.results.aggregates import Figures
@@ -27,9 +27,7 @@ from studentgroups.results.schemas import (
     DEFAULT_THRESHOLD,
     MAX_RESULTS_PER_CALL,
     ClusterResults,
-    GroupFigures,
     GroupResults,
-    NamedGroupFigures,
     ResultIn,
     ResultOut,
     ResultsCreated,
@@ -206,7 +204,7 @@ def group_results(
     until: Until = None,
     threshold: Threshold = DEFAULT_THRESHOLD,
     include_subgroups: IncludeSubgroups = False,
-) -> GroupResults:
+) -> Response:
     """How the group is doing: its members' results summed up (see `GroupFigures`)."""
     group = access.viewable_group(session, principal, student_group_id)
     figures = service.group_figures(
@@ -215,12 +213,14 @@ def group_results(
         filters=service.result_filters(items, since, until, threshold),
         include_subgroups=include_subgroups,
     )
-    return GroupResults(
-        student_group_id=group.id,
-        name=group.name,
-        threshold=threshold,
-        include_subgroups=include_subgroups,
-        **figures_out(figures),
+    return json_response(
+        {
+            "student_group_id": group.id,
+            "name": group.name,
+            "threshold": threshold,
+            "include_subgroups": include_subgroups,
+            **figures_out(figures),
+        }
     )
 
 
@@ -238,7 +238,7 @@ def cluster_results(
     until: Until = None,
     threshold: Threshold = DEFAULT_THRESHOLD,
     include_subgroups: IncludeSubgroups = False,
-) -> ClusterResults:
+) -> Response:
     """The cluster's groups side by side, and the cluster as a whole (each student counted once).
 
     Only the groups the caller may see are compared.
@@ -256,14 +256,15 @@ def cluster_results(
         filters=service.result_filters(items, since, until, threshold),
         include_subgroups=include_subgroups,
     )
-    return ClusterResults(
-        student_cluster_id=student_cluster_id,
-        name=name,
-        threshold=threshold,
-        include_subgroups=include_subgroups,
-        whole=GroupFigures(**figures_out(compared.whole)),
-        groups=[
-            NamedGroupFigures(student_group_id=g.id, name=g.name, **figures_out(f))
-            for g, f in compared.groups
-        ],
+    return json_response(
+        {
+            "student_cluster_id": student_cluster_id,
+            "name": name,
+            "threshold": threshold,
+            "include_subgroups": include_subgroups,
+            "whole": figures_out(compared.whole),
+            "groups": [
+                {"student_group_id": g.id, "name": g.name, **figures_out(f)} for g, f in compared.groups
+            ],
+        }
     )
