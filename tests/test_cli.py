@@ -132,6 +132,10 @@ def test_demo_prints_a_key_that_reads_the_demo_data(database_url: str, server: L
     students = httpx.get(f"{server.url}/students", headers={"X-API-Key": key}).json()
     assert len(students) == 40
     assert all(s["student_group_id"] in {g["id"] for g in groups} for s in students)
+    cluster_url = next(w for w in result.stdout.split() if w.endswith("/results"))
+    figures = httpx.get(cluster_url, headers={"X-API-Key": key}).json()
+    assert figures["whole"]["member_count"] == 16
+    assert figures["whole"]["result_count"] == 64
 
 
 def test_migrate_on_a_new_database(tmp_database: str) -> None:

@@ -316,11 +316,13 @@ def demo(
     base = f"http://{host}:{port}"
     out.print(
         f"demo instance {summary.instance_id}: {summary.clusters} clusters, {summary.groups} groups, "
-        f"{summary.students} students"
+        f"{summary.students} students, {summary.results} results"
     )
     out.print(f"demo API key (admin): {summary.api_key}")
     out.print("try:")
-    out.print(f"  curl -H 'Authorization: Token token={summary.api_key}' {base}/student_groups")
+    auth = f"-H 'Authorization: Token token={summary.api_key}'"
+    out.print(f"  curl {auth} {base}/student_groups")
+    out.print(f"  curl {auth} {base}/student_clusters/{summary.cluster_ids[0]}/results")
     out.print(f"  open {base}/docs")
 
 

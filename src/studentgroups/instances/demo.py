@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from studentgroups.clusters.service import create_cluster
 from studentgroups.groups.service import add_members, create_group
 from studentgroups.instances.service import create_instance
+from studentgroups.results.schemas import ResultIn
+from studentgroups.results.service import record_results
 from studentgroups.students.models import Student
 
 _CLUSTERS = {
@@ -36,6 +39,8 @@ _FIRST = [
 _LAST = ["Martin", "Nguyen", "Okafor", "Petit", "Quinn", "Rossi", "Sato", "Tan", "Ueda", "Vidal"]
 _MAJORS = ["finance", "economics", "computing", "mechanical"]
 STUDENTS_PER_GROUP = 8
+_ITEMS = [("kn-compound-interest", 1), ("kn-risk", 1), ("quiz-1", 10), ("midterm", 20)]
+_TERM_START = datetime(2026, 9, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +50,21 @@ class DemoSummary:
     clusters: int
     groups: int
     students: int
+    results: int
+    cluster_ids: list[int]
 
 
 def create_demo(session: Session, *, seed: int = 2014) -> DemoSummary:
-    """A new instance named "Demo", filled with clusters, groups and students, and its admin key."""
+    """A new instance named "Demo", filled with clusters, groups, students and their results, and
+    its admin key."""
     rng = random.Random(seed)
     instance, issued = create_instance(session, name="Demo")
     group_count = student_count = 0
+    results: list[ResultIn] = []
+    cluster_ids: list[int] = []
     for cluster_name, group_names in _CLUSTERS.items():
         cluster = create_cluster(session, instance_id=instance.id, name=cluster_name)
+        cluster_ids.append(cluster.id)
         for group_name in group_names:
             group = create_group(
                 session,
@@ -87,10 +98,24 @@ def create_demo(session: Session, *, seed: int = 2014) -> DemoSummary:
                 group_id=group.id,
                 student_ids=[s.id for s in members],
             )
+            results += [
+                ResultIn(
+                    student_id=s.id,
+                    item=item,
+                    score=rng.randint(0, max_score),
+                    max_score=max_score,
+                    recorded_at=_TERM_START + timedelta(days=rng.randrange(60)),
+                )
+                for s in members
+                for item, max_score in _ITEMS
+            ]
+    record_results(session, instance_id=instance.id, results=results)
     return DemoSummary(
         instance_id=instance.id,
         api_key=issued.secret,
         clusters=len(_CLUSTERS),
         groups=group_count,
         students=student_count,
+        results=len(results),
+        cluster_ids=cluster_ids,
     )
