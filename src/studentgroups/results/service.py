@@ -37,6 +37,12 @@ def _unknown_student(row: int, result: ResultIn) -> FieldError:
     return FieldError(field=f"{row}.{field}", rule="not_found", message=f"row {row}: no student {value}")
 
 
+def _known(student_id: int | None) -> int:
+    """A student id a checked row holds (`ResultIn` names a student by id or by uid)."""
+    assert student_id is not None
+    return student_id
+
+
 def _student_ids(session: Session, instance_id: int, results: Sequence[ResultIn]) -> list[int]:
     """Each result's student id, found in chunks; BadRequest naming every row whose student is not
     one of the instance's (`row.student_id` or `row.uid`)."""
@@ -54,7 +60,8 @@ def _student_ids(session: Session, instance_id: int, results: Sequence[ResultIn]
             f"{len(unknown)} result(s) name a student not of this instance; nothing was stored.",
             errors=unknown[:MAX_ROW_ERRORS],
         )
-    return [id_of_uid[r.uid] if r.uid is not None else r.student_id for r in results]  # type: ignore[misc]
+    # Each row names exactly one of the two (ResultIn), and every one named was found above.
+    return [id_of_uid[r.uid] if r.uid is not None else _known(r.student_id) for r in results]
 
 
 def record_result(session: Session, *, instance_id: int, result: ResultIn) -> Result:
