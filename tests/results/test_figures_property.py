@@ -119,34 +119,22 @@ def test_figures_equal_the_plain_computation(sessions: sessionmaker[Session], ex
         sets = {key + 1: [groups[i].id for i in chosen] for key, chosen in enumerate(example["sets"])}
         answered = figures_by_set(session, instance_id=instance.id, sets=sets, filters=filters, union_key=0)
 
-        for key, chosen in enumerate(example["sets"]):
-            wanted = set(chosen)
-            members = sum(1 for g, _ in example["students"] if g in wanted)
+        def expected_for(groups_chosen: set[int]) -> dict[str, object]:
+            members = sum(1 for g, _ in example["students"] if g in groups_chosen)
             matching = [
                 scored
                 for group_index, scored, when in stored
-                if group_index in wanted
+                if group_index in groups_chosen
                 and (not filters.items or scored.item in filters.items)
                 and (filters.since is None or when >= filters.since)
                 and (filters.until is None or when < filters.until)
             ]
-            expected = figures(matching, member_count=members, threshold=filters.threshold)
-            got = answered[key + 1]
-            assert_figures_equal(asdict(got), expected)
+            return figures(matching, member_count=members, threshold=filters.threshold)
 
+        for key, chosen in enumerate(example["sets"]):
+            assert_figures_equal(asdict(answered[key + 1]), expected_for(set(chosen)))
         # The union of the sets: each student (in one group) and result once, sets sharing groups or not.
-        everywhere = set().union(*example["sets"])
-        union_members = sum(1 for g, _ in example["students"] if g in everywhere)
-        union_results = [
-            scored
-            for group_index, scored, when in stored
-            if group_index in everywhere
-            and (not filters.items or scored.item in filters.items)
-            and (filters.since is None or when >= filters.since)
-            and (filters.until is None or when < filters.until)
-        ]
-        expected_union = figures(union_results, member_count=union_members, threshold=filters.threshold)
-        assert_figures_equal(asdict(answered[0]), expected_union)
+        assert_figures_equal(asdict(answered[0]), expected_for(set().union(*example["sets"])))
     finally:
         session.rollback()
         session.close()

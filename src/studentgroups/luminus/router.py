@@ -75,7 +75,7 @@ def _base(
     }
 
 
-def class_groupjson_response(row: Row[Any], module_uuid: uuid.UUID) -> dict[str, Any]:
+def class_group_json(row: Row[Any], module_uuid: uuid.UUID) -> dict[str, Any]:
     """A row of `class_groups.visible_groups` as the LumiNUS class-group model."""
     group: Group = row[0]
     return {
@@ -185,7 +185,7 @@ def add_class_groups(body: AddClassGroupsRequest, session: SessionDep, principal
         groups=[g.model_dump(by_alias=False) for g in body.class_group],
     )
     rows = class_groups.group_rows_by_id(session, principal, module, [g.id for g in created])
-    return json_response([class_groupjson_response(r, module.uuid) for r in rows])
+    return json_response([class_group_json(r, module.uuid) for r in rows])
 
 
 @router.put(
@@ -243,7 +243,7 @@ def list_module_groups(
             "code": 200,
             "total": total,
             "offset": offset,
-            "data": [class_groupjson_response(r, module.uuid) for r in rows],
+            "data": [class_group_json(r, module.uuid) for r in rows],
         }
     )
 
@@ -335,7 +335,7 @@ def search_module(
     return json_response({"status": "success", "code": 200, "total": total, "offset": offset, "data": data})
 
 
-def figuresjson_response(figures: Figures) -> dict[str, Any]:
+def figures_json(figures: Figures) -> dict[str, Any]:
     """A group's figures, camelCase."""
     return {
         "memberCount": figures.member_count,
@@ -362,7 +362,7 @@ def figuresjson_response(figures: Figures) -> dict[str, Any]:
     }
 
 
-def _groupjson_response(session: Session, group: Group) -> dict[str, Any]:
+def _group_json(session: Session, group: Group) -> dict[str, Any]:
     """The documented base model of any group, its module's, parent's and creator's ids read in one query."""
     Parent, Creator = aliased(Group), aliased(User)  # noqa: N806 - aliased tables read as classes
     module_uuid, parent_uuid, creator_uuid = session.execute(
@@ -414,10 +414,10 @@ def group_results(
     )
     return json_response(
         {
-            **_groupjson_response(session, group),
+            **_group_json(session, group),
             "threshold": threshold,
             "includeSubgroups": include_subgroups,
-            **figuresjson_response(figures),
+            **figures_json(figures),
         }
     )
 
@@ -468,13 +468,13 @@ def compare_class_groups(
             "resourceID": str(module.uuid),
             "parentGroupID": None if parent is None else str(parent.uuid),
             "threshold": threshold,
-            "whole": figuresjson_response(compared.whole),
+            "whole": figures_json(compared.whole),
             "groups": [
                 {
                     **_base(group, module.uuid, by_id[group.id].parent_uuid, by_id[group.id].creator_uuid),
                     "threshold": threshold,
                     "includeSubgroups": False,
-                    **figuresjson_response(figures),
+                    **figures_json(figures),
                 }
                 for group, figures in compared.groups
             ],
