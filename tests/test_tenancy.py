@@ -26,6 +26,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/modules/{module_id}"): {"name": "hijacked"},
     ("POST", "/modules/{module_id}/staff"): {"users": ["intruder"]},
     ("POST", "/modules/{module_id}/groups"): {"name": "intruder's group"},
+    ("POST", "/student_groups/{student_group_id}/formations"): {"create": {"count": 2}, "save": True},
     ("POST", "/modules/{module_id}/{kind}"): {"student_ids": ["{student_id}"]},
     ("POST", "/modules/{module_id}/{kind}/remove"): {"student_ids": ["{student_id}"]},
 }
@@ -49,7 +50,11 @@ def victim(make_tenant: Callable[[], Tenant]) -> tuple[Tenant, dict[str, Any]]:
         "/user/Groups/ClassGroups",
         json={"resourceID": module["uuid"], "classGroup": [{"groupName": "victim class"}]},
     ).json()[0]
+    formation = owner.post(
+        f"/student_groups/{group['id']}/formations", json={"create": {"count": 1}, "save": True}
+    ).json()
     return owner, {
+        "formation_id": formation["formation_id"],
         "result_id": result["id"],
         "groupID": class_group["id"],
         "module_id": module["id"],

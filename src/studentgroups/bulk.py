@@ -39,23 +39,27 @@ def insert_rows(
     columns: Sequence[str],
     types: Sequence[str],
     rows: Iterable[tuple[Any, ...]],
+    constants: Sequence[tuple[str, str, Any]] = (),
 ) -> None:
     """Insert `rows` (tuples in the order of `columns`) into `table`.
 
     `types` are PostgreSQL's names of the columns' types (`int8`, `varchar`, `float8`, `bool`,
-    `timestamp`): binary COPY needs them; on SQLite they say which values to convert.
+    `timestamp`): binary COPY needs them; on SQLite they say which values to convert. `constants`,
+    (column, type, value) the same for every row, are converted once and added to each row.
     Timestamps are naive UTC.
     """
     connection = session.connection()  # begins the session's transaction: the rows join it
     driver = connection.connection.driver_connection
-    names = ", ".join(columns)
+    names = ", ".join([*columns, *(c for c, _, _ in constants)])
+    all_types = [*types, *(t for _, t, _ in constants)]
     if connection.dialect.name == "postgresql":
         assert isinstance(driver, psycopg.Connection)
+        fixed = tuple(v for _, _, v in constants)
         try:
             with driver.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(list(types))
+                copy.set_types(all_types)
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row(row + fixed)
         except psycopg.errors.IntegrityError as error:
             raise IntegrityError(f"COPY {table}", None, error) from error
         return
@@ -64,7 +68,11 @@ def insert_rows(
     converters = [(i, _sqlite_timestamps()) for i, t in enumerate(types) if t == "timestamp"]
     if converters:
         rows = (_converted(row, converters) for row in rows)
-    marks = ", ".join("?" * len(columns))
+    stamp = _sqlite_timestamps()
+    fixed = tuple(stamp(v) if t == "timestamp" else v for _, t, v in constants)
+    if fixed:
+        rows = (row + fixed for row in rows)
+    marks = ", ".join("?" * len(all_types))
     try:
         driver.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608 - our names
     except sqlite3.IntegrityError as error:

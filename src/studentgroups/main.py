@@ -26,6 +26,7 @@ from studentgroups.errors import (
     error_responses,
     install_error_handlers,
 )
+from studentgroups.formations.router import router as formations_router
 from studentgroups.groups.router import router as groups_router
 from studentgroups.instances.router import router as keys_router
 from studentgroups.luminus.router import router as luminus_router
@@ -63,6 +64,7 @@ DOMOSCIO_ROUTERS: tuple[APIRouter, ...] = (
     groups_router,
     students_router,
     results_router,
+    formations_router,
     keys_router,
 )
 

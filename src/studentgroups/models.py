@@ -2,6 +2,7 @@
 
 from studentgroups.clusters.models import StudentCluster
 from studentgroups.db import Base
+from studentgroups.formations.models import SavedFormation
 from studentgroups.groups.models import Group, Membership
 from studentgroups.instances.models import ApiKey, Instance, User
 from studentgroups.modules.models import Module, ModuleStaff
@@ -17,6 +18,7 @@ __all__ = [
     "Module",
     "ModuleStaff",
     "Result",
+    "SavedFormation",
     "Student",
     "StudentCluster",
     "User",

@@ -293,8 +293,10 @@ def test_a_report_lists_every_student_no_group_had_room_for(tenant: Tenant) -> N
     response = course.randomise(report=True, seed=3)
     assert response.status_code == 200
     report = response.json()
-    assert set(report) == {"groups", "unplaced", "seed", "strategy", "saved"}
+    assert set(report) == {"groups", "unplaced", "seed", "strategy", "saved", "quality", "formationID"}
     assert (report["seed"], report["strategy"], report["saved"]) == (3, "random", False)
+    assert report["formationID"] is None  # a preview is not recorded
+    assert report["quality"]["sizes"] == [5, 5]
     assert [len(g["members"]) for g in report["groups"]] == [5, 5]
     assert set(report["groups"][0]) == GROUP_MODEL | {"members"}
     placed = {m for g in report["groups"] for m in g["members"]}

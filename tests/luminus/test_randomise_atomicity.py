@@ -137,7 +137,7 @@ def test_a_save_that_fails_half_way_changes_nothing(course: Course, monkeypatch:
         session.flush()
         raise RuntimeError("the database went away in the middle of the save")
 
-    monkeypatch.setattr("studentgroups.groups.randomise.write_memberships", write_half_then_fail)
+    monkeypatch.setattr("studentgroups.formations.service.write_memberships", write_half_then_fail)
     failed = course.randomise(toUpdate=True, seed=2)
     assert failed.status_code == 500
     assert failed.json() == "The server failed; nothing was saved."

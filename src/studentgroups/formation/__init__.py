@@ -1,5 +1,40 @@
-"""Group formation as pure functions: no database, no I/O; plain data in, an assignment out."""
+"""Group formation as pure functions: no database, no I/O; plain data in, an assignment out.
 
+`random_assignment` is the seeded shuffle Randomise has always used. `form_groups` is the
+formation engine: random or balanced, under hard rules (pins, keep-together, keep-apart,
+capacities, sizes within one), noIsolation and top-up, with a quality report.
+`groups_needed` and `group_names` create groups as Moodle and Canvas do.
+"""
+
+from studentgroups.formation.engine import form_groups
+from studentgroups.formation.model import (
+    CategoricalQuality,
+    Constraints,
+    Formation,
+    FormationRequest,
+    Infeasible,
+    Member,
+    NumericQuality,
+    QualityReport,
+)
 from studentgroups.formation.random import Assignment, Target, new_seed, plan_sizes, random_assignment
+from studentgroups.formation.sizing import group_names, groups_needed
 
-__all__ = ["Assignment", "Target", "new_seed", "plan_sizes", "random_assignment"]
+__all__ = [
+    "Assignment",
+    "CategoricalQuality",
+    "Constraints",
+    "Formation",
+    "FormationRequest",
+    "Infeasible",
+    "Member",
+    "NumericQuality",
+    "QualityReport",
+    "Target",
+    "form_groups",
+    "group_names",
+    "groups_needed",
+    "new_seed",
+    "plan_sizes",
+    "random_assignment",
+]

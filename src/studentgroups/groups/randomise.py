@@ -11,28 +11,39 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from studentgroups import formation as engine
 from studentgroups.auth import Principal
-from studentgroups.formation import Target, new_seed, random_assignment
-from studentgroups.groups.class_groups import (
-    Siblings,
-    class_parent,
-    lock_module,
-    pool_of,
-    siblings_under,
-)
-from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.service import write_memberships
+from studentgroups.errors import BadRequest, FieldError
+from studentgroups.formations.service import Options, Place, form
+from studentgroups.groups.class_groups import Siblings, class_parent, lock_module, pool_of, siblings_under
 from studentgroups.modules.service import get_module_by_uuid, require_manager
-from studentgroups.tenancy import scoped_delete
+
+
+@dataclass(frozen=True, slots=True)
+class RandomiseOptions:
+    """Beyond the document: how to form, with members named by user id (uuid) and groups by id."""
+
+    strategy: str = "random"
+    seed: int | None = None
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    no_isolation: tuple[str, ...] = ()
+    keep_together: tuple[tuple[uuid.UUID, ...], ...] = ()
+    keep_apart: tuple[tuple[uuid.UUID, ...], ...] = ()
+    pinned: tuple[tuple[uuid.UUID, uuid.UUID], ...] = ()
+    top_up: bool = False
+    request: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Randomised:
-    """What Randomise did (or would do): each target's members, who had no room, and the seed."""
+    """What Randomise did (or would do): each target's members, who had no room, the seed, and
+    (beyond the document) the quality report and, once saved, the formation's id in the history."""
 
     siblings: Siblings
     members: dict[int, list[str]]
@@ -40,6 +51,50 @@ class Randomised:
     seed: int
     saved: bool
     seconds: float
+    report: engine.QualityReport
+    formation_id: int | None
+
+
+def _student_ids(
+    pool: dict[str, int], sets: tuple[tuple[uuid.UUID, ...], ...], field_name: str
+) -> tuple[tuple[int, ...], ...]:
+    unknown = [u for s in sets for u in s if str(u) not in pool]
+    if unknown:
+        raise BadRequest(
+            f"User {unknown[0]} ({field_name}) is not among the students being randomised.",
+            errors=[
+                FieldError(field=field_name, rule="not_in_pool", message=f"user {u}") for u in unknown[:100]
+            ],
+        )
+    return tuple(tuple(pool[str(u)] for u in s) for s in sets)
+
+
+def _options(options: RandomiseOptions, pool: dict[str, int], siblings: Siblings) -> Options:
+    """The formation's options, the users and groups named in them found in the pool and targets."""
+    group_id = {g.uuid: g.id for g in siblings.targets}
+    missing_groups = [g for _, g in options.pinned if g not in group_id]
+    if missing_groups:
+        raise BadRequest(
+            f"Group {missing_groups[0]} (pinned) is not one of the class groups randomised into.",
+            errors=[
+                FieldError(field="pinned.groupID", rule="not_a_target", message=f"group {g}")
+                for g in missing_groups
+            ],
+        )
+    pinned_students = _student_ids(pool, tuple((u,) for u, _ in options.pinned), "pinned.userID")
+    return Options(
+        strategy=options.strategy,
+        seed=options.seed,
+        numeric=options.numeric,
+        categorical=options.categorical,
+        no_isolation=options.no_isolation,
+        keep_together=_student_ids(pool, options.keep_together, "keepTogether"),
+        keep_apart=_student_ids(pool, options.keep_apart, "keepApart"),
+        pinned=tuple(
+            (student[0], group_id[g]) for student, (_, g) in zip(pinned_students, options.pinned, strict=True)
+        ),
+        top_up=options.top_up,
+    )
 
 
 def randomise_class_groups(
@@ -50,47 +105,43 @@ def randomise_class_groups(
     parent_uuid: uuid.UUID | None,
     to_update: bool,
     exclude_guests: bool,
-    seed: int | None,
+    options: RandomiseOptions,
 ) -> Randomised:
-    """Deal the module's pool into the class groups under the parent; save when `to_update`."""
+    """Deal the module's pool into the class groups under the parent; save when `to_update`.
+
+    The formation engine deals them: with no option beyond the document, exactly the seeded
+    shuffle Randomise has always made (a seed reproduces it). A save is recorded in the history.
+    """
     started = time.perf_counter()
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=module_uuid)
     require_manager(session, principal, module)
     if to_update:
         lock_module(session, module)  # before reading, so a concurrent save is seen whole or not at all
     siblings = siblings_under(session, module, class_parent(session, module, parent_uuid))
-    student_by_uuid = pool_of(session, module, include_guests=not exclude_guests)
-    group_by_key = {str(g.uuid): g for g in siblings.targets}
-    used_seed = new_seed() if seed is None else seed
-    assignment = random_assignment(
-        list(student_by_uuid),
-        [Target(key=k, capacity=g.max_user) for k, g in group_by_key.items()],
-        used_seed,
+    pool = pool_of(session, module, include_guests=not exclude_guests)
+    place = Place(
+        instance_id=module.instance_id,
+        scope=siblings.scope,
+        module_id=module.id,
+        parent=siblings.parent,
+        targets=siblings.targets,
+        pool=pool,
     )
-    members = {group_by_key[k].id: keys for k, keys in assignment.groups.items()}
-    if to_update:
-        _save(session, siblings, assignment.groups, group_by_key, student_by_uuid)
+    outcome = form(
+        session,
+        principal,
+        place=place,
+        options=_options(options, pool, siblings),
+        save=to_update,
+        request_record={**options.request, "call": "Randomise"},
+    )
     return Randomised(
         siblings=siblings,
-        members=members,
-        unplaced=assignment.unplaced,
-        seed=used_seed,
+        members={group.id: keys for group, _, keys in outcome.groups if group is not None},
+        unplaced=outcome.unplaced,
+        seed=outcome.seed,
         saved=to_update,
         seconds=time.perf_counter() - started,
+        report=outcome.report,
+        formation_id=outcome.saved.id if outcome.saved else None,
     )
-
-
-def _save(
-    session: Session,
-    siblings: Siblings,
-    grouping: dict[str, list[str]],
-    group_by_key: dict[str, Group],
-    student_by_uuid: dict[str, int],
-) -> None:
-    instance_id = siblings.module.instance_id
-    # The whole grouping under the parent is replaced: the targets are every sibling (rules 1 and 3).
-    target_ids = [g.id for g in siblings.targets]
-    session.execute(scoped_delete(Membership, instance_id).where(Membership.group_id.in_(target_ids)))
-    rows = [(group_by_key[k].id, student_by_uuid[s]) for k, keys in grouping.items() for s in keys]
-    write_memberships(session, rows, instance_id=instance_id, scope=siblings.scope, exclusive=True)
-    session.flush()

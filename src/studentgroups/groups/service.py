@@ -238,9 +238,15 @@ def write_memberships(
     insert_rows(
         session,
         "memberships",
-        ("group_id", "student_id", "instance_id", "sibling_scope", "exclusive", "created_at"),
-        ("int8", "int8", "int8", "varchar", "bool", "timestamp"),
-        ((group_id, student_id, instance_id, scope, exclusive, now) for group_id, student_id in ordered),
+        ("group_id", "student_id"),
+        ("int8", "int8"),
+        ordered,
+        constants=(
+            ("instance_id", "int8", instance_id),
+            ("sibling_scope", "varchar", scope),
+            ("exclusive", "bool", exclusive),
+            ("created_at", "timestamp", now),
+        ),
     )
 
 

@@ -11,12 +11,13 @@ from fastapi.responses import Response
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, aliased
 
+from studentgroups import formation as engine
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.errors import BadRequest
 from studentgroups.groups import access, class_groups, search
 from studentgroups.groups.class_groups import Siblings
 from studentgroups.groups.models import Group
-from studentgroups.groups.randomise import randomise_class_groups
+from studentgroups.groups.randomise import RandomiseOptions, randomise_class_groups
 from studentgroups.groups.types import GroupType
 from studentgroups.instances.models import User
 from studentgroups.listing import json_response
@@ -144,26 +145,41 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
         parent_uuid=body.parent_group_id,
         to_update=body.to_update,
         exclude_guests=body.exclude_guest_student,
-        seed=body.seed,
+        options=RandomiseOptions(
+            strategy=body.strategy,
+            seed=body.seed,
+            numeric=tuple(body.numeric_attributes),
+            categorical=tuple(body.categorical_attributes),
+            no_isolation=tuple(body.no_isolation),
+            keep_together=tuple(tuple(s) for s in body.keep_together),
+            keep_apart=tuple(tuple(s) for s in body.keep_apart),
+            pinned=tuple((p.user_id, p.group_id) for p in body.pinned),
+            top_up=body.top_up,
+            request=body.model_dump(mode="json", by_alias=True),
+        ),
     )
     groups = groups_with_members(session, result.siblings, result.siblings.targets, result.members)
     headers = {
         "X-Randomise-Seed": str(result.seed),
-        "X-Randomise-Strategy": "random",
+        "X-Randomise-Strategy": body.strategy,
         "X-Unplaced-Count": str(len(result.unplaced)),
         "X-Unplaced-Users": ",".join(result.unplaced[:UNPLACED_IN_HEADER]),
         "X-Randomise-Saved": "true" if result.saved else "false",
     }
     if len(result.unplaced) > UNPLACED_IN_HEADER:
         headers["X-Unplaced-Users-Truncated"] = "true"
+    if result.formation_id is not None:
+        headers["X-Formation-ID"] = str(result.formation_id)
     if not body.report:
         return json_response(groups, headers)
     report = {
         "groups": groups,
         "unplaced": result.unplaced,
         "seed": result.seed,
-        "strategy": "random",
+        "strategy": body.strategy,
         "saved": result.saved,
+        "quality": quality_json(result.report),
+        "formationID": result.formation_id,
     }
     return json_response(report, headers)
 
@@ -333,6 +349,33 @@ def search_module(
         for student in found
     ]
     return json_response({"status": "success", "code": 200, "total": total, "offset": offset, "data": data})
+
+
+def quality_json(report: engine.QualityReport) -> dict[str, Any]:
+    """A formation's quality report, camelCase."""
+    return {
+        "sizes": report.sizes,
+        "numeric": [
+            {
+                "attribute": n.attribute,
+                "sdOfMeans": n.sd_of_means,
+                "rangeOfMeans": n.range_of_means,
+                "sdOfSds": n.sd_of_sds,
+                "sdOfMeansRatio": n.sd_of_means_ratio,
+                "rangeOfMeansRatio": n.range_of_means_ratio,
+                "sdOfSdsRatio": n.sd_of_sds_ratio,
+            }
+            for n in report.numeric
+        ],
+        "categorical": [
+            {"attribute": c.attribute, "largestDeviation": c.largest_deviation, "isolated": c.isolated}
+            for c in report.categorical
+        ],
+        "violations": report.violations,
+        "seed": report.seed,
+        "strategy": report.strategy,
+        "runtimeMs": report.runtime_ms,
+    }
 
 
 def figures_json(figures: Figures) -> dict[str, Any]:

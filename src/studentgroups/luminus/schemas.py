@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from studentgroups.formation.random import MAX_SEED
+from studentgroups.formations.schemas import AttributeName
 from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
 from studentgroups.wire import Name
 
@@ -145,6 +146,52 @@ class UpdateGroupsUsersRequest(LumiNUSModel):
     )
 
 
+UserSet = Annotated[list[uuid.UUID], Field(min_length=2, max_length=1_000)]
+
+
+class PinnedUser(LumiNUSModel):
+    """A user who must be in a given class group."""
+
+    user_id: uuid.UUID = Field(alias="userID", description="The user.")
+    group_id: uuid.UUID = Field(alias="groupID", description="One of the class groups randomised into.")
+
+
+class NumericQualityModel(LumiNUSModel):
+    """How alike the groups are on one number, beside seeded random."""
+
+    attribute: str = Field(description="The attribute.")
+    sd_of_means: float = Field(alias="sdOfMeans", description="Standard deviation of the group means.")
+    range_of_means: float = Field(alias="rangeOfMeans", description="Highest group mean minus lowest.")
+    sd_of_sds: float = Field(
+        alias="sdOfSds", description="Standard deviation of the groups' standard deviations."
+    )
+    sd_of_means_ratio: float | None = Field(alias="sdOfMeansRatio", description="Over seeded random's.")
+    range_of_means_ratio: float | None = Field(alias="rangeOfMeansRatio", description="Over seeded random's.")
+    sd_of_sds_ratio: float | None = Field(alias="sdOfSdsRatio", description="Over seeded random's.")
+
+
+class CategoricalQualityModel(LumiNUSModel):
+    """How evenly one category is spread."""
+
+    attribute: str = Field(description="The attribute.")
+    largest_deviation: float = Field(
+        alias="largestDeviation", description="Largest |count - size * share| over groups and values."
+    )
+    isolated: int = Field(description="Members alone with a minority value in their group.")
+
+
+class QualityModel(LumiNUSModel):
+    """What a formation achieved."""
+
+    sizes: list[int] = Field(description="Each group's size, in group order.")
+    numeric: list[NumericQualityModel] = Field(description="Per numeric attribute.")
+    categorical: list[CategoricalQualityModel] = Field(description="Per categorical attribute.")
+    violations: int = Field(description="Hard constraints broken: always 0.")
+    seed: int = Field(description="The seed used.")
+    strategy: str = Field(description="The strategy used.")
+    runtime_ms: float = Field(alias="runtimeMs", description="How long the engine took.")
+
+
 class RandomiseRequest(LumiNUSModel):
     """HTTP Post Input class when randomise users to groups."""
 
@@ -167,13 +214,52 @@ class RandomiseRequest(LumiNUSModel):
         description="Beyond the document: the shuffle's seed. The answer's X-Randomise-Seed header gives the "
         "seed used; saving with it on an unchanged roster reproduces that preview exactly.",
     )
-    strategy: Literal["random"] = Field(
-        default="random", description="Beyond the document: how to form groups."
+    strategy: Literal["random", "balanced"] = Field(
+        default="random",
+        description="Beyond the document: `random` (the documented seeded shuffle, sizes within one) or "
+        "`balanced` (group means and spreads of `numericAttributes` alike, `categoricalAttributes` "
+        "spread evenly).",
+    )
+    numeric_attributes: Annotated[list[AttributeName], Field(max_length=20)] = Field(
+        default_factory=list,
+        alias="numericAttributes",
+        description="Beyond the document: numbers to balance.",
+    )
+    categorical_attributes: Annotated[list[AttributeName], Field(max_length=20)] = Field(
+        default_factory=list,
+        alias="categoricalAttributes",
+        description="Beyond the document: categories to spread evenly.",
+    )
+    no_isolation: Annotated[list[AttributeName], Field(max_length=20)] = Field(
+        default_factory=list,
+        alias="noIsolation",
+        description="Beyond the document: categories whose minority values are never alone in a group, "
+        "where the numbers allow.",
+    )
+    keep_together: Annotated[list[UserSet], Field(max_length=10_000)] = Field(
+        default_factory=list,
+        alias="keepTogether",
+        description="Beyond the document: sets of users who must share a group.",
+    )
+    keep_apart: Annotated[list[UserSet], Field(max_length=10_000)] = Field(
+        default_factory=list,
+        alias="keepApart",
+        description="Beyond the document: sets of users who must all be in different groups.",
+    )
+    pinned: Annotated[list[PinnedUser], Field(max_length=10_000)] = Field(
+        default_factory=list, description="Beyond the document: users who must be in a given class group."
+    )
+    top_up: bool = Field(
+        default=False,
+        alias="topUp",
+        description="Beyond the document: place only the users in none of these groups yet, filling the "
+        "smallest first, never above `maxUser`; the others stay.",
     )
     report: bool = Field(
         default=False,
         description="Beyond the document: answer a `RandomiseReport` (the groups, every student no group "
-        "had room for, the seed, the strategy) instead of the documented array of groups.",
+        "had room for, the seed, the strategy, the quality report, the formation's id once saved) "
+        "instead of the documented array of groups.",
     )
 
 
@@ -194,8 +280,13 @@ class RandomiseReport(LumiNUSModel):
         description="Every student of the pool no group had room for (`maxUser`); never dropped silently."
     )
     seed: int = Field(description="The seed used: send it back to reproduce this grouping.")
-    strategy: Literal["random"] = Field(description="How the groups were formed.")
+    strategy: Literal["random", "balanced"] = Field(description="How the groups were formed.")
     saved: bool = Field(description="Whether the grouping was saved (`toUpdate`).")
+    quality: QualityModel = Field(description="The quality report, beside seeded random.")
+    formation_id: int | None = Field(
+        alias="formationID",
+        description="Once saved: its id in the history (`POST /formations/{id}/revert` undoes it).",
+    )
 
 
 class ListEnvelope(Envelope):

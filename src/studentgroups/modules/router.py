@@ -8,7 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups.dependencies import Reader, SessionDep, Writer
-from studentgroups.errors import error_responses
+from studentgroups.errors import Forbidden, error_responses
+from studentgroups.formations import service as formations
+from studentgroups.formations.router import saved_out
+from studentgroups.formations.schemas import SavedFormationOut
 from studentgroups.groups import access, class_groups
 from studentgroups.groups.service import get_group, member_count
 from studentgroups.groups.types import GroupAccess, GroupType
@@ -174,6 +177,30 @@ def add_module_group(
         instance_id=group.instance_id,
         created_at=group.created_at,
     )
+
+
+@router.get(
+    "/{module_id}/formations",
+    response_model=list[SavedFormationOut],
+    responses=error_responses(400, 401, 403, 404),
+)
+def list_module_formations(
+    module_id: ModuleId,
+    request: Request,
+    response: Response,
+    page: PageDep,
+    session: SessionDep,
+    principal: Reader,
+) -> list[SavedFormationOut]:
+    """The formations saved in the module, Randomise's among them, newest first (module managers)."""
+    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    if not service.is_manager(session, principal, view.module):
+        raise Forbidden(f"Only a manager of module {view.module.code} reads its formations.")
+    saved, total = formations.list_module_formations(
+        session, instance_id=principal.instance_id, module_id=module_id, page=page
+    )
+    set_page_headers(request, response, page, total)
+    return [saved_out(s) for s in saved]
 
 
 @router.get(

@@ -1,0 +1,192 @@
+"""`form_groups`: a request in, a formation and its quality report out.
+
+Every strategy goes through the same steps, so the hard rules hold whatever the strategy:
+1. check the request and read its rules (`Infeasible` lists every problem found);
+2. when not everyone fits, leave out the last members in the seeded order (never a pinned one);
+3. plan the room: groups filled to a common level, smallest first (`sizing.Rooms`);
+4. place the members bound by rules (`constraints.place_rules`);
+5. place the noIsolation minorities in pairs (`isolation.place_minorities`);
+6. place everyone else: `random` deals them in the seeded order into the room left, groups in
+   key order; `balanced` deals and exchanges (`balanced`).
+With no rules, no existing members and no noIsolation, step 6 of `random` is exactly
+`random_assignment`: the same seeded order, the same sizes, the same groups.
+
+The report compares with the same request formed by `random` and the same seed, so its ratios
+say what balancing bought on this very roster.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from studentgroups.formation.balanced import (
+    Balance,
+    BalancedChooser,
+    deal,
+    improve,
+    kplus_features,
+    standardised,
+)
+from studentgroups.formation.constraints import (
+    GroupChooser,
+    Rules,
+    check_capacity,
+    check_room,
+    left_out,
+    place_rules,
+    read_rules,
+)
+from studentgroups.formation.isolation import place_minorities
+from studentgroups.formation.model import Formation, FormationRequest, Infeasible, QualityReport
+from studentgroups.formation.quality import categorical_quality, numeric_quality, sizes, violations
+from studentgroups.formation.random import shuffled
+from studentgroups.formation.roster import Roster, build_roster, check_request
+from studentgroups.formation.sizing import Rooms, common_level, total_room
+
+Ints = npt.NDArray[np.int64]
+
+
+class SeededChooser:
+    """Random's choice for a unit: the emptiest groups, then a seeded rotation of the groups."""
+
+    def __init__(self, rank: Ints, group_rank: Ints) -> None:
+        self.rank = rank
+        self.group_rank = group_rank
+
+    def order(self, members: Sequence[int], candidates: Ints, rooms: Rooms) -> Ints:
+        offset = int(self.rank[list(members)].min()) if len(members) else 0
+        spin = (self.group_rank[candidates] + offset) % max(len(self.group_rank), 1)
+        keys = (spin, -rooms.free()[candidates], rooms.needs_extra(len(members))[candidates])
+        return candidates[np.lexsort(keys)]
+
+    def share(self, units: Sequence[Sequence[int]], candidates: Ints, rooms: Rooms) -> Ints:
+        """The groups with the most room, in the seeded order of groups."""
+        keys = (self.group_rank[candidates], -rooms.free()[candidates])
+        return candidates[np.lexsort(keys)[: len(units)]]
+
+    def placed(self, members: Sequence[int], group: int, sign: int) -> None:
+        """Random keeps no running state."""
+
+
+def _codes_of_combinations(columns: list[Ints], length: int) -> Ints:
+    """One code per distinct combination of the columns' values (0 when there are none)."""
+    if not columns:
+        return np.zeros(length, dtype=np.int64)
+    _, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+    return np.asarray(inverse, dtype=np.int64).reshape(-1)
+
+
+def _balance(
+    request: FormationRequest, roster: Roster, rules: Rules, placing: npt.NDArray[np.bool_]
+) -> Balance:
+    spread = sorted(set(request.categorical) - set(request.no_isolation))
+    isolated = sorted(set(request.no_isolation))
+    names = roster.categorical_names
+    movable = placing.copy()
+    movable[list(rules.unit_of)] = False
+    z = standardised(roster.numeric)
+    features, weights = kplus_features(roster.numeric)
+    return Balance(
+        composite=z.sum(axis=1) if z.shape[1] else np.zeros(len(roster.keys)),
+        features=features,
+        weights=weights,
+        categories=[roster.codes[names.index(n)] for n in spread],
+        swap_class=_codes_of_combinations([roster.codes[names.index(n)] for n in isolated], len(roster.keys)),
+        movable=movable,
+    )
+
+
+def _form(strategy: str, request: FormationRequest, roster: Roster, rules: Rules, group_rank: Ints) -> Ints:
+    """Each member's target index (-1: left out) under `strategy`."""
+    groups = len(roster.targets)
+    existing = np.bincount(roster.home[roster.count :], minlength=groups).astype(np.int64)
+    capacities = np.array([t.capacity for t in roster.targets], dtype=np.int64)
+    if groups == 0:
+        return roster.home.copy()
+    problems = check_capacity(roster, rules, existing, capacities)
+    if problems:
+        raise Infeasible(problems)
+    placing = np.zeros(len(roster.keys), dtype=np.bool_)
+    placing[: roster.count] = ~left_out(roster, rules, total_room(existing, capacities))
+    rooms = Rooms(*common_level(existing, capacities, int(placing.sum())))
+    problems = check_room(roster, rules, rooms, existing, placing)
+    if problems:
+        raise Infeasible(problems)
+
+    group_of = roster.home.copy()
+    balance = _balance(request, roster, rules, placing) if strategy == "balanced" else None
+    chooser: GroupChooser
+    if balance is not None:
+        balanced_chooser = BalancedChooser(balance.composite, group_rank)
+        placed = group_of >= 0
+        balanced_chooser.sums += np.bincount(
+            group_of[placed], weights=balance.composite[placed], minlength=groups
+        )
+        chooser = balanced_chooser
+    else:
+        chooser = SeededChooser(roster.rank, group_rank)
+    place_rules(roster, rules, rooms, group_of, placing, chooser)
+    free = placing & (group_of < 0)
+    attributes = [roster.categorical_names.index(n) for n in sorted(set(request.no_isolation))]
+    place_minorities(roster, attributes, free, group_of, rooms, chooser)
+
+    room = rooms.settle()
+    rest = np.flatnonzero(free)
+    if balance is None:
+        ordered = rest[np.argsort(roster.rank[rest], kind="stable")]
+        group_of[ordered] = np.repeat(np.arange(groups), room)
+        return group_of
+    deal(balance, rest, room, group_of, roster.rank, group_rank)
+    return improve(balance, group_of, groups, request.seed)
+
+
+def form_groups(request: FormationRequest) -> Formation:
+    """Form groups for `request` (see the module docstring); raises `Infeasible` with every problem.
+
+    Deterministic for a seed and independent of the order of members, targets, rule lists and
+    values: everything is indexed by key first, and ties are broken by the seeded BLAKE2 order.
+    """
+    started = time.perf_counter()
+    problems = check_request(request)
+    if problems:
+        raise Infeasible(problems)
+    roster, problems = build_roster(request)
+    rules, rule_problems = read_rules(request.constraints, roster)
+    if problems + rule_problems:
+        raise Infeasible(problems + rule_problems)
+    target_order = shuffled([t.key for t in roster.targets], request.seed)
+    group_rank = np.empty(len(target_order), dtype=np.int64)
+    group_rank[[roster.target_index[k] for k in target_order]] = np.arange(len(target_order))
+
+    group_of = _form(request.strategy, request, roster, rules, group_rank)
+    baseline: Ints | None = group_of
+    if request.strategy != "random":
+        try:
+            baseline = _form("random", request, roster, rules, group_rank)
+        except Infeasible:
+            baseline = None
+
+    count = roster.count
+    new_groups = group_of[:count]
+    order = np.lexsort((roster.rank[:count], new_groups))
+    bounds = np.searchsorted(new_groups[order], np.arange(-1, len(roster.targets) + 1))
+    keys = roster.keys
+    unplaced = [keys[i] for i in order[bounds[0] : bounds[1]]]
+    groups = {
+        target.key: [keys[i] for i in order[bounds[t + 1] : bounds[t + 2]]]
+        for t, target in enumerate(roster.targets)
+    }
+    report = QualityReport(
+        sizes=[int(s) for s in sizes(group_of, len(roster.targets))],
+        numeric=numeric_quality(roster, request.numeric, group_of, baseline),
+        categorical=categorical_quality(roster, [*request.categorical, *request.no_isolation], group_of),
+        violations=violations(roster, request.constraints, group_of),
+        seed=request.seed,
+        strategy=request.strategy,
+        runtime_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+    return Formation(groups=groups, unplaced=unplaced, report=report)

@@ -1,0 +1,132 @@
+"""The formation engine's vocabulary: what a request holds and what a formation answers.
+
+Plain frozen data, so a request can be built by any caller (an endpoint, the CLI, a test) and a
+formation compared, stored or rendered without the engine. Nothing here knows about a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from studentgroups.formation.random import Target
+
+Strategy = Literal["random", "balanced"]
+STRATEGIES: tuple[Strategy, ...] = ("random", "balanced")
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A learner to place, with the attributes a formation may balance.
+
+    A numeric attribute a member lacks counts as the mean of the members that have it (in the
+    placement and in the report alike). A categorical attribute a member lacks counts as the
+    empty value `""`, a value of its own.
+    """
+
+    key: str
+    numeric: Mapping[str, float] = field(default_factory=dict)
+    categorical: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    """Hard rules: they hold in every formation, or the request is refused with `Infeasible`.
+
+    Keys may name members to place or members already in a group (`existing`): an existing
+    member stays where it is, so a rule that names one ties the others to its group.
+    Keep-together sets that share a member merge into one set.
+    """
+
+    keep_together: Sequence[Sequence[str]] = ()
+    keep_apart: Sequence[Sequence[str]] = ()
+    pinned: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FormationRequest:
+    """Members to place into targets, how, and under which rules.
+
+    `existing` is the top-up mode: the members already in each target stay there, count toward
+    its size and capacity and toward the balance, and only `members` are placed.
+    """
+
+    members: Sequence[Member]
+    targets: Sequence[Target]
+    strategy: Strategy = "random"
+    seed: int = 0
+    numeric: Sequence[str] = ()
+    categorical: Sequence[str] = ()
+    no_isolation: Sequence[str] = ()
+    constraints: Constraints = field(default_factory=Constraints)
+    existing: Mapping[str, Sequence[Member]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NumericQuality:
+    """How alike the groups are on one numeric attribute (population SDs, over non-empty groups).
+
+    Each ratio compares with the same request formed by seeded random; None when random's is 0.
+    """
+
+    attribute: str
+    sd_of_means: float
+    range_of_means: float
+    sd_of_sds: float
+    sd_of_means_ratio: float | None
+    range_of_means_ratio: float | None
+    sd_of_sds_ratio: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CategoricalQuality:
+    """How evenly one categorical attribute is spread.
+
+    `largest_deviation`: max over groups and values of |count - size * share|, the share taken
+    over all the members in the groups. `isolated`: members that are the only one of their value
+    in their group, the value not being the attribute's most common one.
+    """
+
+    attribute: str
+    largest_deviation: float
+    isolated: int
+
+
+@dataclass(frozen=True, slots=True)
+class QualityReport:
+    """What a preview shows next to its groups.
+
+    `sizes`: members per target (existing and new), in target key order. `violations`: hard
+    rules broken, recounted from the request (always 0). `runtime_ms`: the whole call,
+    including the seeded random formation the ratios compare with.
+    """
+
+    sizes: list[int]
+    numeric: list[NumericQuality]
+    categorical: list[CategoricalQuality]
+    violations: int
+    seed: int
+    strategy: str
+    runtime_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Formation:
+    """Every target key (in key order) with its new members; who did not fit; the report."""
+
+    groups: dict[str, list[str]]
+    unplaced: list[str]
+    report: QualityReport
+
+
+class Infeasible(ValueError):
+    """The request cannot be formed: each problem names the rule (or field) and says why (a 400).
+
+    Raised with every problem found in one pass over the request and its rules; problems that
+    depend on room are found once the rules themselves are sound.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))

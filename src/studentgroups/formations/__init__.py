@@ -1,0 +1,1 @@
+"""Saved formations: forming a parent's groups on the database, the history of each save, and undo."""

@@ -1,0 +1,572 @@
+"""Forming the groups under a parent on the database, saving it with its history, and undoing it.
+
+The rules of a formation live in the pure engine (`studentgroups.formation`); this module gives it
+the members (with the attributes asked for), the groups and the constraints, and writes what it
+answers. A save replaces the grouping under the parent (or, in top-up mode, only adds to it) in
+one transaction, and records the memberships under the parent before and after, so that the save
+can be undone while nothing has changed since.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import Session
+
+from studentgroups import formation as engine
+from studentgroups.auth import Principal
+from studentgroups.db import utcnow
+from studentgroups.errors import BadRequest, Conflict, FieldError
+from studentgroups.formations.attributes import member_attributes
+from studentgroups.formations.models import SavedFormation, pack_pairs, unpack_pairs
+from studentgroups.groups.models import Group, Membership
+from studentgroups.groups.service import parent_scope, write_memberships
+from studentgroups.groups.types import GroupAccess, GroupType
+from studentgroups.listing import uuid_text
+from studentgroups.modules.models import Module
+from studentgroups.modules.service import require_manager
+from studentgroups.pagination import Page
+from studentgroups.students.models import Student
+from studentgroups.tenancy import get_in_instance, paginate, scoped, scoped_columns, scoped_delete
+
+NEW_GROUP_KEY = "new:{:05d}"
+"""The engine's key of the n-th group a formation creates (existing groups are keyed by uuid)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How to form: the strategy and its attributes, the hard constraints, top-up. Members are
+    named by student id, groups by group id."""
+
+    strategy: str = "random"
+    seed: int | None = None
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    no_isolation: tuple[str, ...] = ()
+    keep_together: tuple[tuple[int, ...], ...] = ()
+    keep_apart: tuple[tuple[int, ...], ...] = ()
+    pinned: tuple[tuple[int, int], ...] = ()
+    top_up: bool = False
+
+    @property
+    def is_plain_random(self) -> bool:
+        """Nothing beyond a seeded shuffle: the engine answers exactly as Randomise always has."""
+        return (
+            self.strategy == "random"
+            and not (self.numeric or self.categorical or self.no_isolation or self.keep_together)
+            and not (self.keep_apart or self.pinned or self.top_up)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsToCreate:
+    """New groups, as Moodle and Canvas make them: `count` groups, or groups of `size` (one fewer
+    when the last would be too small, with `prevent_small_last`), named from a pattern."""
+
+    count: int | None = None
+    size: int | None = None
+    prevent_small_last: bool = False
+    name_pattern: str = "Group @"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a formation happens: the sibling scope under a parent, its groups, and the pool."""
+
+    instance_id: int
+    scope: str
+    module_id: int | None
+    parent: Group | None
+    targets: list[Group]
+    pool: dict[str, int]
+    """member key (the student's uuid as text) -> student id"""
+    new_names: list[str] = field(default_factory=list)
+    """groups the formation creates under the parent (they exist only once it is saved)"""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a formation did (or would do)."""
+
+    groups: list[tuple[Group | None, str, list[str]]]
+    """each group (None: to be created), its name, and its members' keys (all of them)"""
+    unplaced: list[str]
+    report: engine.QualityReport
+    seed: int
+    saved: SavedFormation | None
+
+
+def target_key(group: Group) -> str:
+    """The engine's key of an existing group: its uuid (a seed then reproduces across surfaces)."""
+    return str(group.uuid)
+
+
+def _members_of(session: Session, instance_id: int, group_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each group's student ids, in one query."""
+    out: dict[int, list[int]] = {g: [] for g in group_ids}
+    rows = session.connection().execute(
+        scoped_columns(Membership, instance_id, Membership.group_id, Membership.student_id).where(
+            Membership.group_id.in_(list(group_ids))
+        )
+    )
+    for group_id, student_id in rows:
+        out[group_id].append(student_id)
+    return out
+
+
+def _seeded_shuffle(place: Place, targets: list[engine.Target], seed: int) -> engine.Formation:
+    """The documented Randomise: the engine's seeded shuffle (what `form_groups` answers when
+    nothing beyond it is asked), without building a member object for each of 100,000 keys."""
+    started = time.perf_counter()
+    assignment = engine.random_assignment(list(place.pool), targets, seed)
+    report = engine.QualityReport(
+        sizes=[len(assignment.groups[t.key]) for t in sorted(targets, key=lambda t: t.key)],
+        numeric=[],
+        categorical=[],
+        violations=0,
+        seed=seed,
+        strategy="random",
+        runtime_ms=(time.perf_counter() - started) * 1000,
+    )
+    return engine.Formation(groups=assignment.groups, unplaced=assignment.unplaced, report=report)
+
+
+def _request(
+    place: Place, options: Options, seed: int, session: Session, targets: list[engine.Target]
+) -> engine.FormationRequest:
+    """The engine's request: members with their attributes, groups with their capacities, the
+    constraints in member and group keys, and in top-up mode the members already placed."""
+    key_of = {student_id: key for key, student_id in place.pool.items()}
+    group_key = {g.id: target_key(g) for g in place.targets}
+    existing: dict[str, list[str]] = {}
+    placed: set[str] = set()
+    if options.top_up:
+        for group_id, student_ids in _members_of(
+            session, place.instance_id, [g.id for g in place.targets]
+        ).items():
+            already = [key_of[s] for s in student_ids if s in key_of]
+            existing[group_key[group_id]] = already
+            placed.update(already)
+    numbers, categories = member_attributes(
+        session,
+        instance_id=place.instance_id,
+        student_ids=list(place.pool.values()),
+        numeric=options.numeric,
+        categorical=tuple(dict.fromkeys(options.categorical + options.no_isolation)),
+    )
+
+    def member(key: str) -> engine.Member:
+        student_id = place.pool[key]
+        return engine.Member(
+            key=key, numeric=numbers.get(student_id, {}), categorical=categories.get(student_id, {})
+        )
+
+    problems: list[FieldError] = []
+
+    def keys(student_ids: Sequence[int], field_name: str) -> list[str]:
+        unknown = [s for s in student_ids if s not in key_of]
+        problems.extend(
+            FieldError(
+                field=field_name, rule="not_in_pool", message=f"student {s} is not among the members to form"
+            )
+            for s in unknown
+        )
+        return [key_of[s] for s in student_ids if s in key_of]
+
+    pinned: dict[str, str] = {}
+    for student_id, group_id in options.pinned:
+        if group_id not in group_key:
+            problems.append(
+                FieldError(
+                    field="pinned",
+                    rule="not_a_target",
+                    message=f"group {group_id} is not one of the groups formed",
+                )
+            )
+        for key in keys([student_id], "pinned"):
+            if group_id in group_key:
+                pinned[key] = group_key[group_id]
+    constraints = engine.Constraints(
+        keep_together=[keys(s, "keep_together") for s in options.keep_together],
+        keep_apart=[keys(s, "keep_apart") for s in options.keep_apart],
+        pinned=pinned,
+    )
+    if problems:
+        raise BadRequest("Some constraints name what is not being formed.", errors=problems[:100])
+    return engine.FormationRequest(
+        members=[member(k) for k in place.pool if k not in placed],
+        targets=targets,
+        strategy="balanced" if options.strategy == "balanced" else "random",
+        seed=seed,
+        numeric=options.numeric,
+        categorical=options.categorical,
+        no_isolation=options.no_isolation,
+        constraints=constraints,
+        existing={g: [member(k) for k in ks] for g, ks in existing.items()},
+    )
+
+
+def form(
+    session: Session,
+    principal: Principal,
+    *,
+    place: Place,
+    options: Options,
+    save: bool,
+    request_record: dict[str, Any],
+) -> Outcome:
+    """Form the pool into the place's groups; with `save`, write it and record it in the history."""
+    seed = engine.new_seed() if options.seed is None else options.seed
+    targets = [engine.Target(key=target_key(g), capacity=g.max_user) for g in place.targets]
+    targets += [engine.Target(key=NEW_GROUP_KEY.format(i)) for i in range(len(place.new_names))]
+    existing: dict[str, list[str]] = {}
+    if options.is_plain_random:
+        formed = _seeded_shuffle(place, targets, seed)
+    else:
+        request = _request(place, options, seed, session, targets)
+        try:
+            formed = engine.form_groups(request)
+        except engine.Infeasible as error:
+            raise BadRequest(
+                "The hard constraints cannot all hold: " + "; ".join(error.problems[:20]) + ".",
+                errors=[
+                    FieldError(field="constraints", rule="infeasible", message=p)
+                    for p in error.problems[:100]
+                ],
+            ) from None
+        existing = {g: [m.key for m in ms] for g, ms in request.existing.items()}
+    names = [g.name for g in place.targets] + place.new_names
+    groups: list[tuple[Group | None, str, list[str]]] = []
+    for index, target in enumerate(targets):
+        group = place.targets[index] if index < len(place.targets) else None
+        groups.append((group, names[index], existing.get(target.key, []) + formed.groups.get(target.key, [])))
+    saved = None
+    if save:
+        record = {**request_record, "seed": seed}
+        saved, formed_groups = _save(session, principal, place, options, groups, seed, record)
+        groups = [(target, name, keys) for target, (_, name, keys) in zip(formed_groups, groups, strict=True)]
+    return Outcome(groups=groups, unplaced=formed.unplaced, report=formed.report, seed=seed, saved=saved)
+
+
+def lock_place(session: Session, place: Place) -> None:
+    """Serialise the saves and undos under one parent: a second one waits, then sees the first whole."""
+    if place.module_id is not None:
+        session.execute(select(Module.id).where(Module.id == place.module_id).with_for_update())
+    elif place.parent is not None:
+        session.execute(select(Group.id).where(Group.id == place.parent.id).with_for_update())
+
+
+def groups_under(session: Session, place: Place) -> list[int]:
+    """Every group under the place's parent (its sub-groups, or a module's root class groups)."""
+    stmt = scoped_columns(Group, place.instance_id, Group.id)
+    if place.parent is not None:
+        stmt = stmt.where(Group.parent_group_id == place.parent.id)
+    else:
+        stmt = stmt.where(
+            Group.module_id == place.module_id,
+            Group.parent_group_id.is_(None),
+            Group.group_type == GroupType.CLASS_GROUP,
+        )
+    return list(session.scalars(stmt))
+
+
+def _scope_memberships(session: Session, place: Place, group_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """The memberships under the parent as (group id, student id); not exclusive: group id negated.
+
+    Read by group (the primary key's index), not by scope, which no index leads with.
+    """
+    signed = _signed_group()
+    rows = session.connection().execute(
+        scoped_columns(Membership, place.instance_id, signed, Membership.student_id).where(
+            Membership.group_id.in_(list(group_ids)), Membership.sibling_scope == place.scope
+        )
+    )
+    return [(g, s) for g, s in rows.all()]  # plain tuples: sorting Rows costs far more
+
+
+def _signed_group(membership: Any = Membership) -> Any:
+    return case((membership.exclusive, membership.group_id), else_=-membership.group_id)
+
+
+def snapshot(session: Session, place: Place, group_ids: Sequence[int]) -> Any:
+    """The memberships under the parent, packed as `pack_pairs` packs them: on PostgreSQL a SQL
+    expression the database evaluates where it is used; elsewhere the bytes, packed here."""
+    if session.get_bind().dialect.name != "postgresql":
+        return pack_pairs(_scope_memberships(session, place, group_ids))
+    signed = _signed_group()
+    pair = func.int8send(signed).op("||")(func.int8send(Membership.student_id))
+    packed = func.string_agg(pair, aggregate_order_by(literal(b""), signed, Membership.student_id))
+    return (
+        scoped_columns(Membership, place.instance_id, func.coalesce(packed, literal(b"")))
+        .where(Membership.group_id.in_(list(group_ids)), Membership.sibling_scope == place.scope)
+        .scalar_subquery()
+    )
+
+
+def _write_pairs(session: Session, instance_id: int, scope: str, pairs: Sequence[tuple[int, int]]) -> None:
+    exclusive = [(g, s) for g, s in pairs if g > 0]
+    shared = [(-g, s) for g, s in pairs if g < 0]
+    write_memberships(session, exclusive, instance_id=instance_id, scope=scope, exclusive=True)
+    write_memberships(session, shared, instance_id=instance_id, scope=scope, exclusive=False)
+
+
+def _save(
+    session: Session,
+    principal: Principal,
+    place: Place,
+    options: Options,
+    groups: list[tuple[Group | None, str, list[str]]],
+    seed: int,
+    request_record: dict[str, Any],
+) -> tuple[SavedFormation, list[Group]]:
+    """Write the grouping (creating the new groups) and its history; the formation and its groups.
+
+    On PostgreSQL the database packs the before- and after-states itself (`snapshot`); on SQLite
+    the before-state is read once and the after-state follows from it and what was written.
+    """
+    lock_place(session, place)
+    instance_id = place.instance_id
+    under = groups_under(session, place)
+    by_database = session.get_bind().dialect.name == "postgresql"
+    before = [] if by_database else _scope_memberships(session, place, under)
+    saved = SavedFormation(
+        instance_id=instance_id,
+        module_id=place.module_id,
+        parent_group_id=place.parent.id if place.parent else None,
+        scope=place.scope,
+        user_id=principal.user_id,
+        strategy=options.strategy,
+        seed=seed,
+        request=request_record,
+        group_ids=[],
+        created_group_ids=[],
+        member_count=0,
+        before=snapshot(session, place, under) if by_database else pack_pairs(before),
+        after=b"",
+    )
+    session.add(saved)
+    session.flush()  # the before-state, taken before anything changes
+    created = _create_groups(session, principal, place)
+    targets = list(place.targets) + created
+    target_ids = [g.id for g in targets]
+    pool = place.pool
+    wanted = [
+        (group_id, pool[key])
+        for group_id, (_, _, keys) in zip(target_ids, groups, strict=True)
+        for key in keys
+    ]
+    if options.top_up:
+        already = set(before if not by_database else _scope_memberships(session, place, under))
+        new_pairs = [pair for pair in wanted if pair not in already]
+        kept = before
+    else:
+        # The new grouping replaces the old one under the parent, for the whole pool: the groups
+        # formed are emptied, and a member of the pool leaves any other group under the parent.
+        pool_ids = list(place.pool.values())
+        session.execute(scoped_delete(Membership, instance_id).where(Membership.group_id.in_(target_ids)))
+        elsewhere = set(under) - set(target_ids)
+        for start in range(0, len(pool_ids) if elsewhere else 0, 5_000):
+            session.execute(
+                scoped_delete(Membership, instance_id).where(
+                    Membership.sibling_scope == place.scope,
+                    Membership.student_id.in_(pool_ids[start : start + 5_000]),
+                )
+            )
+        new_pairs = wanted
+        formed, pooled = set(target_ids), set(pool_ids)
+        kept = [(g, s) for g, s in before if abs(g) not in formed and s not in pooled]
+    write_memberships(session, new_pairs, instance_id=instance_id, scope=place.scope, exclusive=True)
+    saved.group_ids = target_ids
+    saved.created_group_ids = [g.id for g in created]
+    saved.member_count = len(new_pairs)
+    saved.after = (
+        snapshot(session, place, under + saved.created_group_ids)
+        if by_database
+        else pack_pairs(kept + new_pairs)
+    )
+    session.flush()
+    return saved, targets
+
+
+def _create_groups(session: Session, principal: Principal, place: Place) -> list[Group]:
+    if not place.new_names:
+        return []
+    parent = place.parent
+    created = [
+        Group(
+            instance_id=place.instance_id,
+            module_id=place.module_id,
+            parent_group_id=parent.id if parent else None,
+            group_type=parent.group_type if parent else GroupType.CLASS_GROUP,
+            group_access=parent.group_access if parent else GroupAccess.MEMBERS_VIEW,
+            creator_id=principal.user_id,
+            name=name,
+        )
+        for name in place.new_names
+    ]
+    session.add_all(created)
+    session.flush()
+    return created
+
+
+# History ------------------------------------------------------------------------------------------
+
+
+def list_formations(
+    session: Session, *, instance_id: int, scope: str, page: Page
+) -> tuple[list[SavedFormation], int]:
+    """The formations saved under a parent, newest first."""
+    rows, total = paginate(
+        session,
+        scoped(SavedFormation, instance_id)
+        .where(SavedFormation.scope == scope)
+        .order_by(SavedFormation.id.desc()),
+        page,
+    )
+    return [row[0] for row in rows], total
+
+
+def get_formation(session: Session, *, instance_id: int, formation_id: int) -> SavedFormation:
+    """One saved formation, or NotFound."""
+    return get_in_instance(session, SavedFormation, formation_id, instance_id, what="formation")
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """How the memberships under a parent differ from a formation's after-state."""
+
+    added: list[tuple[int, int]]
+    removed: list[tuple[int, int]]
+
+
+def revert(session: Session, principal: Principal, *, saved: SavedFormation, place: Place) -> SavedFormation:
+    """Put the memberships under the parent back as they were before the formation, and delete
+    the groups it created; Conflict, saying what changed, when anything changed since."""
+    if saved.reverted_at is not None:
+        raise Conflict(f"Formation {saved.id} was already undone.")
+    lock_place(session, place)
+    under = groups_under(session, place)
+    current_state = snapshot(session, place, under)
+    if not isinstance(current_state, bytes):  # PostgreSQL: packed by the database
+        current_state = session.scalar(select(current_state))
+    if bytes(current_state) != bytes(saved.after):
+        current = _scope_memberships(session, place, under)
+        after = unpack_pairs(saved.after)
+        changes = Changes(added=sorted(set(current) - set(after)), removed=sorted(set(after) - set(current)))
+        raise Conflict(
+            f"The groups changed since formation {saved.id}: {len(changes.added)} membership(s) added, "
+            f"{len(changes.removed)} removed; undo the later changes first.",
+            errors=[
+                FieldError(field="memberships", rule="added", message=f"student {s} in group {abs(g)}")
+                for g, s in changes.added[:20]
+            ]
+            + [
+                FieldError(field="memberships", rule="removed", message=f"student {s} from group {abs(g)}")
+                for g, s in changes.removed[:20]
+            ],
+        )
+    session.execute(
+        scoped_delete(Membership, saved.instance_id).where(
+            Membership.group_id.in_(under), Membership.sibling_scope == saved.scope
+        )
+    )
+    _write_pairs(session, saved.instance_id, saved.scope, unpack_pairs(saved.before))
+    if saved.created_group_ids:
+        session.execute(scoped_delete(Group, saved.instance_id).where(Group.id.in_(saved.created_group_ids)))
+    saved.reverted_at = utcnow()
+    saved.reverted_by_id = principal.user_id
+    session.flush()
+    return saved
+
+
+# Places ---------------------------------------------------------------------------------------------
+
+
+def place_under(session: Session, parent: Group, *, create: GroupsToCreate | None) -> Place:
+    """The sub-groups of a parent group and its members: what a formation under it works on.
+
+    With `create`, the formation makes new sub-groups (named from its pattern, beside any that
+    exist) and forms the parent's members into them only.
+    """
+    if parent.parent_group_id is not None:
+        raise BadRequest(f"Group {parent.id} is itself a sub-group: sub-groups go one level deep.")
+    instance_id = parent.instance_id
+    pool: dict[str, int] = dict(
+        session.connection()
+        .execute(
+            scoped_columns(Membership, instance_id, uuid_text(Student.uuid), Membership.student_id)
+            .join(Student, Student.id == Membership.student_id)
+            .where(Membership.group_id == parent.id)
+        )
+        .all()
+    )
+    children = list(
+        session.scalars(
+            scoped(Group, instance_id).where(Group.parent_group_id == parent.id).order_by(Group.id)
+        )
+    )
+    new_names: list[str] = []
+    if create is not None:
+        try:
+            count = engine.groups_needed(
+                len(pool), count=create.count, size=create.size, prevent_small_last=create.prevent_small_last
+            )
+        except ValueError as error:
+            raise BadRequest(f"create: {error}.") from None
+        new_names = engine.group_names(create.name_pattern, count, taken={c.name for c in children})
+        children = []
+    elif not children:
+        raise BadRequest(
+            f"Group {parent.id} has no sub-groups to form: add some, or send `create` to make them."
+        )
+    return Place(
+        instance_id=instance_id,
+        scope=parent_scope(parent.id),
+        module_id=parent.module_id,
+        parent=parent,
+        targets=children,
+        pool=pool,
+        new_names=new_names,
+    )
+
+
+def place_of(session: Session, saved: SavedFormation) -> Place:
+    """The place a saved formation was made in (to lock it when undoing)."""
+    parent = None
+    if saved.parent_group_id is not None:
+        parent = session.scalar(scoped(Group, saved.instance_id).where(Group.id == saved.parent_group_id))
+    return Place(
+        instance_id=saved.instance_id,
+        scope=saved.scope,
+        module_id=saved.module_id,
+        parent=parent,
+        targets=[],
+        pool={},
+    )
+
+
+def require_module_manager(session: Session, principal: Principal, saved: SavedFormation) -> None:
+    """Forbidden unless the caller manages the module a module-level formation was made in."""
+    module = session.scalar(scoped(Module, saved.instance_id).where(Module.id == saved.module_id))
+    if module is None:
+        raise Conflict(f"Formation {saved.id}'s module is gone.")
+    require_manager(session, principal, module)
+
+
+def list_module_formations(
+    session: Session, *, instance_id: int, module_id: int, page: Page
+) -> tuple[list[SavedFormation], int]:
+    """The formations saved in a module (its root and its groups' sub-groups), newest first."""
+    rows, total = paginate(
+        session,
+        scoped(SavedFormation, instance_id)
+        .where(SavedFormation.module_id == module_id)
+        .order_by(SavedFormation.id.desc()),
+        page,
+    )
+    return [row[0] for row in rows], total

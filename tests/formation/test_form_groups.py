@@ -1,0 +1,357 @@
+"""form_groups, as properties: every rule holds, whatever the roster, the rules and the input order."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import replace
+from typing import TypeVar
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from studentgroups.formation import (
+    Constraints,
+    Formation,
+    FormationRequest,
+    Infeasible,
+    Member,
+    Target,
+    form_groups,
+    random_assignment,
+)
+from studentgroups.formation.model import Strategy
+from studentgroups.formation.random import MAX_SEED
+from tests.formation.checks import broken_rules, check, isolated
+
+T = TypeVar("T")
+SECTIONS = ["main"] * 8 + ["evening", "weekend"]
+seeds = st.integers(0, MAX_SEED)
+strategies_: st.SearchStrategy[Strategy] = st.sampled_from(["random", "balanced"])
+fast = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def members(draw: st.DrawFn, keys: list[str]) -> list[Member]:
+    """Members with a score (sometimes missing), a gender and a section."""
+    result = []
+    for key in keys:
+        score = draw(st.one_of(st.none(), st.floats(0, 1)))
+        result.append(
+            Member(
+                key=key,
+                numeric={} if score is None else {"score": score},
+                categorical={
+                    "gender": draw(st.sampled_from("fmx")),
+                    "section": draw(st.sampled_from(SECTIONS)),
+                },
+            )
+        )
+    return result
+
+
+@st.composite
+def requests(draw: st.DrawFn, rules: bool = True, existing: bool = True) -> FormationRequest:
+    """A request of up to 40 members in up to 8 targets, with existing members and rules."""
+    keys = [f"m{i:02d}" for i in range(draw(st.integers(0, 40)))]
+    targets = [
+        Target(key=f"T{i}", capacity=draw(st.sampled_from([0, 0, 0, 2, 4, 7])))
+        for i in range(draw(st.integers(1, 8)))
+    ]
+    present: dict[str, list[str]] = {}
+    if existing and keys:
+        taken = draw(st.lists(st.sampled_from(keys), unique=True, max_size=len(keys) // 3))
+        for key in taken:
+            present.setdefault(draw(st.sampled_from(targets)).key, []).append(key)
+    old = {k for ks in present.values() for k in ks}
+    everyone = draw(members(keys))
+    by_key = {m.key: m for m in everyone}
+    existing_members = {t: [by_key[k] for k in ks] for t, ks in present.items()}
+    constraints = Constraints()
+    if rules and len(keys) >= 2:
+        sets = st.lists(st.sampled_from(keys), min_size=2, max_size=3, unique=True)
+        constraints = Constraints(
+            keep_together=draw(st.lists(sets, max_size=2)),
+            keep_apart=draw(st.lists(sets, max_size=2)),
+            pinned=draw(
+                st.dictionaries(st.sampled_from(keys), st.sampled_from([t.key for t in targets]), max_size=2)
+            ),
+        )
+    return FormationRequest(
+        members=[m for m in everyone if m.key not in old],
+        targets=targets,
+        strategy=draw(strategies_),
+        seed=draw(seeds),
+        numeric=["score"],
+        categorical=draw(st.sampled_from([[], ["gender"], ["gender", "section"]])),
+        no_isolation=draw(st.sampled_from([[], ["section"]])),
+        constraints=constraints,
+        existing=existing_members,
+    )
+
+
+def formed(request: FormationRequest) -> Formation | None:
+    """The formation, or None when the request is refused (with its reasons)."""
+    try:
+        formation = form_groups(request)
+    except Infeasible as refusal:
+        problems = refusal.problems
+    else:
+        event("formed")
+        return formation
+    event("refused")
+    assert problems
+    assert all(isinstance(p, str) and p for p in problems)
+    return None
+
+
+def same(first: Formation, second: Formation) -> bool:
+    """Equal groups, left-out members and report (the runtime aside)."""
+    return (
+        first.groups == second.groups
+        and first.unplaced == second.unplaced
+        and replace(first.report, runtime_ms=0) == replace(second.report, runtime_ms=0)
+    )
+
+
+def permuted(request: FormationRequest, rng: random.Random) -> FormationRequest:
+    """The same request with every list, set and mapping in another order."""
+
+    def shuffle(items: list[T]) -> list[T]:
+        items = list(items)
+        rng.shuffle(items)
+        return items
+
+    rules = request.constraints
+    return replace(
+        request,
+        members=shuffle(list(request.members)),
+        targets=shuffle(list(request.targets)),
+        constraints=Constraints(
+            keep_together=shuffle([shuffle(list(s)) for s in rules.keep_together]),
+            keep_apart=shuffle([shuffle(list(s)) for s in rules.keep_apart]),
+            pinned=dict(shuffle(list(rules.pinned.items()))),
+        ),
+        existing=dict(shuffle([(k, shuffle(list(v))) for k, v in request.existing.items()])),
+    )
+
+
+@fast
+@given(requests())
+def test_every_hard_rule_holds_or_the_request_is_refused(request: FormationRequest) -> None:
+    formation = formed(request)
+    if formation is not None:
+        assert check(request, formation) == []
+
+
+@fast
+@given(requests(rules=False))
+def test_without_rules_nothing_is_refused_and_members_are_left_out_only_when_every_group_is_full(
+    request: FormationRequest,
+) -> None:
+    formation = form_groups(request)
+    assert check(request, formation) == []
+    if formation.unplaced:
+        size = {
+            t.key: len(request.existing.get(t.key, ())) + len(formation.groups[t.key])
+            for t in request.targets
+        }
+        assert all(t.capacity and size[t.key] >= t.capacity for t in request.targets)
+
+
+@fast
+@given(requests(), st.randoms(use_true_random=False))
+def test_the_same_seed_gives_the_same_formation_whatever_the_input_order(
+    request: FormationRequest, rng: random.Random
+) -> None:
+    first = formed(request)
+    again = formed(permuted(request, rng))
+    if first is None:
+        assert again is None
+        return
+    assert again is not None
+    assert same(first, again)
+
+
+@fast
+@given(
+    st.lists(st.uuids().map(str), unique=True, max_size=120),
+    st.lists(st.integers(0, 12), min_size=1, max_size=10),
+    seeds,
+)
+def test_random_with_nothing_extra_is_random_assignment(keys: list[str], caps: list[int], seed: int) -> None:
+    targets = [Target(key=f"g{i:02d}", capacity=c) for i, c in enumerate(caps)]
+    request = FormationRequest(
+        members=[Member(k, numeric={"score": 0.5}, categorical={"gender": "f"}) for k in keys],
+        targets=targets,
+        seed=seed,
+        numeric=["score"],
+        categorical=["gender"],
+    )
+    formation = form_groups(request)
+    expected = random_assignment(keys, targets, seed)
+    assert formation.groups == expected.groups
+    assert formation.unplaced == expected.unplaced
+
+
+@st.composite
+def minority_rosters(draw: st.DrawFn) -> FormationRequest:
+    """Groups of three or more, and minority values of two members or more, few enough to pair."""
+    groups = draw(st.integers(2, 10))
+    count = draw(st.integers(3 * groups, 6 * groups))
+    evening = draw(st.sampled_from([0, *range(2, groups + 1)]))
+    weekend = draw(st.sampled_from([0, *range(2, max(groups - evening, 0) + 1)]))
+    values = ["evening"] * evening + ["weekend"] * weekend
+    values += ["main"] * (count - len(values))
+    draw(st.randoms(use_true_random=False)).shuffle(values)
+    return FormationRequest(
+        members=[
+            Member(f"s{i:03d}", numeric={"score": draw(st.floats(0, 1))}, categorical={"section": v})
+            for i, v in enumerate(values)
+        ],
+        targets=[Target(f"T{i}") for i in range(groups)],
+        strategy=draw(strategies_),
+        seed=draw(seeds),
+        numeric=["score"],
+        categorical=["section"],
+        no_isolation=["section"],
+    )
+
+
+@fast
+@given(minority_rosters())
+def test_no_minority_member_is_alone_where_the_numbers_allow(request: FormationRequest) -> None:
+    formation = form_groups(request)
+    assert check(request, formation) == []
+    assert isolated(request, formation, "section") == 0
+    assert {q.attribute: q.isolated for q in formation.report.categorical}["section"] == 0
+
+
+def tiny_valid_exists(request: FormationRequest) -> bool:
+    """Brute force: does any grouping of a tiny request place everyone within every rule?"""
+    keys = [m.key for m in request.members]
+    names = [t.key for t in request.targets]
+    for choice in itertools.product(names, repeat=len(keys)):
+        groups = {name: [k for k, g in zip(keys, choice, strict=True) if g == name] for name in names}
+        if not broken_rules(request, groups, []):
+            return True
+    return False
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.lists(st.integers(0, 2), max_size=2),
+    st.lists(st.sampled_from([0, 0, 1, 2, 3]), min_size=1, max_size=3),
+    st.lists(st.lists(st.integers(0, 7), min_size=2, max_size=3, unique=True), max_size=2),
+    st.lists(st.lists(st.integers(0, 7), min_size=2, max_size=3, unique=True), max_size=2),
+    st.dictionaries(st.integers(0, 7), st.integers(0, 2), max_size=2),
+    strategies_,
+)
+def test_a_tiny_request_is_refused_exactly_when_no_grouping_can_hold_its_rules(
+    count: int,
+    homes: list[int],
+    caps: list[int],
+    together: list[list[int]],
+    apart: list[list[int]],
+    pins: dict[int, int],
+    strategy: Strategy,
+) -> None:
+    targets = [Target(f"T{i}", c) for i, c in enumerate(caps)]
+    homes = [h for h in homes if h < len(targets)]
+    keys = [f"m{i}" for i in range(count)] + [f"e{i}" for i in range(len(homes))]
+    existing: dict[str, list[Member]] = {}
+    for i, home in enumerate(homes):
+        existing.setdefault(targets[home].key, []).append(Member(f"e{i}"))
+    room = sum(max(c - len(existing.get(t.key, [])), 0) for t, c in zip(targets, caps, strict=True))
+    if 0 not in caps and room < count:
+        return  # not everyone fits: who is left out is the seeded order's choice, not a rule
+    request = FormationRequest(
+        members=[Member(k) for k in keys[:count]],
+        targets=targets,
+        strategy=strategy,
+        constraints=Constraints(
+            keep_together=[[keys[i] for i in s if i < len(keys)] for s in together],
+            keep_apart=[[keys[i] for i in s if i < len(keys)] for s in apart],
+            pinned={keys[m]: targets[t].key for m, t in pins.items() if m < len(keys) and t < len(caps)},
+        ),
+        existing=existing,
+    )
+    formation = formed(request)
+    assert (formation is not None) == tiny_valid_exists(request)
+    if formation is not None:
+        assert check(request, formation) == []
+        assert formation.unplaced == []
+
+
+@pytest.mark.parametrize("strategy", ["random", "balanced"])
+def test_different_seeds_give_different_groupings(strategy: Strategy) -> None:
+    rng = random.Random(7)
+    roster = [Member(f"s{i:03d}", numeric={"score": rng.random()}) for i in range(60)]
+    targets = [Target(f"T{i}") for i in range(6)]
+    first, second = (
+        form_groups(FormationRequest(roster, targets, strategy=strategy, seed=s, numeric=["score"]))
+        for s in (1, 2)
+    )
+    assert first.groups != second.groups
+
+
+def test_two_pins_to_the_same_target_in_a_keep_together_set_agree() -> None:
+    request = FormationRequest(
+        members=[Member(k) for k in "abcdef"],
+        targets=[Target("T1"), Target("T2")],
+        constraints=Constraints(keep_together=[["a", "b", "c"]], pinned={"a": "T2", "c": "T2"}),
+    )
+    formation = form_groups(request)
+    assert sorted(formation.groups["T2"]) == ["a", "b", "c"]
+
+
+def test_rules_naming_existing_members_tie_new_members_to_or_keep_them_from_their_group() -> None:
+    request = FormationRequest(
+        members=[Member(k) for k in "abcdef"],
+        targets=[Target("T1"), Target("T2"), Target("T3")],
+        strategy="balanced",
+        constraints=Constraints(keep_together=[["x", "a"]], keep_apart=[["y", "b"]]),
+        existing={"T1": [Member("x")], "T2": [Member("y")]},
+    )
+    formation = form_groups(request)
+    assert check(request, formation) == []
+    assert "a" in formation.groups["T1"]
+    assert "b" not in formation.groups["T2"]
+
+
+def test_overlapping_keep_together_sets_merge_into_one_group() -> None:
+    request = FormationRequest(
+        members=[Member(k) for k in "abcdefgh"],
+        targets=[Target("T1"), Target("T2")],
+        strategy="balanced",
+        constraints=Constraints(keep_together=[["a", "b"], ["b", "c"], ["d"]]),
+    )
+    formation = form_groups(request)
+    assert check(request, formation) == []
+    assert len({g for g, keys in formation.groups.items() for k in keys if k in "abc"}) == 1
+
+
+def test_when_not_everyone_fits_members_bound_by_no_rule_are_left_out_first() -> None:
+    request = FormationRequest(
+        members=[Member(k) for k in "abcde"],
+        targets=[Target("T1", 3), Target("T2", 1)],
+        constraints=Constraints(keep_together=[["a", "b", "c"]], pinned={"d": "T2"}),
+    )
+    formation = form_groups(request)
+    assert check(request, formation) == []
+    assert formation.groups == {"T1": ["a", "b", "c"], "T2": ["d"]}
+    assert formation.unplaced == ["e"]
+
+
+def test_a_keep_together_set_is_left_out_whole_when_only_it_can_make_room() -> None:
+    request = FormationRequest(
+        members=[Member(k) for k in "abcde"],
+        targets=[Target("T1", 2), Target("T2", 2)],
+        constraints=Constraints(keep_together=[["a", "b"]], pinned={"c": "T1", "d": "T1", "e": "T2"}),
+    )
+    formation = form_groups(request)
+    assert check(request, formation) == []
+    assert sorted(formation.unplaced) == ["a", "b"]
+    assert formation.report.sizes == [2, 1]
