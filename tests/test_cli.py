@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -584,3 +585,73 @@ def test_a_student_removed_after_the_check_is_still_named_by_its_line(
         "line 10003, column uid: no student 'ghost' in this instance [not_found]"
     ]
     assert _results(tenant) == []
+
+
+def _roster_csv(path: Path, students: int = 40) -> Path:
+    lines = ["uid,score,gender,section"]
+    for i in range(students):
+        section = "minor" if i in {3, 17} else "major"
+        lines.append(f"u{i:03d},{(i * 7 % 40) / 40},{('m', 'f')[i % 2]},{section}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_form_writes_balanced_groups_as_csv_and_reports_on_stderr(tmp_path: Path) -> None:
+    roster = _roster_csv(tmp_path / "roster.csv")
+    out = tmp_path / "groups.csv"
+    args = [
+        "form",
+        str(roster),
+        "--size",
+        "5",
+        "--strategy",
+        "balanced",
+        "--numeric",
+        "score",
+        "--categorical",
+        "gender",
+        "--no-isolation",
+        "section",
+        "--keep-apart",
+        "u000,u001",
+        "--seed",
+        "9",
+        "--output",
+        str(out),
+        "--names",
+        "Team #",
+    ]
+    result = run("sqlite:///unused.db", *args)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert sorted(r["uid"] for r in rows) == [f"u{i:03d}" for i in range(40)]
+    by_group: dict[str, list[str]] = {}
+    for row in rows:
+        by_group.setdefault(row["group"], []).append(row["uid"])
+    assert sorted(by_group) == sorted(f"Team {i}" for i in range(1, 9))
+    assert {len(members) for members in by_group.values()} == {5}
+    assert next(g for g, m in by_group.items() if "u000" in m) != next(
+        g for g, m in by_group.items() if "u001" in m
+    )
+    minors = [g for g, m in by_group.items() if {"u003", "u017"} & set(m)]
+    assert len(minors) == 1  # the two minority members share a group: neither is alone
+    assert "hard constraints broken: 0" in result.stderr
+    assert "seed 9" in result.stderr
+    again = run("sqlite:///unused.db", *args[:-4], "--names", "Team #")
+    assert again.stdout == out.read_text()
+
+
+def test_form_refuses_a_bad_roster_or_constraints_that_cannot_hold(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("uid,score\nu1,0.5\nu2,high\n")
+    refused = run("sqlite:///unused.db", "form", str(bad), "--groups", "2", "--numeric", "score")
+    assert refused.returncode == 1
+    assert "line 3, column score" in refused.stderr
+    roster = _roster_csv(tmp_path / "roster.csv", students=6)
+    too_big = run(
+        "sqlite:///unused.db", "form", str(roster), "--groups", "3", "--keep-together", "u000,u001,u002"
+    )
+    assert too_big.returncode == 1
+    assert "cannot hold" in too_big.stderr
+    neither = run("sqlite:///unused.db", "form", str(roster))
+    assert neither.returncode == 2

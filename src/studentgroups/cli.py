@@ -25,9 +25,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 import studentgroups.models  # noqa: F401 - every table, so foreign keys resolve
+from studentgroups import formation as engine
 from studentgroups.csv_import import InvalidCsvFile, OnProgress, RowProblem, decode_csv
 from studentgroups.db import create_db_engine, create_session_factory, transaction
 from studentgroups.errors import AppError
+from studentgroups.formations import csv_form
 from studentgroups.instances import service as instances
 from studentgroups.instances.demo import create_demo
 from studentgroups.instances.models import Role
@@ -303,6 +305,122 @@ def results_import_command(
                 session, instance_id=instance, rows=rows, on_progress=report
             )
     out.print(stored.summary())
+
+
+def _split(names: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in names.split(",") if n.strip())
+
+
+@app.command("form")
+def form_command(
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A CSV roster: a header row with uid and the students' attributes. - reads standard input.",
+            metavar="ROSTER.csv",
+        ),
+    ],
+    groups: Annotated[int | None, typer.Option("--groups", min=1, help="Make this many groups.")] = None,
+    size: Annotated[
+        int | None, typer.Option("--size", min=1, help="Make groups of this many members.")
+    ] = None,
+    prevent_small_last_group: Annotated[
+        bool,
+        typer.Option(help="With --size: one group fewer when the last would be too small (Moodle's rule)."),
+    ] = False,
+    names: Annotated[str, typer.Option(help="Group names: @ gives A, B, …; # gives 1, 2, ….")] = "Group @",
+    strategy: Annotated[str, typer.Option(help="random or balanced.")] = "random",
+    numeric: Annotated[str, typer.Option(help="Columns to balance (numbers), comma-separated.")] = "",
+    categorical: Annotated[str, typer.Option(help="Columns to spread evenly, comma-separated.")] = "",
+    no_isolation: Annotated[
+        str, typer.Option(help="Columns whose minority values are never alone in a group, comma-separated.")
+    ] = "",
+    keep_together: Annotated[
+        list[str] | None, typer.Option(help="uids that share a group, comma-separated (repeatable).")
+    ] = None,
+    keep_apart: Annotated[
+        list[str] | None, typer.Option(help="uids all in different groups, comma-separated (repeatable).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="The same seed gives the same groups.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the groups (uid,group) here instead of standard output.")
+    ] = None,
+) -> None:
+    """Form groups from a CSV roster, with no database, and write them as CSV (uid,group).
+
+    The quality report (sizes, balance beside seeded random, spread, isolated members) goes to
+    standard error. A constraint that cannot hold, or a bad roster, ends with exit code 1.
+    """
+    if strategy not in {"random", "balanced"}:
+        raise typer.BadParameter("random or balanced.", param_hint="--strategy")
+    if (groups is None) == (size is None):
+        raise typer.BadParameter("give exactly one of --groups and --size.", param_hint="--groups/--size")
+    source, data = _read_file(file)
+    with _refused_file(source, written_meanwhile="nothing"):
+        members = csv_form.read_roster(
+            decode_csv(data, csv_form.ROSTER),
+            numeric=_split(numeric),
+            categorical=_split(categorical) + _split(no_isolation),
+        )
+    try:
+        count = engine.groups_needed(
+            len(members), count=groups, size=size, prevent_small_last=prevent_small_last_group
+        )
+        group_names = engine.group_names(names, count)
+        formed = engine.form_groups(
+            engine.FormationRequest(
+                members=members,
+                targets=[engine.Target(key=f"{i:06d}") for i in range(count)],
+                strategy="balanced" if strategy == "balanced" else "random",
+                seed=engine.new_seed() if seed is None else seed,
+                numeric=[n.lower() for n in _split(numeric)],
+                categorical=[c.lower() for c in _split(categorical)],
+                no_isolation=[c.lower() for c in _split(no_isolation)],
+                constraints=engine.Constraints(
+                    keep_together=[_split(s) for s in keep_together or []],
+                    keep_apart=[_split(s) for s in keep_apart or []],
+                ),
+            )
+        )
+    except engine.Infeasible as error:
+        for problem in error.problems:
+            err.print(f"[red]cannot hold:[/] {problem}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    text = csv_form.groups_csv(
+        [(name, formed.groups[f"{i:06d}"]) for i, name in enumerate(group_names)], formed.unplaced
+    )
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+    _print_report(formed.report)
+
+
+def _print_report(report: engine.QualityReport) -> None:
+    sizes = sorted(report.sizes)
+    err.print(
+        f"{len(sizes)} groups of {sizes[0]} to {sizes[-1]}; strategy {report.strategy}, seed {report.seed}, "
+        f"{report.runtime_ms:.0f} ms; hard constraints broken: {report.violations}",
+        highlight=False,
+    )
+    if report.numeric:
+        table = Table("number", "SD of means", "vs random", "SD of SDs", "vs random")
+        for n in report.numeric:
+            table.add_row(
+                n.attribute,
+                f"{n.sd_of_means:.4f}",
+                "" if n.sd_of_means_ratio is None else f"{n.sd_of_means_ratio:.3f}",
+                f"{n.sd_of_sds:.4f}",
+                "" if n.sd_of_sds_ratio is None else f"{n.sd_of_sds_ratio:.3f}",
+            )
+        err.print(table)
+    if report.categorical:
+        table = Table("category", "largest deviation", "isolated")
+        for c in report.categorical:
+            table.add_row(c.attribute, f"{c.largest_deviation:.2f}", str(c.isolated))
+        err.print(table)
 
 
 @app.command()

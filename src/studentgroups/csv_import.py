@@ -79,6 +79,8 @@ class CsvFormat:
     """What its rows are, plural: "students" (`the file has a header but no students`)."""
     error: type[InvalidCsvFile]
     """The error that refuses such a file."""
+    open_columns: bool = False
+    """Whether the header may name other columns than `columns` (a roster's own attributes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +91,9 @@ class CheckedFile(Generic[Entry]):
     problems: list[RowProblem]
 
 
-RowCheck = Callable[[int, Mapping[str, str]], Entry]
+RowCheck = Callable[[int, Mapping[str, str]], "Entry | list[RowProblem]"]
 """Makes a row's entry from its line and its cells by column (only the non-empty ones, stripped);
-raises pydantic's ValidationError when the row breaks a rule."""
+returns the row's problems, or raises pydantic's ValidationError, when the row breaks a rule."""
 
 
 def counted(n: int, noun: str) -> str:
@@ -116,7 +118,7 @@ def read_header(cells: Sequence[str], line: int, file_format: CsvFormat) -> list
     problems: list[RowProblem] = []
     known = ", ".join(file_format.columns)
     for position, column in enumerate(columns, start=1):
-        if column not in file_format.columns:
+        if not column or (column not in file_format.columns and not file_format.open_columns):
             shown = column or f"(empty, column {position})"
             problems.append(
                 RowProblem(
