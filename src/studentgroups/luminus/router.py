@@ -42,6 +42,15 @@ from studentgroups.results.schemas import DEFAULT_THRESHOLD
 
 router = APIRouter(prefix="/user", tags=["LumiNUS groups"])
 
+ResourceId = Annotated[uuid.UUID, Path(alias="ResourceID", description="Module ID.")]
+ParentGroupQuery = Annotated[
+    str | None,
+    Query(
+        alias="parentGroupID",
+        description="A class group: its sub-groups are the level; empty or absent: the module's root.",
+    ),
+]
+
 STRING_ERROR = {"content": {"application/json": {"schema": {"type": "string"}}}}
 RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad Request: what is wrong, as a JSON string.", **STRING_ERROR},
@@ -233,7 +242,7 @@ def update_groups_users(body: UpdateGroupsUsersRequest, session: SessionDep, pri
     summary="List a module's groups",
 )
 def list_module_groups(
-    resource_id: Annotated[uuid.UUID, Path(alias="ResourceID", description="Module ID.")],
+    resource_id: ResourceId,
     session: SessionDep,
     principal: Reader,
     sortby: Annotated[
@@ -283,7 +292,7 @@ def _parent_id(raw: str | None) -> uuid.UUID | None:
     summary="Search a module's groups and students",
 )
 def search_module(
-    resource_id: Annotated[uuid.UUID, Path(alias="ResourceID", description="Module ID.")],
+    resource_id: ResourceId,
     session: SessionDep,
     principal: Reader,
     text: Annotated[
@@ -293,13 +302,7 @@ def search_module(
             description="Part of a student's name or uid, or of the name of a group they are in (any case).",
         ),
     ] = None,
-    parent_group_id: Annotated[
-        str | None,
-        Query(
-            alias="parentGroupID",
-            description="Search the sub-groups of this class group; empty: the module's root groups.",
-        ),
-    ] = None,
+    parent_group_id: ParentGroupQuery = None,
     group_type: Annotated[
         int | None,
         Query(
@@ -472,15 +475,10 @@ def group_results(
     summary="Compare the class groups under a parent",
 )
 def compare_class_groups(
-    resource_id: Annotated[uuid.UUID, Path(alias="ResourceID", description="Module ID.")],
+    resource_id: ResourceId,
     session: SessionDep,
     principal: Reader,
-    parent_group_id: Annotated[
-        str | None,
-        Query(
-            alias="parentGroupID", description="Compare the sub-groups of this class group; empty: the root."
-        ),
-    ] = None,
+    parent_group_id: ParentGroupQuery = None,
     items: Items = None,
     since: Since = None,
     until: Until = None,
