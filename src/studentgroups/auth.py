@@ -26,6 +26,7 @@ class Principal:
     user_uuid: uuid.UUID
     role: Role
     key_id: int
+    user_name: str = ""
     student_id: int | None = None
 
     def require(self, role: Role) -> None:
@@ -79,6 +80,7 @@ def authenticate(session: Session, key: str | None) -> Principal:
             ApiKey.role,
             ApiKey.key_hash,
             User.uuid,
+            User.name,
             User.student_id,
         )
         .join(User, User.id == ApiKey.user_id)
@@ -93,5 +95,6 @@ def authenticate(session: Session, key: str | None) -> Principal:
         user_uuid=row.uuid,
         role=Role(row.role),
         key_id=row.id,
+        user_name=row.name,
         student_id=row.student_id,
     )

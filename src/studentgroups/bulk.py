@@ -17,6 +17,8 @@ import psycopg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from studentgroups.db import mark_written
+
 
 def _sqlite_timestamps() -> Callable[[Any], Any]:
     """Datetimes as SQLAlchemy stores them on SQLite (naive UTC text), each made once per batch."""
@@ -49,6 +51,7 @@ def insert_rows(
     Timestamps are naive UTC.
     """
     connection = session.connection()  # begins the session's transaction: the rows join it
+    mark_written(session)  # COPY and executemany bypass the Session's own bookkeeping
     driver = connection.connection.driver_connection
     names = ", ".join([*columns, *(c for c, _, _ in constants)])
     all_types = [*types, *(t for _, t, _ in constants)]

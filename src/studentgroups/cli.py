@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import studentgroups.models  # noqa: F401 - every table, so foreign keys resolve
 from studentgroups import formation as engine
+from studentgroups.audit import service as audit
 from studentgroups.csv_import import InvalidCsvFile, OnProgress, RowProblem, decode_csv
 from studentgroups.db import create_db_engine, create_session_factory, transaction
 from studentgroups.errors import AppError
@@ -104,6 +107,7 @@ def instance_create(
     with transaction(_session_factory()) as session:
         instance, issued = instances.create_instance(session, name=name)
         instance_id, secret = instance.id, issued.secret
+        audit.record(session, _cli_write(instance_id, "instance_create"))
     if as_json:
         typer.echo(json.dumps({"instance_id": instance_id, "api_key": secret}))
         return
@@ -139,6 +143,7 @@ def key_create(
             session, instance_id=instance, role=role, user_name=user, name=name, student_uid=student
         )
         key_id, secret = issued.key.id, issued.secret
+        audit.record(session, _cli_write(instance, "key_create"))
     if as_json:
         typer.echo(json.dumps({"id": key_id, "instance_id": instance, "role": role.value, "api_key": secret}))
         return
@@ -172,7 +177,19 @@ def key_revoke(
     """Revoke a key: it answers 401 from its next request on."""
     with transaction(_session_factory()) as session:
         instances.revoke_key(session, instance_id=instance, key_id=key_id)
+        audit.record(session, _cli_write(instance, "key_revoke"))
     out.print(f"key {key_id} of instance {instance} revoked")
+
+
+def _cli_write(instance_id: int, operation: str) -> audit.Write:
+    """The audit log's account of a write made with this command: who ran it, and the command."""
+    return audit.Write(
+        instance_id=instance_id,
+        actor=f"cli:{getpass.getuser()}",
+        method="CLI",
+        path=shlex.join(["studentgroups", *sys.argv[1:]]),
+        operation=operation,
+    )
 
 
 def _read_file(file: str) -> tuple[str, bytes]:
@@ -276,6 +293,7 @@ def roster_import_command(
                 create_missing=create_missing,
                 on_progress=report,
             )
+            audit.record(session, _cli_write(instance, "roster_import"))
     out.print(result.summary())
 
 
@@ -304,6 +322,7 @@ def results_import_command(
             stored = results_import.import_results(
                 session, instance_id=instance, rows=rows, on_progress=report
             )
+            audit.record(session, _cli_write(instance, "results_import"))
     out.print(stored.summary())
 
 

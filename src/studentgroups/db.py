@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from studentgroups.settings import Settings
@@ -135,10 +135,37 @@ def create_session_factory(engine: Engine, *, read_only: bool = False) -> sessio
     """Sessions that keep loaded objects usable after commit (they never escape a request).
 
     Read-only sessions begin deferred on SQLite (readers run beside a writer); neither kind
-    touches the database until its first query.
+    touches the database until its first query. Writable sessions note whether they wrote
+    (`has_written`), which is what the audit log records.
     """
     bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+    factory = sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+    if not read_only:
+        event.listen(factory, "after_flush", _flushed)
+        event.listen(factory, "do_orm_execute", _executed)
+    return factory
+
+
+_WROTE = "studentgroups_wrote"
+
+
+def mark_written(session: Session) -> None:
+    """Note that the session's transaction writes: for statements that bypass the Session (COPY)."""
+    session.info[_WROTE] = True
+
+
+def has_written(session: Session) -> bool:
+    """True once the session flushed objects or executed an INSERT, UPDATE or DELETE."""
+    return bool(session.info.get(_WROTE))
+
+
+def _flushed(session: Session, _context: Any) -> None:
+    mark_written(session)
+
+
+def _executed(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        mark_written(state.session)
 
 
 def pool_capacity(settings: Settings) -> int:

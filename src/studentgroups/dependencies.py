@@ -10,7 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from studentgroups.audit import service as audit
 from studentgroups.auth import Principal, authenticate, key_from_headers
+from studentgroups.db import has_written
 from studentgroups.instances.models import Role
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -32,11 +34,32 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         except BaseException:
             await run_in_threadpool(_rollback_and_close, session)
             raise
-        await run_in_threadpool(_commit_and_close, session)
+        await run_in_threadpool(_commit_and_close, session, _write_of(request))
 
 
-def _commit_and_close(session: Session) -> None:
+def _write_of(request: Request) -> audit.Write | None:
+    """The audit log's account of this request, should it write: who called, and what."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        return None
+    endpoint = request.scope.get("endpoint")
+    query = request.url.query
+    return audit.Write(
+        instance_id=principal.instance_id,
+        actor=principal.user_name,
+        method=request.method,
+        path=f"{request.url.path}?{query}" if query else request.url.path,
+        operation=getattr(endpoint, "__name__", ""),
+        user_id=principal.user_id,
+        key_id=principal.key_id,
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
+def _commit_and_close(session: Session, write: audit.Write | None) -> None:
     try:
+        if write is not None and has_written(session):
+            audit.record(session, write)
         session.commit()
     except BaseException:
         session.rollback()
@@ -83,7 +106,9 @@ def current_principal(
 ) -> Principal:
     """The caller, from any of the four accepted key headers."""
     key = key_from_headers(request.headers.get("authorization"), subscription_key, x_api_key)
-    return authenticate(session, key)
+    principal = authenticate(session, key)
+    request.state.principal = principal  # who the audit log names, should the request write
+    return principal
 
 
 def _writer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

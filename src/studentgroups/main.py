@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from studentgroups import __version__
+from studentgroups.audit.router import router as audit_router
 from studentgroups.clusters.router import router as clusters_router
 from studentgroups.db import create_db_engine, create_session_factory, pool_capacity
 from studentgroups.dependencies import Reader
@@ -66,6 +67,7 @@ DOMOSCIO_ROUTERS: tuple[APIRouter, ...] = (
     results_router,
     formations_router,
     keys_router,
+    audit_router,
 )
 
 

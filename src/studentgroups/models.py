@@ -1,5 +1,6 @@
 """Every table, imported in one place so that metadata (and Alembic) sees them all."""
 
+from studentgroups.audit.models import AuditEvent
 from studentgroups.clusters.models import StudentCluster
 from studentgroups.db import Base
 from studentgroups.formations.models import SavedFormation
@@ -11,6 +12,7 @@ from studentgroups.students.models import Student
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "Base",
     "Group",
     "Instance",

@@ -1,0 +1,1 @@
+"""The audit log: every committed write, who made it, what it was, and when."""
