@@ -86,6 +86,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_timeout_ms: int) -
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()
+    # SQLite's own lower() folds ASCII only: "Ångström" would never match "ångström", as it does
+    # on PostgreSQL. Python's folds every script.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 READ_ONLY = "studentgroups_read_only"

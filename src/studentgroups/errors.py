@@ -266,12 +266,24 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(request, 400, "Bad Request", "validation", f"Invalid input: {fields}.", errors)
 
 
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     title, slug = _STATUS_TITLES.get(exc.status_code, ("Error", "error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404 and detail == "Not Found":
         detail = "No such path."
+    if exc.status_code == 400 and detail == _UNPARSABLE_BODY:  # FastAPI's words for bytes that aren't text
+        return error_response(
+            request,
+            400,
+            title,
+            "malformed-json",
+            "The body is not valid JSON.",
+            [FieldError(field="body", rule="json_invalid", message="not JSON text in UTF-8")],
+        )
     return error_response(request, exc.status_code, title, slug, detail, headers=exc.headers)
 
 

@@ -50,6 +50,12 @@ Name = Annotated[
     Field(description="At most 255 characters, no control characters."),
 ]
 OptionalText = Annotated[str, StringConstraints(max_length=255), AfterValidator(_no_control_characters)]
+FreeText = Annotated[
+    str,
+    StringConstraints(max_length=10_000),
+    AfterValidator(_no_control_characters),
+    Field(description="At most 10,000 characters; tabs and line breaks but no other control characters."),
+]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 """An integer id as a client may send it; out-of-range values are refused, not looked up."""
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from studentgroups.formation.random import MAX_SEED
 from studentgroups.formations.schemas import AttributeName
 from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
-from studentgroups.wire import Name
+from studentgroups.wire import FreeText, Name
 
 MAX_CLASS_GROUPS_PER_CALL = 100
 MAX_USERS_PER_CALL = 10_000
@@ -81,7 +81,7 @@ class ClassGroupIn(LumiNUSModel):
     """One class group to create."""
 
     group_name: Name = Field(alias="groupName", description="Group name (≤ 255 characters).")
-    description: str | None = Field(default=None, max_length=10_000, description="Free text.")
+    description: FreeText | None = Field(default=None, description="Free text.")
     self_enrol: bool = Field(default=False, alias="selfEnrol", description="Students may enrol themselves.")
     max_user: int = Field(default=0, ge=0, le=1_000_000, alias="maxUser", description="0 = no limit.")
     self_enrol_open_date: datetime | None = Field(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator, model
 
 from studentgroups.groups.schemas import MAX_MEMBERS_PER_CALL
 from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
-from studentgroups.wire import DomoscioTimestamp, Id, Name
+from studentgroups.wire import DomoscioTimestamp, FreeText, Id, Name
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
@@ -21,7 +21,7 @@ class ModuleCreate(BaseModel):
         description="The module's code, unique in the instance (e.g. `CS1010`).", examples=["CS1010"]
     )
     name: Name = Field(description="The module's title.", examples=["Programming Methodology"])
-    description: str | None = Field(default=None, max_length=10_000, description="Free text.")
+    description: FreeText | None = Field(default=None, description="Free text.")
 
 
 class ModuleUpdate(BaseModel):
@@ -29,7 +29,7 @@ class ModuleUpdate(BaseModel):
 
     code: Code | None = Field(default=None, description="A new code, unique in the instance.")
     name: Name | None = Field(default=None, description="A new title.")
-    description: str | None = Field(default=None, max_length=10_000, description="Free text; null clears it.")
+    description: FreeText | None = Field(default=None, description="Free text; null clears it.")
 
     @field_validator("code", "name")
     @classmethod
@@ -93,7 +93,7 @@ class ModuleGroupCreate(BaseModel):
     parent_group_id: Id | None = Field(
         default=None, description="A root class group of the module: the new group is its sub-group."
     )
-    description: str | None = Field(default=None, max_length=10_000, description="Free text.")
+    description: FreeText | None = Field(default=None, description="Free text.")
     max_user: int = Field(
         default=0, ge=0, le=1_000_000, description="At most this many members; 0 = no limit."
     )
