@@ -6,9 +6,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+FUZZ_EXAMPLES ?= 300
+FUZZ_DB ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate demo test test-pg lint fmt bench clean
+.PHONY: help install run serve migrate demo test test-pg fuzz lint fmt bench clean
 
 help: ## list every task
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +44,10 @@ test: $(STAMP) ## run the whole test suite (embedded SQLite)
 
 test-pg: $(STAMP) ## run the whole test suite on PostgreSQL (a fresh database on $(PG_URL))
 	@STUDENTGROUPS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+
+fuzz: $(STAMP) ## long schemathesis run: FUZZ_EXAMPLES (300) cases an operation; FUZZ_DB=$(PG_URL) for PostgreSQL
+	@STUDENTGROUPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STUDENTGROUPS_TEST_DATABASE_URL=$(FUZZ_DB) \
+		$(BIN)/pytest -q tests/test_openapi.py -k fuzzing
 
 lint: $(STAMP) ## ruff and mypy --strict
 	@$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -69,13 +70,32 @@ def _operations() -> list[tuple[str, str]]:
     return [(method.upper(), path) for path, item in spec["paths"].items() for method in item]
 
 
+# Cases per operation: a few in the suite; `make fuzz` runs many more.
+FUZZ_EXAMPLES = int(os.environ.get("STUDENTGROUPS_FUZZ_EXAMPLES", "20"))
+# Written into a neighbouring instance: no answer to the fuzzed instance's key may contain it.
+NEIGHBOUR_MARK = "neighbour-secret-4f1c"
+
+
 @pytest.fixture(scope="module")
 def fuzz_target(server: LiveServer, http: httpx.Client, sessions: Any) -> tuple[Any, Tenant]:
-    """The live server's schema, and a tenant with a group and a student for the fuzzer to find."""
+    """The live server's schema, and a tenant with a group and a student for the fuzzer to find,
+    beside a neighbouring instance whose rows all carry NEIGHBOUR_MARK."""
+    neighbour = new_tenant(http, sessions, name="neighbour")
+    cluster = neighbour.cluster(f"{NEIGHBOUR_MARK} cluster")
+    their_group = neighbour.group(f"{NEIGHBOUR_MARK} group", student_cluster_id=cluster["id"])
+    their_student = neighbour.student(NEIGHBOUR_MARK, name=NEIGHBOUR_MARK, student_group_id=their_group["id"])
+    neighbour.post("/results", json={"student_id": their_student["id"], "item": NEIGHBOUR_MARK, "score": 1})
+    neighbour.post("/modules", json={"code": NEIGHBOUR_MARK, "name": NEIGHBOUR_MARK})
+
     tenant = new_tenant(http, sessions, name="fuzzed")
     group = tenant.group("fuzz group")
     tenant.student("fuzz-student", student_group_id=group["id"])
     return schemathesis.openapi.from_url(f"{server.url}/openapi.json"), tenant
+
+
+def _committed_writes(tenant: Tenant) -> int:
+    """How many writes the instance's audit log holds: a refused request must add none."""
+    return int(tenant.get("/audit_events", params={"limit": 0}).headers["X-Total-Count"])
 
 
 CHECKS = [
@@ -95,9 +115,16 @@ def test_fuzzing_finds_no_server_error_and_no_contradiction_of_the_schema(
     operation = schema[path][method]
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=FUZZ_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     def call(case: Any) -> None:
-        case.call_and_validate(headers={"X-API-Key": tenant.key}, checks=CHECKS)
+        writes = _committed_writes(tenant)
+        response = case.call(headers={"X-API-Key": tenant.key})
+        case.validate_response(response, checks=CHECKS)
+        assert NEIGHBOUR_MARK not in response.text, "another instance's rows in the answer"
+        if response.status_code >= 400:
+            assert _committed_writes(tenant) == writes, "a refused request wrote"
 
     call()
 
