@@ -22,7 +22,7 @@ def _events(tenant: Tenant, **params: Any) -> list[dict[str, Any]]:
 
 
 def _key_id(tenant: Tenant, key: str) -> int:
-    return next(k["id"] for k in tenant.get("/api_keys").json() if key.startswith(k["prefix"]))
+    return int(next(k["id"] for k in tenant.get("/api_keys").json() if key.startswith(k["prefix"])))
 
 
 def test_a_write_is_recorded_with_who_what_and_when(tenant: Tenant) -> None:
