@@ -10,7 +10,7 @@ FUZZ_EXAMPLES ?= 300
 FUZZ_DB ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate demo test test-pg fuzz lint fmt bench clean
+.PHONY: help install run serve migrate demo test test-pg fuzz lint fmt bench soak clean
 
 help: ## list every task
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,8 +58,13 @@ fmt: $(STAMP) ## format and autofix
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## run every benchmark (needs PostgreSQL at $(PG_URL))
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+BENCHMARKS := $(filter-out bench/harness.py bench/soak.py,$(wildcard bench/*.py))
+
+bench: $(STAMP) ## run every benchmark but the soak (needs PostgreSQL at $(PG_URL))
+	@for b in $(BENCHMARKS); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+soak: $(STAMP) ## 5 minutes of mixed traffic, 4 instances, 2 workers: errors, latency, memory (PostgreSQL at $(PG_URL))
+	@PG_URL=$(PG_URL) $(BIN)/python bench/soak.py
 
 clean: ## remove the virtual environment and the local SQLite database
 	rm -rf $(VENV) studentgroups.db studentgroups.db-wal studentgroups.db-shm

@@ -223,3 +223,133 @@ async def _load(
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants, the process first."""
+    return [pid, *_children(pid)]
+
+
+def rss_mb_of(pid: int) -> float | None:
+    """One process's resident memory in MB, or None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def cpu_seconds_of(pid: int) -> float | None:
+    """CPU seconds (user + system) one process has used so far, or None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces; it ends at ")"
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def command_line_of(pid: int) -> str:
+    """A process's command line, spaces between its arguments ("" once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[bytes, bytes]
+    """Header names lower-cased; the last of a repeated header wins."""
+    body: bytes
+
+
+class RawConnection:
+    """One keep-alive HTTP/1.1 client connection in raw bytes, as `_load` speaks, with request
+    bodies (Content-Length). Reopens itself after the server closes it (`Connection: close`)."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        self.port = port
+        self.host = host
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self.opened = 0
+        """How many times a TCP connection was opened (1 while the server keeps it alive)."""
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        head: bytes = b"",
+        body: bytes | None = None,
+        content_type: bytes = b"application/json",
+    ) -> RawResponse:
+        """Send one request (`head`: extra header lines, each ending in CRLF) and read its answer."""
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            self.opened += 1
+        reader, writer = self._reader, self._writer
+        assert reader is not None
+        start = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n".encode()
+        if body is None:
+            writer.write(start + head + b"\r\n")
+        else:
+            writer.write(
+                b"%s%sContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s"
+                % (start, head, content_type, len(body), body)
+            )
+        try:
+            status, headers = await _read_head(reader)
+            answer = await _read_body(reader, headers)
+        except BaseException:
+            self.close()
+            raise
+        if headers.get(b"connection", b"").lower() == b"close":
+            self.close()
+        return RawResponse(status, headers, answer)
+
+    def close(self) -> None:
+        """Close the TCP connection (the next request opens a new one)."""
+        if self._writer is not None:
+            self._writer.close()
+        self._reader = self._writer = None
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, bytes]]:
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionResetError("the server closed the connection before answering")
+    headers: dict[bytes, bytes] = {}
+    while True:
+        line = await reader.readline()
+        if line == b"\r\n":
+            return int(status_line[9:12]), headers
+        if not line:
+            raise ConnectionResetError("the server closed the connection inside the headers")
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: dict[bytes, bytes]) -> bytes:
+    if b"content-length" in headers:
+        return await reader.readexactly(int(headers[b"content-length"]))
+    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+        return await _read_chunked(reader)
+    if headers.get(b"connection", b"").lower() == b"close":
+        return await reader.read()
+    return b""
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        size = int((await reader.readline()).split(b";", 1)[0], 16)
+        if size == 0:
+            while (await reader.readline()) not in (b"\r\n", b""):
+                pass  # trailers
+            return b"".join(parts)
+        parts.append(await reader.readexactly(size))
+        await reader.readexactly(2)
