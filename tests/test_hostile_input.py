@@ -238,3 +238,21 @@ def _fill_ids(path: str) -> str:
         else part
         for part in path.split("/")
     )
+
+
+def test_nul_in_any_query_parameter_is_refused_by_name(tenant: Tenant) -> None:
+    # Found by `make fuzz` on PostgreSQL: GET /results?item=%00 answered 500.
+    course = make_course(tenant, students=1)
+    for path, name in [
+        ("/results", "item"),
+        (f"/user/Resource/{course.resource_id}/Group/Search", "text"),
+        ("/audit_events", "operation"),
+        ("/student_groups", "unknown_parameter"),
+    ]:
+        response = tenant.get(path, params={name: "a\x00b"})
+        assert response.status_code == 400, (path, response.text)
+        if not path.startswith("/user/"):
+            [error] = response.json()["errors"]
+            assert (error["field"], error["in"], error["rule"]) == (name, "query", "no_nul")
+        else:
+            assert name in response.json()

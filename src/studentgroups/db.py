@@ -131,6 +131,15 @@ def create_db_engine(settings: Settings) -> Engine:
         return engine
     return create_engine(
         settings.database_url,
+        connect_args={
+            "connect_timeout": settings.db_connect_timeout_seconds,
+            # A server that vanishes without closing the connection (a host down, a network cut)
+            # is noticed in about 20 s by the kernel's keepalive probes, not in hours.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 2,
+        },
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,

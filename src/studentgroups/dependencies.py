@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 from studentgroups.audit import service as audit
 from studentgroups.auth import Principal, authenticate, key_from_headers
 from studentgroups.db import has_written
+from studentgroups.errors import DATABASE_BUSY, BadRequest, FieldError, ServiceUnavailable
 from studentgroups.instances.models import Role
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -27,7 +30,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """
     state = request.app.state
     factory = state.read_sessions if request.method in _READ_METHODS else state.write_sessions
-    async with state.database_slots:
+    async with _database_slot(state):
         session: Session = factory()
         try:
             yield session
@@ -35,6 +38,21 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_in_threadpool(_rollback_and_close, session)
             raise
         await run_in_threadpool(_commit_and_close, session, _write_of(request))
+
+
+@asynccontextmanager
+async def _database_slot(state: Any) -> AsyncIterator[None]:
+    """A slot, waited for no longer than the pool's timeout: when the database stops answering,
+    a 503 rather than a queue that grows for as long as it does not."""
+    try:
+        with anyio.fail_after(state.settings.db_pool_timeout_seconds):
+            await state.database_slots.acquire()
+    except TimeoutError:
+        raise ServiceUnavailable(DATABASE_BUSY) from None
+    try:
+        yield
+    finally:
+        state.database_slots.release()
 
 
 def _write_of(request: Request) -> audit.Write | None:
@@ -111,12 +129,12 @@ def current_principal(
     return principal
 
 
-def _writer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def _writer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     principal.require(Role.STAFF)
     return principal
 
 
-def _admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def _admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     principal.require(Role.ADMIN)
     return principal
 
@@ -124,3 +142,19 @@ def _admin(principal: Annotated[Principal, Depends(current_principal)]) -> Princ
 Reader = Annotated[Principal, Depends(current_principal)]
 Writer = Annotated[Principal, Depends(_writer)]
 Admin = Annotated[Principal, Depends(_admin)]
+
+
+async def refuse_nul_in_query(request: Request) -> None:
+    """No text can hold NUL: PostgreSQL cannot even compare with it. Refused for every query
+    parameter at once, with the parameter named, before any route reads it.
+
+    Async, as every dependency that does no I/O must be: a sync one waits for a worker thread,
+    and those are as many as the pool's connections.
+    """
+    bad = [
+        FieldError(field=name, rule="no_nul", message="must not contain NUL (%00)", location="query")
+        for name, value in request.query_params.multi_items()
+        if "\x00" in value
+    ]
+    if bad:
+        raise BadRequest(f"Invalid input: {', '.join(e.field for e in bad)}.", errors=bad)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,8 +12,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from psycopg import InterfaceError as DriverInterfaceError
+from psycopg import OperationalError as DriverOperationalError
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("studentgroups.errors")
@@ -91,6 +95,27 @@ class UnsupportedMediaType(AppError):
     status = 415
     title = "Unsupported Media Type"
     slug = "unsupported-media-type"
+
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+"""What a 503 tells a client to wait before retrying: about what a PostgreSQL restart takes."""
+DATABASE_UNAVAILABLE = (
+    "The database is unavailable; retry in a few seconds. "
+    "A change sent with this request was applied whole or not at all."
+)
+DATABASE_BUSY = "The service is busy: no database connection came free in time; nothing was saved."
+
+
+class ServiceUnavailable(AppError):
+    """The database cannot serve the request now; the answer says when to retry (`Retry-After`)."""
+
+    status = 503
+    title = "Service Unavailable"
+    slug = "unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = DATABASE_RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class ProblemFieldError(BaseModel):
@@ -299,6 +324,63 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# SQLSTATE classes of a database that cannot serve us now, rather than of a wrong statement:
+# connection exception, invalid authorization, insufficient resources, operator intervention
+# (shutdown, restart, statement cancelled), system error.
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "28", "53", "57", "58"})
+_SQLITE_BUSY = ("database is locked", "database table is locked", "disk i/o error", "unable to open database")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database is down, unreachable or too busy, not that a statement is wrong.
+
+    SQLAlchemy wraps the driver's errors: `connection_invalidated` when the connection broke
+    under a statement, no `statement` when a new connection could not be made (refused, timed
+    out, the server starting up). COPY through the driver (`bulk.insert_rows`) raises psycopg's
+    own errors, where a driver error without a SQLSTATE is a lost connection. A driver error
+    without a SQLSTATE under a statement (too many parameters, say) is a bug, not an outage.
+    """
+    if isinstance(exc, PoolTimeoutError | DriverInterfaceError):
+        return True
+    driver_error: BaseException | None = exc
+    under_statement = False
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        under_statement = exc.statement is not None
+        driver_error = exc.orig
+    if isinstance(driver_error, DriverOperationalError):
+        if driver_error.sqlstate is None:
+            return not under_statement
+        return driver_error.sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+    if isinstance(driver_error, sqlite3.OperationalError):
+        return str(driver_error).lower().startswith(_SQLITE_BUSY)
+    return isinstance(driver_error, DriverInterfaceError)
+
+
+def _unavailable_response(request: Request, exc: ServiceUnavailable) -> Response:
+    headers = {"Retry-After": str(exc.retry_after)}
+    return error_response(request, exc.status, exc.title, exc.slug, exc.detail, headers=headers)
+
+
+async def _service_unavailable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceUnavailable)
+    logger.warning("answered 503 on %s %s: %s", request.method, request.url.path, exc.detail)
+    return _unavailable_response(request, exc)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """The database is unavailable: 503 with `Retry-After`. Any other database error is a bug: 500."""
+    if not database_unavailable(exc):
+        raise exc  # rendered by `_unexpected_error`, logged with its traceback
+    first_line = next(iter(str(exc).splitlines()), "")
+    method, path = request.method, request.url.path
+    logger.warning("database unavailable on %s %s: %s: %s", method, path, type(exc).__name__, first_line)
+    if isinstance(exc, PoolTimeoutError):
+        return _unavailable_response(request, ServiceUnavailable(DATABASE_BUSY))
+    return _unavailable_response(request, ServiceUnavailable(DATABASE_UNAVAILABLE))
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     # The server closes this connection after the answer: say so, or a client reusing it is reset.
@@ -318,6 +400,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(ServiceUnavailable, _service_unavailable)
+    for unavailable in (DBAPIError, PoolTimeoutError, DriverOperationalError, DriverInterfaceError):
+        app.add_exception_handler(unavailable, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -331,7 +416,10 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         405: "Method not allowed on this path.",
         409: "The change conflicts with the current state (named in `detail`).",
         411: "POST or PUT without a body.",
+        413: "The body is larger than the service accepts (`max_body_bytes`); nothing was read or saved.",
         415: "The body is not JSON (send Content-Type: application/json).",
+        429: "Too many requests with this key; `Retry-After` says in how many seconds to try again.",
+        503: "The database is unavailable or too busy; `Retry-After` says when to try again.",
     }
     return {
         s: {"model": Problem, "description": described[s], "content": {PROBLEM_MEDIA_TYPE: {}}}

@@ -19,7 +19,7 @@ from studentgroups import __version__
 from studentgroups.audit.router import router as audit_router
 from studentgroups.clusters.router import router as clusters_router
 from studentgroups.db import create_db_engine, create_session_factory, pool_capacity
-from studentgroups.dependencies import Reader
+from studentgroups.dependencies import Reader, refuse_nul_in_query
 from studentgroups.errors import (
     LUMINUS_PREFIX,
     PROBLEM_MEDIA_TYPE,
@@ -32,6 +32,8 @@ from studentgroups.groups.router import router as groups_router
 from studentgroups.instances.router import router as keys_router
 from studentgroups.luminus.router import router as luminus_router
 from studentgroups.modules.router import router as modules_router
+from studentgroups.operations import configure_logging, install_operations
+from studentgroups.operations.security import docs_content_security_policy
 from studentgroups.results.router import BODY_MODELS
 from studentgroups.results.router import router as results_router
 from studentgroups.settings import Settings, get_settings
@@ -71,7 +73,9 @@ DOMOSCIO_ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def _path_instance_is_callers(instance_id: Annotated[int, id_path("instance")], principal: Reader) -> None:
+async def _path_instance_is_callers(
+    instance_id: Annotated[int, id_path("instance")], principal: Reader
+) -> None:
     """Under /v1/instances/{instance_id}/ the instance must be the key's own."""
     if instance_id != principal.instance_id:
         raise NotFound(f"No instance with id {instance_id}.")
@@ -113,12 +117,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings)  # after uvicorn's own set-up, so that its loggers follow ours
         # Threads beyond the pool's connections would only contend for the GIL (measured in
         # docs/benchmarks.md); every blocking call of a request runs in this pool.
         anyio.to_thread.current_default_thread_limiter().total_tokens = pool_capacity(settings)
         # What start-up made lives as long as the process: keep it out of every GC pass.
         gc.freeze()
         yield
+        await operations.aclose()
         engine.dispose()
 
     app = FastAPI(
@@ -129,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
         strict_content_type=False,
+        dependencies=[Depends(refuse_nul_in_query)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -136,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessions = create_session_factory(engine, read_only=True)
     app.state.database_slots = anyio.Semaphore(pool_capacity(settings))
     install_error_handlers(app)
+    # Request ids, logs, metrics, security headers, CORS, limits; /healthz, /readyz, /metrics.
+    operations = install_operations(app, settings)
 
     for router in DOMOSCIO_ROUTERS:
         app.include_router(router)
@@ -149,23 +158,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(modules_router)
     app.include_router(luminus_router)
 
-    @app.get("/healthz", tags=["Operations"])
-    async def healthz() -> dict[str, str]:
-        """Liveness: the process answers. Needs no key and no database."""
-        return {"status": "ok"}
-
     app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    # Served from the installed swagger-ui-bundle package: works without internet access. No
+    # validator badge: it would send the document's address to validator.swagger.io.
+    docs_page = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="studentgroups API",
+        swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs-assets/swagger-ui.css",
+        swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None},
+    )
+    docs_policy = docs_content_security_policy(bytes(docs_page.body).decode())
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        # Served from the installed swagger-ui-bundle package: works without internet access.
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="studentgroups API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
-        )
+        return HTMLResponse(docs_page.body, headers={"Content-Security-Policy": docs_policy})
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

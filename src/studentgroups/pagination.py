@@ -20,7 +20,7 @@ class Page:
     offset: int
 
 
-def _page(
+async def _page(
     limit: Annotated[
         int | None, Query(ge=0, le=MAX_LIMIT, description="At most this many items (default: all).")
     ] = None,

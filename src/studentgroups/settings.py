@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -23,7 +26,17 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=8, ge=1, le=200)
     db_max_overflow: int = Field(default=4, ge=0, le=200)
-    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_pool_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Wait at most this long for a free database connection, then answer 503.",
+    )
+    db_connect_timeout_seconds: int = Field(
+        default=5,
+        ge=2,
+        le=300,
+        description="PostgreSQL: give up connecting after this long (503), never hang on a dead server.",
+    )
     db_pre_ping: bool = Field(
         default=True,
         description="Test each pooled connection before use (no stale connection after a restart).",
@@ -31,10 +44,61 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=15_000, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # Operations and security of the HTTP pipeline (studentgroups.operations; README, "Configuration
+    # and operations").
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="Logs as JSON lines (one object per line), or `text` for humans."
+    )
+    access_log: bool = Field(default=True, description="Log one line per request (never its headers).")
+    max_body_bytes: int = Field(
+        default=16 * MIB,
+        ge=1024,
+        description="Largest request body; a batch of 10,000 results at the longest names is 6.4 MB.",
+    )
+    json_max_depth: int = Field(
+        default=64, ge=2, le=200, description="Deepest nesting of arrays and objects a JSON body may have."
+    )
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins browsers may call the API from (comma-separated; `*` for any); none: no CORS.",
+    )
+    hsts_max_age_seconds: int = Field(
+        default=0,
+        ge=0,
+        description="Send Strict-Transport-Security with this max-age; 0: never (plain HTTP).",
+    )
+    rate_limit_per_minute: int = Field(
+        default=0, ge=0, description="Requests a minute per API key (per address without one); 0: no limit."
+    )
+    rate_limit_burst: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests allowed at once before the rate applies; default: a minute's.",
+    )
+    rate_limit_redis_url: str | None = Field(
+        default=None, description="redis://host:6379/0: one budget shared by every worker; else per worker."
+    )
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="When set, /metrics needs `Authorization: Bearer <token>`."
+    )
+    readiness_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="How long /readyz waits for the database's answer."
+    )
+
     @property
     def is_sqlite(self) -> bool:
         """True when the database is the embedded SQLite default."""
         return self.database_url.startswith("sqlite")
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            return json.loads(value)  # a JSON list, as pydantic-settings reads lists
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -1,0 +1,190 @@
+"""What the operations pipeline costs: the service at default settings against the same app without it.
+
+The pipeline (studentgroups.operations): request id, metrics and the access line, security headers,
+the body limit and the last-resort 500; rate limiting and CORS are off by default. The baseline is
+the same app with those layers taken out. Both are the real server (uvicorn, one worker) in a
+subprocess, each GET from 32 keep-alive connections: GET /student_groups/{id} with a key (a cheap
+read), and /healthz (no database: the pipeline's share at its largest). Rounds alternate the two
+servers so drifts on this shared machine hit both alike. Besides throughput, the CPU time each
+server spends per request (from /proc): on a machine shared with other work it is the steadier
+figure. The access log goes to /dev/null (its JSON lines are still formatted and written).
+
+Run: .venv/bin/python bench/middleware.py [--sqlite] [--seconds 5] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+
+from harness import LoadResult, free_port, fresh_database, load
+from studentgroups.db import create_db_engine, create_session_factory, transaction
+from studentgroups.groups.service import create_group
+from studentgroups.instances.service import create_instance
+from studentgroups.main import create_app
+from studentgroups.settings import Settings
+
+VARIANTS = ("pipeline", "bare")
+
+
+def serve(variant: str, database_url: str, port: int) -> None:
+    """In the subprocess: the app, with its pipeline or without, under uvicorn as `serve` runs it."""
+    app = create_app(Settings(database_url=database_url, log_level="info"))
+    if variant == "bare":
+        app.user_middleware = [m for m in app.user_middleware if not _is_operations(m.cls)]
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()  # the command name may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _is_operations(layer: object) -> bool:
+    module = getattr(layer, "__module__", "")
+    return module.startswith("studentgroups.operations") or module.startswith("starlette.middleware.cors")
+
+
+@dataclass
+class Server:
+    port: int
+    pid: int
+
+
+@dataclass
+class Measured:
+    load: LoadResult
+    cpu_ms_per_request: float
+
+
+@contextmanager
+def running(variant: str, database_url: str) -> Iterator[Server]:
+    """The variant's server on a free port; stopped afterwards."""
+    port = free_port()
+    command = [
+        sys.executable,
+        __file__,
+        "--serve",
+        variant,
+        "--port",
+        str(port),
+        "--database-url",
+        database_url,
+    ]
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"the {variant} server did not start")
+            time.sleep(0.1)
+        yield Server(port, process.pid)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sqlite", action="store_true", help="run on SQLite instead of PostgreSQL")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.database_url, args.port)
+        return
+
+    with fresh_database("sqlite" if args.sqlite else "postgresql") as url:
+        engine = create_db_engine(Settings(database_url=url))
+        with transaction(create_session_factory(engine)) as session:
+            instance, issued = create_instance(session, name="bench")
+            group = create_group(
+                session,
+                instance_id=instance.id,
+                name="2nd year associates financial services",
+                student_cluster_id=None,
+                creator_id=issued.user.id,
+            )
+            key, group_id = issued.secret, group.id
+        engine.dispose()
+
+        targets = {
+            "get_student_group": (f"/student_groups/{group_id}", {"Authorization": f"Token token={key}"}),
+            "healthz": ("/healthz", {}),
+        }
+        runs: dict[tuple[str, str], list[Measured]] = {}
+        with running("pipeline", url) as with_pipeline, running("bare", url) as without:
+            servers = {"pipeline": with_pipeline, "bare": without}
+            for _ in range(args.rounds):
+                for target, (path, headers) in targets.items():
+                    for variant in VARIANTS:
+                        server = servers[variant]
+                        load(server.port, path, headers, connections=args.connections, seconds=1, warmup=0)
+                        before = cpu_seconds(server.pid)
+                        measured = load(
+                            server.port,
+                            path,
+                            headers,
+                            connections=args.connections,
+                            seconds=args.seconds,
+                            warmup=0,
+                        )
+                        cpu_ms = (cpu_seconds(server.pid) - before) * 1000 / measured.requests
+                        runs.setdefault((target, variant), []).append(Measured(measured, cpu_ms))
+
+    result: dict[str, object] = {
+        "benchmark": "middleware",
+        "database": "sqlite" if args.sqlite else "postgresql",
+        "connections": args.connections,
+        "rounds": args.rounds,
+        "seconds_per_round": args.seconds,
+    }
+    for target in targets:
+        pipeline, bare = runs[(target, "pipeline")], runs[(target, "bare")]
+        ratios = sorted(p.load.rps / b.load.rps for p, b in zip(pipeline, bare, strict=True))
+        cpu_ratios = sorted(
+            p.cpu_ms_per_request / b.cpu_ms_per_request for p, b in zip(pipeline, bare, strict=True)
+        )
+        result[target] = {
+            "pipeline": max(pipeline, key=lambda m: m.load.rps).load.summary(),
+            "bare": max(bare, key=lambda m: m.load.rps).load.summary(),
+            "cpu_ms_per_request": {
+                "pipeline": round(statistics.median(m.cpu_ms_per_request for m in pipeline), 3),
+                "bare": round(statistics.median(m.cpu_ms_per_request for m in bare), 3),
+            },
+            "throughput_ratio_per_round": [round(r, 3) for r in ratios],
+            "throughput_ratio": round(statistics.median(ratios), 3),
+            "cpu_per_request_ratio_per_round": [round(r, 3) for r in cpu_ratios],
+            "cpu_per_request_ratio": round(statistics.median(cpu_ratios), 3),
+        }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
