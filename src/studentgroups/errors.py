@@ -369,8 +369,27 @@ async def _service_unavailable(request: Request, exc: Exception) -> Response:
     return _unavailable_response(request, exc)
 
 
+def lost_to_a_concurrent_transaction(exc: BaseException) -> bool:
+    """True when PostgreSQL rolled the transaction back for another's sake (SQLSTATE class 40:
+    a deadlock, a serialization failure): nothing was saved, and the same request may succeed."""
+    driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
+    sqlstate = getattr(driver_error, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("40")
+
+
 async def _database_error(request: Request, exc: Exception) -> Response:
-    """The database is unavailable: 503 with `Retry-After`. Any other database error is a bug: 500."""
+    """The database is unavailable: 503 with `Retry-After`. A transaction rolled back for a
+    concurrent one's sake: 409. Any other database error is a bug: 500."""
+    if lost_to_a_concurrent_transaction(exc):
+        logger.info("transaction rolled back for a concurrent one, answered 409: %s", exc)
+        return error_response(
+            request,
+            409,
+            "Conflict",
+            "conflict",
+            "The change collided with another made at the same time; nothing was saved. Send it again.",
+            headers={"Retry-After": "1"},
+        )
     if not database_unavailable(exc):
         raise exc  # rendered by `_unexpected_error`, logged with its traceback
     first_line = next(iter(str(exc).splitlines()), "")

@@ -119,6 +119,26 @@ def test_a_connection_lost_during_a_randomise_save_is_a_503_string_and_saves_not
 @pytest.mark.parametrize(
     "error",
     [
+        sa.OperationalError("UPDATE groups", {}, psycopg.errors.DeadlockDetected("deadlock detected")),
+        sa.OperationalError("UPDATE groups", {}, psycopg.errors.SerializationFailure("could not serialize")),
+        psycopg.errors.DeadlockDetected("deadlock detected"),  # COPY's own, unwrapped
+    ],
+    ids=["deadlock", "serialization-failure", "deadlock-in-copy"],
+)
+def test_a_transaction_rolled_back_for_a_concurrent_one_is_a_409_to_send_again(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch, error: BaseException
+) -> None:
+    monkeypatch.setattr(groups, "list_groups", _raising(error))
+    response = tenant.get("/student_groups")
+    assert response.status_code == 409
+    assert response.json()["type"] == "urn:studentgroups:problem:conflict"
+    assert "Send it again" in response.json()["detail"]
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
         sa.OperationalError("SELECT 1", {}, TOO_MANY_PARAMETERS),
         sa.ProgrammingError("SELECT x", {}, psycopg.errors.UndefinedColumn("column x does not exist")),
     ],

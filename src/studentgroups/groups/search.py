@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, exists, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Row, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
@@ -25,6 +25,7 @@ from studentgroups.groups.types import GroupType
 from studentgroups.listing import uuid_text
 from studentgroups.modules.models import Module
 from studentgroups.modules.service import is_manager
+from studentgroups.students.lookup import chunk_size, one_of
 from studentgroups.students.models import Student
 from studentgroups.tenancy import scoped_columns
 
@@ -128,14 +129,18 @@ def _groups_of(
     """Each student's groups at the level searched, in one query."""
     if not student_ids:
         return {}
-    rows = session.execute(
+    groups = (
         module_groups(session, principal, module, manages=manager)
         .add_columns(Membership.student_id)
         .join(Membership, Membership.group_id == Group.id)
-        .where(level, Membership.student_id.in_(list(student_ids)))
+        .where(level)
         .order_by(Group.name, Group.id)
     )
     out: dict[int, list[Row[Any]]] = {}
-    for row in rows:
-        out.setdefault(row.student_id, []).append(row)
+    # A page may be a whole module of 100,000 students: never one bind parameter each.
+    size = chunk_size(session)
+    for start in range(0, len(student_ids), size):
+        chunk = list(student_ids[start : start + size])
+        for row in session.execute(groups.where(one_of(session, Membership.student_id, chunk, BigInteger))):
+            out.setdefault(row.student_id, []).append(row)
     return out

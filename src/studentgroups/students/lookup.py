@@ -18,7 +18,8 @@ ARRAY_CHUNK = 100_000
 """On PostgreSQL the values travel as one array parameter: one query for a whole batch."""
 
 
-def _chunk_size(session: Session) -> int:
+def chunk_size(session: Session) -> int:
+    """How many values one `one_of` condition takes on this database."""
     return ARRAY_CHUNK if session.get_bind().dialect.name == "postgresql" else CHUNK
 
 
@@ -26,7 +27,7 @@ _SEPARATOR = "\x1f"
 """Joins uids into one text parameter on PostgreSQL: a control character, which no uid holds."""
 
 
-def _one_of(session: Session, column: Any, values: list[Any], element_type: Any) -> ColumnElement[bool]:
+def one_of(session: Session, column: Any, values: list[Any], element_type: Any) -> ColumnElement[bool]:
     """`column IN values`. On PostgreSQL one parameter (`= ANY`): 5,000 values are not 5,000
     placeholders to send and plan. Text values travel joined into one string and are split by
     the server, which costs the driver one value to send instead of an array of thousands."""
@@ -43,13 +44,13 @@ def _one_of(session: Session, column: Any, values: list[Any], element_type: Any)
 def existing_student_ids(session: Session, *, instance_id: int, student_ids: Sequence[int]) -> set[int]:
     """Which of `student_ids` are students of the instance."""
     found: set[int] = set()
-    size = _chunk_size(session)
+    size = chunk_size(session)
     for start in range(0, len(student_ids), size):
         chunk = list(student_ids[start : start + size])
         found.update(
             session.scalars(
                 scoped_columns(Student, instance_id, Student.id).where(
-                    _one_of(session, Student.id, chunk, BigInteger)
+                    one_of(session, Student.id, chunk, BigInteger)
                 )
             )
         )
@@ -68,13 +69,13 @@ def student_ids_by_uid(
     `on_progress(done, total)` is told after each chunk.
     """
     found: dict[str, int] = {}
-    size = _chunk_size(session)
+    size = chunk_size(session)
     for start in range(0, len(uids), size):
         chunk = list(uids[start : start + size])
         # Core, not the ORM's result machinery: thousands of plain rows are read much faster.
         rows = session.connection().execute(
             scoped_columns(Student, instance_id, Student.uid, Student.id).where(
-                _one_of(session, Student.uid, chunk, String)
+                one_of(session, Student.uid, chunk, String)
             )
         )
         found.update((uid, student_id) for uid, student_id in rows)
