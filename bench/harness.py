@@ -107,10 +107,16 @@ def _children(pid: int) -> list[int]:
 
 
 @contextmanager
-def running_server(database_url: str, workers: int = 1) -> Iterator[Server]:
-    """`studentgroups serve` in a subprocess, as a user starts it; stopped afterwards."""
+def running_server(database_url: str, workers: int = 1, *, rate_limited: bool = False) -> Iterator[Server]:
+    """`studentgroups serve` in a subprocess, as a user starts it; stopped afterwards.
+
+    The benchmarks drive one key far past any rate limit, so the limiter is off unless asked for
+    (`rate_limited`: the service's defaults, as the soak runs it).
+    """
     port = free_port()
     env = {**os.environ, "STUDENTGROUPS_DATABASE_URL": database_url, "STUDENTGROUPS_LOG_LEVEL": "warning"}
+    if not rate_limited:
+        env["STUDENTGROUPS_RATE_LIMIT_PER_MINUTE"] = "0"
     command = [
         str(Path(sys.executable).with_name("studentgroups")),
         "serve",

@@ -944,7 +944,10 @@ def main() -> int:
 
     started_at = datetime.now(UTC)
     load_before = os.getloadavg()
-    with fresh_database("postgresql") as url, running_server(url, workers=WORKERS) as server:
+    with (
+        fresh_database("postgresql") as url,
+        running_server(url, workers=WORKERS, rate_limited=True) as server,  # the service's defaults
+    ):
         setup_start = time.perf_counter()
         tenants = seed(url, server.url, args.instances, sizes)
         setup_s = time.perf_counter() - setup_start

@@ -45,7 +45,9 @@ def on_postgres(database_url: str) -> bool:
 @pytest.fixture(scope="session")
 def server(database_url: str) -> Iterator[LiveServer]:
     """The service on 127.0.0.1, on the run's database."""
-    live = LiveServer(create_app(Settings(database_url=database_url))).start()
+    # No rate limit (it is on by default on PostgreSQL): the fuzzer alone sends one key thousands
+    # of requests. tests/operations/test_rate_limit.py starts servers of its own with it on.
+    live = LiveServer(create_app(Settings(database_url=database_url, rate_limit_per_minute=0))).start()
     yield live
     live.stop()
 

@@ -92,7 +92,10 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
-        access_log=False,
+        access_log=False,  # ours is written by studentgroups.operations, with the request id
+        # A worker imports the whole app before it answers the supervisor's health check; on a
+        # busy machine that took 8-12 s, past uvicorn's 5 s, and the workers were killed in a loop.
+        timeout_worker_healthcheck=30,
     )
 
 

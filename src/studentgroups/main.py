@@ -86,19 +86,30 @@ def _tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
 
     Under /v1/instances/{instance_id} every operation may also answer 400 (a malformed instance id)
     and 404 (not the key's instance); FastAPI drops `responses` given to `include_router`, so they
-    are added here.
+    are added here. So are the answers of the pipeline in front of every call with a key: 429
+    (its rate limit), 503 (the database unavailable) and, with a body, 413 (too large).
     """
     problem_ref = {"$ref": "#/components/schemas/Problem"}
     prefix_errors = {str(k): v for k, v in error_responses(400, 404).items()}
+    pipeline_errors = {str(k): v for k, v in error_responses(429, 503).items()}
+    body_errors = {str(k): v for k, v in error_responses(413).items()}
     for path, path_item in schema.get("paths", {}).items():
         for operation in path_item.values():
             responses = operation.get("responses", {})
             responses.pop("422", None)
-            if path.startswith(V1_PREFIX):
-                for status, described in prefix_errors.items():
-                    responses.setdefault(status, {"description": described["description"]})
+            added = {
+                **(prefix_errors if path.startswith(V1_PREFIX) else {}),
+                **(pipeline_errors if "security" in operation else {}),
+                **(body_errors if "requestBody" in operation else {}),
+            }
+            for status, described in added.items():
+                responses.setdefault(status, {"description": described["description"]})
             if path.startswith(LUMINUS_PREFIX):
-                continue  # LumiNUS errors are JSON strings, as its document has them
+                # LumiNUS errors are JSON strings, as its document has them.
+                for status, response in responses.items():
+                    if int(status) >= 400:
+                        response.setdefault("content", {"application/json": {"schema": {"type": "string"}}})
+                continue
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": problem_ref}}

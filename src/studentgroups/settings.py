@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
+POSTGRES_RATE_LIMIT_PER_MINUTE = 6_000
+"""The rate limit on PostgreSQL when none is set: 100 requests a second per key, sustained."""
 
 
 class Settings(BaseSettings):
@@ -67,8 +69,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Send Strict-Transport-Security with this max-age; 0: never (plain HTTP).",
     )
-    rate_limit_per_minute: int = Field(
-        default=0, ge=0, description="Requests a minute per API key (per address without one); 0: no limit."
+    rate_limit_per_minute: int | None = Field(
+        default=None,
+        ge=0,
+        description="Requests a minute per API key (per address without one); 0: no limit; "
+        f"unset: none on SQLite, {POSTGRES_RATE_LIMIT_PER_MINUTE:,} on PostgreSQL.",
     )
     rate_limit_burst: int | None = Field(
         default=None,
@@ -90,6 +95,14 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """True when the database is the embedded SQLite default."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def rate_limit(self) -> int:
+        """Requests a minute per key, 0 for none: as set, else off on the embedded default and
+        generous on PostgreSQL (a platform's sync or a results push stays far below it)."""
+        if self.rate_limit_per_minute is not None:
+            return self.rate_limit_per_minute
+        return 0 if self.is_sqlite else POSTGRES_RATE_LIMIT_PER_MINUTE
 
     @field_validator("cors_allowed_origins", mode="before")
     @classmethod

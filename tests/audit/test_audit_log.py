@@ -43,6 +43,7 @@ def test_a_write_is_recorded_with_who_what_and_when(tenant: Tenant) -> None:
         "create_student_group",
     )
     assert event["instance_id"] == tenant.instance_id
+    assert event["request_id"] == "req-audit-1"  # the caller's X-Request-ID, to find it in the logs
     assert event["at"] >= response.json()["created_at"]
 
     tenant.delete(f"/student_groups/{group_id}", params={"force": "true"})

@@ -10,7 +10,9 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from studentgroups.settings import Settings
+from studentgroups.operations import rate_limiter
+from studentgroups.operations.ratelimit import MemoryLimiter
+from studentgroups.settings import POSTGRES_RATE_LIMIT_PER_MINUTE, Settings
 from tests.factories import Tenant
 from tests.operations.conftest import StartServer, captured_logs, tenant_on
 
@@ -39,14 +41,23 @@ def assert_limited(response: httpx.Response, limit: int) -> int:
     return retry_after
 
 
-def test_off_by_default_on_the_embedded_database(tenant: Tenant) -> None:
-    settings = Settings()
-    assert settings.is_sqlite
-    assert settings.rate_limit_per_minute == 0
+def test_off_by_default_on_the_embedded_database_and_generous_on_postgresql(
+    start_server: StartServer, sessions: sessionmaker[Session], on_postgres: bool
+) -> None:
+    assert rate_limiter(Settings(database_url="sqlite:///anywhere.db")) is None
+    on_pg = rate_limiter(Settings(database_url="postgresql+psycopg://u@db.internal/sg"))
+    assert isinstance(on_pg, MemoryLimiter)
+    assert (on_pg.rate * 60, on_pg.limit) == (POSTGRES_RATE_LIMIT_PER_MINUTE, POSTGRES_RATE_LIMIT_PER_MINUTE)
+    assert rate_limiter(Settings(database_url="postgresql+psycopg://u@h/sg", rate_limit_per_minute=0)) is None
+    # A server with the defaults of the suite's database.
+    tenant = tenant_on(start_server(), sessions)
     for _ in range(30):
         response = tenant.get("/student_groups")
         assert response.status_code == 200
-        assert "RateLimit-Limit" not in response.headers
+        if on_postgres:
+            assert response.headers["RateLimit-Limit"] == str(POSTGRES_RATE_LIMIT_PER_MINUTE)
+        else:
+            assert "RateLimit-Limit" not in response.headers
 
 
 def test_a_key_gets_its_burst_then_429_with_retry_after(

@@ -52,14 +52,13 @@ class Operations:
 
 def rate_limiter(settings: Settings) -> Limiter | None:
     """The configured limiter: none without a rate; in Redis when a URL is given, else in memory."""
-    if not settings.rate_limit_per_minute:
+    per_minute = settings.rate_limit
+    if not per_minute:
         return None
-    burst = settings.rate_limit_burst or settings.rate_limit_per_minute
+    burst = settings.rate_limit_burst or per_minute
     if settings.rate_limit_redis_url:
-        return RedisLimiter(
-            settings.rate_limit_redis_url, per_minute=settings.rate_limit_per_minute, burst=burst
-        )
-    return MemoryLimiter(per_minute=settings.rate_limit_per_minute, burst=burst)
+        return RedisLimiter(settings.rate_limit_redis_url, per_minute=per_minute, burst=burst)
+    return MemoryLimiter(per_minute=per_minute, burst=burst)
 
 
 def install_operations(app: FastAPI, settings: Settings) -> Operations:
