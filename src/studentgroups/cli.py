@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import shlex
 import sys
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ from studentgroups.instances.demo import create_demo
 from studentgroups.instances.models import Role
 from studentgroups.migrations import upgrade_database
 from studentgroups.modules import roster_import
+from studentgroups.operations.process import MALLOC_ARENAS
 from studentgroups.results import csv_import as results_import
 from studentgroups.settings import get_settings
 
@@ -83,6 +85,11 @@ def serve(
 ) -> None:
     """Serve the HTTP API."""
     settings = get_settings()
+    if workers > 1:
+        # Worker processes start with at most two malloc arenas (the operator's choice wins): with
+        # glibc's default, freed memory stayed spread over the threads' arenas and RSS crept up.
+        # A single worker is this process, already started: the app's start-up calls mallopt.
+        os.environ.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
     if workers > 1 and settings.is_sqlite:
         err.print("[yellow]several workers on SQLite share one file lock: PostgreSQL is the way to scale[/]")
     uvicorn.run(

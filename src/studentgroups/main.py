@@ -33,6 +33,7 @@ from studentgroups.instances.router import router as keys_router
 from studentgroups.luminus.router import router as luminus_router
 from studentgroups.modules.router import router as modules_router
 from studentgroups.operations import configure_logging, install_operations
+from studentgroups.operations.process import limit_malloc_arenas
 from studentgroups.operations.security import docs_content_security_policy
 from studentgroups.results.router import BODY_MODELS
 from studentgroups.results.router import router as results_router
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings)  # after uvicorn's own set-up, so that its loggers follow ours
+        limit_malloc_arenas()  # before the worker threads start: keeps the worker's memory flat
         # Threads beyond the pool's connections would only contend for the GIL (measured in
         # docs/benchmarks.md); every blocking call of a request runs in this pool.
         anyio.to_thread.current_default_thread_limiter().total_tokens = pool_capacity(settings)

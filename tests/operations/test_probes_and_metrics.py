@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from studentgroups.main import create_app
+from studentgroups.operations.process import limit_malloc_arenas
 from studentgroups.settings import Settings
 from tests.factories import Tenant
 from tests.live_server import LiveServer
@@ -216,3 +218,10 @@ def test_several_workers_report_their_sum_in_multiprocess_mode(database_url: str
 def test_a_live_server_is_unaffected_by_an_app_made_later(database_url: str, server: LiveServer) -> None:
     create_app(Settings(database_url=database_url))
     assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def test_the_worker_limits_malloc_arenas_unless_the_operator_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert limit_malloc_arenas() is (ctypes.util.find_library("c") is not None and sys.platform == "linux")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False
