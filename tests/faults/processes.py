@@ -17,12 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
 from tests.faults.private_postgres import free_port
-from tests.server_process import COMMAND
+from tests.server_process import COMMAND, wait_until_serving
 
 
 @dataclass
@@ -68,16 +67,7 @@ def server_process(database_url: str, **settings: str) -> Iterator[ServerProcess
         )
     server = ServerProcess(process, f"http://127.0.0.1:{port}", name, log_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"the server process did not start:\n{server.log()[-3000:]}")
-            time.sleep(0.1)
+        wait_until_serving(server.url, process, log=lambda: server.log()[-3000:])
         yield server
     finally:
         if process.poll() is None:

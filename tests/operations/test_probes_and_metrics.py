@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import ctypes.util
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ from studentgroups.settings import Settings
 from tests.factories import Tenant
 from tests.live_server import LiveServer
 from tests.operations.conftest import StartServer
+from tests.server_process import stop, wait_until_serving
 
 
 def samples(text: str, name: str) -> list[Sample]:
@@ -183,24 +182,10 @@ def two_workers(database_url: str, metrics_dir: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
+        wait_until_serving(url, process, seconds=180)
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
 
 
 def test_several_workers_report_their_sum_in_multiprocess_mode(database_url: str, tmp_path: Path) -> None:
