@@ -11,11 +11,7 @@ import argparse
 import json
 import time
 
-from harness import fresh_database, load, running_server
-from studentgroups.db import create_db_engine, create_session_factory, transaction
-from studentgroups.groups.service import create_group
-from studentgroups.instances.service import create_instance
-from studentgroups.settings import Settings
+from harness import fresh_database, load, one_group, running_server
 
 
 def main() -> None:
@@ -27,18 +23,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with fresh_database("sqlite" if args.sqlite else "postgresql") as url:
-        engine = create_db_engine(Settings(database_url=url))
-        with transaction(create_session_factory(engine)) as session:
-            instance, issued = create_instance(session, name="bench")
-            group = create_group(
-                session,
-                instance_id=instance.id,
-                name="2nd year associates financial services",
-                student_cluster_id=None,
-                creator_id=issued.user.id,
-            )
-            key, group_id = issued.secret, group.id
-        engine.dispose()
+        key, group_id = one_group(url)
 
         with running_server(url, workers=1) as server:
             auth = {"Authorization": f"Token token={key}"}

@@ -27,7 +27,11 @@ import psycopg
 import uvloop
 from sqlalchemy.engine import URL, make_url
 
+from studentgroups.db import create_db_engine, create_session_factory, transaction
+from studentgroups.groups.service import create_group
+from studentgroups.instances.service import create_instance
 from studentgroups.migrations import upgrade_database
+from studentgroups.settings import Settings
 
 PG_URL = os.environ.get("PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,10 +129,25 @@ def running_server(database_url: str, workers: int = 1, *, rate_limited: bool = 
         "--workers",
         str(workers),
     ]
-    process = subprocess.Popen(command, env=env, start_new_session=True)
+    with spawned(command, port, env=env) as server:
+        yield server
+
+
+@contextmanager
+def spawned(
+    command: list[str],
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    seconds: float = 30,
+    quiet: bool = False,
+) -> Iterator[Server]:
+    """A server process started by `command`, once it answers /healthz on `port`; stopped afterwards."""
+    stderr = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(command, env=env, start_new_session=True, stderr=stderr)
     server = Server(process, port)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + seconds
         while True:
             try:
                 if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
@@ -136,7 +155,7 @@ def running_server(database_url: str, workers: int = 1, *, rate_limited: bool = 
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start")
+                raise RuntimeError(f"the server did not start: {' '.join(command)}")
             time.sleep(0.1)
         yield server
     finally:
@@ -145,6 +164,24 @@ def running_server(database_url: str, workers: int = 1, *, rate_limited: bool = 
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def one_group(database_url: str) -> tuple[str, int]:
+    """A new instance with one group, made as an operator would; its admin key and the group's id."""
+    engine = create_db_engine(Settings(database_url=database_url))
+    try:
+        with transaction(create_session_factory(engine)) as session:
+            instance, issued = create_instance(session, name="bench")
+            group = create_group(
+                session,
+                instance_id=instance.id,
+                name="2nd year associates financial services",
+                student_cluster_id=None,
+                creator_id=issued.user.id,
+            )
+            return issued.secret, group.id
+    finally:
+        engine.dispose()
 
 
 @dataclass

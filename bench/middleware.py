@@ -16,23 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import httpx
 import uvicorn
 
-from harness import LoadResult, free_port, fresh_database, load
-from studentgroups.db import create_db_engine, create_session_factory, transaction
-from studentgroups.groups.service import create_group
-from studentgroups.instances.service import create_instance
+from harness import LoadResult, Server, cpu_seconds_of, free_port, fresh_database, load, one_group, spawned
 from studentgroups.main import create_app
 from studentgroups.settings import Settings
 
@@ -49,22 +41,15 @@ def serve(variant: str, database_url: str, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) the process has used so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()  # the command name may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu_seconds(server: Server) -> float:
+    seconds = cpu_seconds_of(server.process.pid)
+    assert seconds is not None, "the server is gone"
+    return seconds
 
 
 def _is_operations(layer: object) -> bool:
     module = getattr(layer, "__module__", "")
     return module.startswith("studentgroups.operations") or module.startswith("starlette.middleware.cors")
-
-
-@dataclass
-class Server:
-    port: int
-    pid: int
 
 
 @dataclass
@@ -87,25 +72,8 @@ def running(variant: str, database_url: str) -> Iterator[Server]:
         "--database-url",
         database_url,
     ]
-    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"the {variant} server did not start")
-            time.sleep(0.1)
-        yield Server(port, process.pid)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    with spawned(command, port, seconds=120, quiet=True) as server:
+        yield server
 
 
 def main() -> None:
@@ -123,18 +91,7 @@ def main() -> None:
         return
 
     with fresh_database("sqlite" if args.sqlite else "postgresql") as url:
-        engine = create_db_engine(Settings(database_url=url))
-        with transaction(create_session_factory(engine)) as session:
-            instance, issued = create_instance(session, name="bench")
-            group = create_group(
-                session,
-                instance_id=instance.id,
-                name="2nd year associates financial services",
-                student_cluster_id=None,
-                creator_id=issued.user.id,
-            )
-            key, group_id = issued.secret, group.id
-        engine.dispose()
+        key, group_id = one_group(url)
 
         targets = {
             "get_student_group": (f"/student_groups/{group_id}", {"Authorization": f"Token token={key}"}),
@@ -148,7 +105,7 @@ def main() -> None:
                     for variant in VARIANTS:
                         server = servers[variant]
                         load(server.port, path, headers, connections=args.connections, seconds=1, warmup=0)
-                        before = cpu_seconds(server.pid)
+                        before = _cpu_seconds(server)
                         measured = load(
                             server.port,
                             path,
@@ -157,7 +114,7 @@ def main() -> None:
                             seconds=args.seconds,
                             warmup=0,
                         )
-                        cpu_ms = (cpu_seconds(server.pid) - before) * 1000 / measured.requests
+                        cpu_ms = (_cpu_seconds(server) - before) * 1000 / measured.requests
                         runs.setdefault((target, variant), []).append(Measured(measured, cpu_ms))
 
     result: dict[str, object] = {
