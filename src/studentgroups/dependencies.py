@@ -29,7 +29,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     the connections wait for a thread, which is the deadlock that sync dependencies invite.
     """
     state = request.app.state
-    factory = state.read_sessions if request.method in _READ_METHODS else state.write_sessions
+    reads = request.method in _READ_METHODS
+    factory = state.read_sessions if reads else state.write_sessions
     async with _database_slot(state):
         session: Session = factory()
         try:
@@ -37,7 +38,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         except BaseException:
             await run_in_threadpool(_rollback_and_close, session)
             raise
-        await run_in_threadpool(_commit_and_close, session, _write_of(request))
+        # A read-only session writes nothing, so a read has no audit event to describe.
+        await run_in_threadpool(_commit_and_close, session, None if reads else _write_of(request))
 
 
 @asynccontextmanager
