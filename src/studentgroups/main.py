@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +22,8 @@ from studentgroups.audit.router import router as audit_router
 from studentgroups.clusters.router import router as clusters_router
 from studentgroups.db import create_db_engine, create_session_factory, pool_capacity
 from studentgroups.dependencies import Reader, refuse_nul_in_query
+from studentgroups.enrolment.router import router as enrolment_router
+from studentgroups.enrolment.sweeper import sweep_windows
 from studentgroups.errors import (
     LUMINUS_PREFIX,
     PROBLEM_MEDIA_TYPE,
@@ -31,6 +35,7 @@ from studentgroups.formations.router import router as formations_router
 from studentgroups.groups.router import router as groups_router
 from studentgroups.instances.router import router as keys_router
 from studentgroups.luminus.router import router as luminus_router
+from studentgroups.luminus.self_enrol import router as self_enrol_router
 from studentgroups.modules.router import router as modules_router
 from studentgroups.operations import configure_logging, install_operations
 from studentgroups.operations.process import limit_malloc_arenas
@@ -136,7 +141,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = pool_capacity(settings)
         # What start-up made lives as long as the process: keep it out of every GC pass.
         gc.freeze()
+        sweeper = None
+        if settings.enrolment_sweep_seconds:
+            sweeper = asyncio.create_task(
+                sweep_windows(app.state.write_sessions, settings.enrolment_sweep_seconds)
+            )
         yield
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         await operations.aclose()
         engine.dispose()
 
@@ -169,7 +183,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scoped)
 
     app.include_router(modules_router)
+    app.include_router(enrolment_router)
     app.include_router(luminus_router)
+    app.include_router(self_enrol_router)
 
     app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
     # Served from the installed swagger-ui-bundle package: works without internet access. No

@@ -3,6 +3,7 @@
 from studentgroups.audit.models import AuditEvent
 from studentgroups.clusters.models import StudentCluster
 from studentgroups.db import Base
+from studentgroups.enrolment.models import EnrolmentPolicy, WaitlistEntry
 from studentgroups.formations.models import SavedFormation
 from studentgroups.groups.models import Group, Membership
 from studentgroups.instances.models import ApiKey, Instance, User
@@ -14,6 +15,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "EnrolmentPolicy",
     "Group",
     "Instance",
     "Membership",
@@ -24,4 +26,5 @@ __all__ = [
     "Student",
     "StudentCluster",
     "User",
+    "WaitlistEntry",
 ]

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, /metrics needs `Authorization: Bearer <token>`."
     )
+    enrolment_sweep_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=86_400,
+        description="How often to allocate the self-enrolment windows that have closed; 0: never "
+        "(run `studentgroups close-enrolment` from cron instead).",
+    )
     readiness_timeout_seconds: float = Field(
         default=2.0, gt=0, le=60, description="How long /readyz waits for the database's answer."
     )

@@ -125,6 +125,7 @@ def test_add_creates_root_class_groups_and_echoes_their_fields(course: Course) -
         "selfEnrolOpenDate",
         "selfEnrolCloseDate",
         "memberCount",
+        "waitlist",
     }
     uuid.UUID(lab1["id"])
     assert lab1["id"] != lab2["id"]
@@ -141,6 +142,7 @@ def test_add_creates_root_class_groups_and_echoes_their_fields(course: Course) -
         "selfEnrolOpenDate": "2030-01-01T00:00:00Z",
         "selfEnrolCloseDate": "2030-01-08T12:30:00Z",
         "memberCount": 0,
+        "waitlist": False,
     }
 
 

@@ -70,7 +70,7 @@ def form_sub_groups(
     place = service.place_under(session, parent, create=create)
     outcome = service.form(
         session,
-        principal,
+        principal.user_id,
         place=place,
         options=options_of(body),
         save=body.save,

@@ -213,14 +213,15 @@ def _request(
 
 def form(
     session: Session,
-    principal: Principal,
+    user_id: int | None,
     *,
     place: Place,
     options: Options,
     save: bool,
     request_record: dict[str, Any],
 ) -> Outcome:
-    """Form the pool into the place's groups; with `save`, write it and record it in the history."""
+    """Form the pool into the place's groups; with `save`, write it and record it in the history
+    as `user_id`'s (None: the service's own, as at the close of a self-enrolment window)."""
     seed = engine.new_seed() if options.seed is None else options.seed
     targets = [engine.Target(key=target_key(g), capacity=g.max_user) for g in place.targets]
     targets += [engine.Target(key=NEW_GROUP_KEY.format(i)) for i in range(len(place.new_names))]
@@ -248,7 +249,7 @@ def form(
     saved = None
     if save:
         record = {**request_record, "seed": seed}
-        saved, formed_groups = _save(session, principal, place, options, groups, seed, record)
+        saved, formed_groups = _save(session, user_id, place, options, groups, seed, record)
         groups = [(target, name, keys) for target, (_, name, keys) in zip(formed_groups, groups, strict=True)]
     return Outcome(groups=groups, unplaced=formed.unplaced, report=formed.report, seed=seed, saved=saved)
 
@@ -317,7 +318,7 @@ def _write_pairs(session: Session, instance_id: int, scope: str, pairs: Sequence
 
 def _save(
     session: Session,
-    principal: Principal,
+    user_id: int | None,
     place: Place,
     options: Options,
     groups: list[tuple[Group | None, str, list[str]]],
@@ -339,7 +340,7 @@ def _save(
         module_id=place.module_id,
         parent_group_id=place.parent.id if place.parent else None,
         scope=place.scope,
-        user_id=principal.user_id,
+        user_id=user_id,
         strategy=options.strategy,
         seed=seed,
         request=request_record,
@@ -351,7 +352,7 @@ def _save(
     )
     session.add(saved)
     session.flush()  # the before-state, taken before anything changes
-    created = _create_groups(session, principal, place)
+    created = _create_groups(session, user_id, place)
     targets = list(place.targets) + created
     target_ids = [g.id for g in targets]
     pool = place.pool
@@ -393,7 +394,7 @@ def _save(
     return saved, targets
 
 
-def _create_groups(session: Session, principal: Principal, place: Place) -> list[Group]:
+def _create_groups(session: Session, user_id: int | None, place: Place) -> list[Group]:
     if not place.new_names:
         return []
     parent = place.parent
@@ -404,7 +405,7 @@ def _create_groups(session: Session, principal: Principal, place: Place) -> list
             parent_group_id=parent.id if parent else None,
             group_type=parent.group_type if parent else GroupType.CLASS_GROUP,
             group_access=parent.group_access if parent else GroupAccess.MEMBERS_VIEW,
-            creator_id=principal.user_id,
+            creator_id=user_id,
             name=name,
         )
         for name in place.new_names

@@ -19,7 +19,7 @@ from studentgroups.auth import Principal
 from studentgroups.errors import BadRequest, FieldError, Forbidden, NotFound
 from studentgroups.groups.access import require_manage_members, visible
 from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.service import module_root_scope, parent_scope, write_memberships
+from studentgroups.groups.service import lock_module, module_root_scope, parent_scope, write_memberships
 from studentgroups.groups.types import GroupAccess, GroupType
 from studentgroups.instances.models import User
 from studentgroups.listing import uuid_text
@@ -44,11 +44,6 @@ class Siblings:
         if self.parent is not None:
             return parent_scope(self.parent.id)
         return module_root_scope(self.module.id, GroupType.CLASS_GROUP)
-
-
-def lock_module(session: Session, module: Module) -> None:
-    """Serialise grouping writes on one module: a second save waits, then sees the first whole."""
-    session.execute(select(Module.id).where(Module.id == module.id).with_for_update())
 
 
 def find_group_by_uuid(session: Session, *, instance_id: int, group_uuid: uuid.UUID, field: str) -> Group:
@@ -159,6 +154,7 @@ def add_class_groups(
             max_user=fields.get("max_user", 0),
             self_enrol_open_date=fields.get("self_enrol_open_date"),
             self_enrol_close_date=fields.get("self_enrol_close_date"),
+            waitlist=fields.get("waitlist", False),
             group_access=fields.get("group_access", GroupAccess.MEMBERS_VIEW),
         )
         for fields in groups

@@ -62,6 +62,7 @@ class Group(Base, InstanceEntity):
     max_user: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     self_enrol_open_date: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     self_enrol_close_date: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    waitlist: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

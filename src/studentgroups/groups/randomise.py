@@ -20,7 +20,8 @@ from studentgroups import formation as engine
 from studentgroups.auth import Principal
 from studentgroups.errors import BadRequest, FieldError
 from studentgroups.formations.service import Options, Place, form
-from studentgroups.groups.class_groups import Siblings, class_parent, lock_module, pool_of, siblings_under
+from studentgroups.groups.class_groups import Siblings, class_parent, pool_of, siblings_under
+from studentgroups.groups.service import lock_module
 from studentgroups.modules.service import get_module_by_uuid, require_manager
 
 
@@ -129,7 +130,7 @@ def randomise_class_groups(
     )
     outcome = form(
         session,
-        principal,
+        principal.user_id,
         place=place,
         options=_options(options, pool, siblings),
         save=to_update,

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.errors import error_responses
 from studentgroups.groups import access, service
 from studentgroups.groups.models import Group
 from studentgroups.groups.schemas import GroupCreate, GroupOut, GroupUpdate, MembersAdd
+from studentgroups.groups.types import GroupType
 from studentgroups.listing import json_rows
+from studentgroups.modules import service as modules
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.students import service as students
 from studentgroups.students.router import StudentId, student_out, students_out
@@ -120,6 +123,22 @@ def list_group_students(
     return students_out(views)
 
 
+def _add_members(session: Session, group: Group, student_ids: list[int]) -> None:
+    """A module's roster or guest group takes students as the module's roster calls do: late
+    enrollees are placed where a policy asks for it."""
+    if group.module_id is not None and group.group_type in (GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP):
+        module = modules.get_module(session, instance_id=group.instance_id, module_id=group.module_id).module
+        modules.add_to_roster_group(
+            session,
+            module=module,
+            group_id=group.id,
+            guests=group.group_type == GroupType.GUEST_GROUP,
+            student_ids=student_ids,
+        )
+        return
+    service.add_members(session, instance_id=group.instance_id, group_id=group.id, student_ids=student_ids)
+
+
 @router.post(
     "/{student_group_id}/students",
     response_model=list[StudentOut],
@@ -132,13 +151,8 @@ def add_group_students(
 
     409 when one of them is already in another root group: move them with `student_group_id`.
     """
-    access.manageable_group(session, principal, student_group_id, membership=True)
-    service.add_members(
-        session,
-        instance_id=principal.instance_id,
-        group_id=student_group_id,
-        student_ids=body.student_ids,
-    )
+    group = access.manageable_group(session, principal, student_group_id, membership=True)
+    _add_members(session, group, body.student_ids)
     views = students.students_by_id(session, instance_id=principal.instance_id, ids=body.student_ids)
     return students_out(views)
 
@@ -152,13 +166,8 @@ def add_group_student(
     student_group_id: GroupId, student_id: StudentId, session: SessionDep, principal: Writer
 ) -> StudentOut:
     """Put one student in the group (nothing changes if they are in it already)."""
-    access.manageable_group(session, principal, student_group_id, membership=True)
-    service.add_members(
-        session,
-        instance_id=principal.instance_id,
-        group_id=student_group_id,
-        student_ids=[student_id],
-    )
+    group = access.manageable_group(session, principal, student_group_id, membership=True)
+    _add_members(session, group, [student_id])
     return student_out(
         students.get_student(session, instance_id=principal.instance_id, student_id=student_id)
     )

@@ -16,6 +16,7 @@ from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
 from studentgroups.groups.models import ROOT_SCOPE, Group, Membership
 from studentgroups.groups.types import GroupType
 from studentgroups.listing import wire_timestamp
+from studentgroups.modules.models import Module
 from studentgroups.pagination import Page
 from studentgroups.students.lookup import existing_student_ids
 from studentgroups.tenancy import get_in_instance, paginate, scoped_columns, scoped_delete
@@ -110,6 +111,15 @@ def delete_group(session: Session, *, instance_id: int, group_id: int, force: bo
     session.delete(group)
     session.flush()
     return group
+
+
+def lock_module(session: Session, module: Module) -> None:
+    """Serialise grouping writes on one module: a second save waits, then sees the first whole.
+
+    Randomise, setting groups' users and every self-enrolment change take it, so a join never
+    counts a group's members while another write is changing them.
+    """
+    session.execute(select(Module.id).where(Module.id == module.id).with_for_update())
 
 
 def sibling_scope(session: Session, group: Group) -> tuple[str, bool]:

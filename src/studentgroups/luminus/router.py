@@ -69,7 +69,7 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def _base(
+def group_base(
     group: Group, module_uuid: uuid.UUID | None, parent_uuid: uuid.UUID | None, creator_uuid: uuid.UUID | None
 ) -> dict[str, Any]:
     group_type = GroupType(group.group_type)
@@ -89,17 +89,18 @@ def class_group_json(row: Row[Any], module_uuid: uuid.UUID) -> dict[str, Any]:
     """A row of `class_groups.visible_groups` as the LumiNUS class-group model."""
     group: Group = row[0]
     return {
-        **_base(group, module_uuid, row.parent_uuid, row.creator_uuid),
+        **group_base(group, module_uuid, row.parent_uuid, row.creator_uuid),
         "description": group.description,
         "selfEnrol": group.self_enrol,
         "maxUser": group.max_user,
         "selfEnrolOpenDate": iso(group.self_enrol_open_date),
         "selfEnrolCloseDate": iso(group.self_enrol_close_date),
         "memberCount": row.member_count,
+        "waitlist": group.waitlist,
     }
 
 
-def _creators(session: Session, groups: list[Group]) -> dict[int, uuid.UUID]:
+def creators_of(session: Session, groups: list[Group]) -> dict[int, uuid.UUID]:
     ids = {g.creator_id for g in groups if g.creator_id is not None}
     if not ids:
         return {}
@@ -110,13 +111,13 @@ def groups_with_members(
     session: Session, siblings: Siblings, groups: list[Group], members: dict[int, list[str]]
 ) -> list[dict[str, Any]]:
     """The documented group model of each group, with its members' user ids."""
-    creators = _creators(session, groups)
+    creators = creators_of(session, groups)
     parent_uuid = siblings.parent.uuid if siblings.parent else None
     answer = []
     for group in groups:
         creator = creators.get(group.creator_id or 0)
         answer.append(
-            {**_base(group, siblings.module.uuid, parent_uuid, creator), "members": members[group.id]}
+            {**group_base(group, siblings.module.uuid, parent_uuid, creator), "members": members[group.id]}
         )
     return answer
 
@@ -276,7 +277,7 @@ def list_module_groups(
 GROUP_TYPE_FILTER = frozenset([search.IN_NO_GROUP, *(int(t) for t in GroupType)])
 
 
-def _parent_id(raw: str | None) -> uuid.UUID | None:
+def parent_uuid_of(raw: str | None) -> uuid.UUID | None:
     if not raw:
         return None  # "If empty, means it is the root level."
     try:
@@ -328,7 +329,7 @@ def search_module(
     if group_type is not None and group_type not in GROUP_TYPE_FILTER:
         raise BadRequest(f"groupType: {group_type} is not a documented group type, nor -1.")
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
-    parent = class_groups.class_parent(session, module, _parent_id(parent_group_id))
+    parent = class_groups.class_parent(session, module, parent_uuid_of(parent_group_id))
     found, total = search.search_students(
         session,
         principal,
@@ -346,7 +347,7 @@ def search_module(
             "uid": student.uid,
             "name": student.name,
             "groups": [
-                _base(row[0], module.uuid, row.parent_uuid, row.creator_uuid) for row in student.groups
+                group_base(row[0], module.uuid, row.parent_uuid, row.creator_uuid) for row in student.groups
             ],
         }
         for student in found
@@ -419,7 +420,7 @@ def _group_json(session: Session, group: Group) -> dict[str, Any]:
         .outerjoin(Creator, Creator.id == Group.creator_id)
         .where(Group.id == group.id)
     ).one()
-    return _base(group, module_uuid, parent_uuid, creator_uuid)
+    return group_base(group, module_uuid, parent_uuid, creator_uuid)
 
 
 IncludeSubgroups = Annotated[
@@ -487,7 +488,7 @@ def compare_class_groups(
     """The class groups under a parent side by side (say, the groups Randomise made), and all
     their members together; only the groups the caller may see."""
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
-    parent = class_groups.class_parent(session, module, _parent_id(parent_group_id))
+    parent = class_groups.class_parent(session, module, parent_uuid_of(parent_group_id))
     rows = session.execute(
         class_groups.module_groups(session, principal, module)
         .where(
@@ -512,7 +513,9 @@ def compare_class_groups(
             "whole": figures_json(compared.whole),
             "groups": [
                 {
-                    **_base(group, module.uuid, by_id[group.id].parent_uuid, by_id[group.id].creator_uuid),
+                    **group_base(
+                        group, module.uuid, by_id[group.id].parent_uuid, by_id[group.id].creator_uuid
+                    ),
                     "threshold": threshold,
                     "includeSubgroups": False,
                     **figures_json(figures),

@@ -69,6 +69,9 @@ class ClassGroupModel(GroupModel):
         alias="selfEnrolCloseDate", description="Self-enrolment closes (UTC)."
     )
     member_count: int = Field(alias="memberCount", description="How many members it has.")
+    waitlist: bool = Field(
+        description="Beyond the document: whether a learner who finds it full may queue for a seat."
+    )
 
 
 class GroupWithMembers(GroupModel):
@@ -94,18 +97,29 @@ class ClassGroupIn(LumiNUSModel):
         default=GroupAccess.MEMBERS_VIEW, alias="groupAccess", description=ACCESS_DESCRIPTION
     )
 
+    waitlist: bool = Field(
+        default=False,
+        description="Beyond the document: a learner who finds the group full may queue; a freed seat "
+        "goes to the first in the queue.",
+    )
+
     @model_validator(mode="after")
     def _window_in_order(self) -> ClassGroupIn:
-        for name in ("self_enrol_open_date", "self_enrol_close_date"):
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name}: give a time zone (e.g. Z for UTC)")
-            if value is not None:
-                setattr(self, name, value.astimezone(UTC))
+        _window_in_utc(self)
         opens, closes = self.self_enrol_open_date, self.self_enrol_close_date
         if opens is not None and closes is not None and opens >= closes:
             raise ValueError("selfEnrolOpenDate must be before selfEnrolCloseDate")
         return self
+
+
+def _window_in_utc(model: BaseModel) -> None:
+    """The window's dates in UTC; a date without a time zone is refused, never guessed."""
+    for name in ("self_enrol_open_date", "self_enrol_close_date"):
+        value = getattr(model, name)
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"{name}: give a time zone (e.g. Z for UTC)")
+        if value is not None:
+            setattr(model, name, value.astimezone(UTC))
 
 
 class AddClassGroupsRequest(LumiNUSModel):
@@ -370,3 +384,177 @@ class ComparedGroupsModel(LumiNUSModel):
     threshold: float = Field(description="The success threshold used.")
     whole: FiguresModel = Field(description="All the groups' members together (each counted once).")
     groups: list[GroupResultsModel] = Field(description="Each class group, in the order they were made.")
+
+
+# Self-enrolment ------------------------------------------------------------------------------------
+
+
+class UpdateClassGroupRequest(LumiNUSModel):
+    """Beyond the document: change a module group's fields sent, and only those."""
+
+    group_name: Name | None = Field(default=None, alias="groupName", description="Group name.")
+    description: FreeText | None = Field(default=None, description="Free text.")
+    self_enrol: bool | None = Field(
+        default=None, alias="selfEnrol", description="Students may enrol themselves."
+    )
+    max_user: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        alias="maxUser",
+        description="0 = no limit; raised: the queue moves up.",
+    )
+    self_enrol_open_date: datetime | None = Field(
+        default=None, alias="selfEnrolOpenDate", description="ISO 8601, with a time zone."
+    )
+    self_enrol_close_date: datetime | None = Field(
+        default=None, alias="selfEnrolCloseDate", description="ISO 8601, with a time zone."
+    )
+    group_access: GroupAccess | None = Field(
+        default=None, alias="groupAccess", description=ACCESS_DESCRIPTION
+    )
+    waitlist: bool | None = Field(
+        default=None, description="A waiting list for the full group (off: nobody new joins the queue)."
+    )
+
+    @model_validator(mode="after")
+    def _utc(self) -> UpdateClassGroupRequest:
+        _window_in_utc(self)
+        for name in ("group_name", "self_enrol", "max_user", "group_access", "waitlist"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{type(self).model_fields[name].alias}: may not be null")
+        return self
+
+
+class SelfEnrolGroupModel(ClassGroupModel):
+    """A group open to self-enrolment, as one learner sees it now."""
+
+    waiting_count: int = Field(alias="waitingCount", description="How many learners wait for a seat.")
+    state: Literal["open", "full", "notOpen", "closed"] = Field(
+        description="`open`: the window is open and a seat is free; `full`: open, no seat; "
+        "`notOpen`: the window opens later; `closed`: it has closed."
+    )
+    is_member: bool = Field(alias="isMember", description="Whether the learner is in it.")
+    queue_position: int | None = Field(
+        alias="queuePosition", description="Where the learner stands in its queue (1 = next), if queued."
+    )
+
+
+class SelfEnrolEnvelope(Envelope):
+    """The groups under a parent that take self-enrolment, in the documented envelope."""
+
+    data: list[SelfEnrolGroupModel] = Field(description="The groups, in the order they were made.")
+
+
+class JoinRequest(LumiNUSModel):
+    """Join a group for a learner (or queue for it)."""
+
+    user_id: uuid.UUID | None = Field(
+        default=None,
+        alias="userID",
+        description="The learner: required with a platform's key; a learner's own key acts for itself.",
+    )
+    switch: bool = Field(
+        default=False,
+        description="Leave the learner's group under the same parent for this one, in one step.",
+    )
+    queue: bool = Field(
+        default=False, description="When the group is full and has a waiting list, queue for a seat."
+    )
+
+
+class EnrolmentModel(LumiNUSModel):
+    """What a join or a leave did."""
+
+    status: Literal["joined", "queued", "alreadyMember", "alreadyQueued", "left", "leftQueue"] = Field(
+        description="What happened: a seat taken, a place in the queue, nothing new, a seat or a "
+        "place in the queue given up."
+    )
+    group_id: uuid.UUID = Field(alias="groupID", description="The group.")
+    member_count: int = Field(alias="memberCount", description="Its members now.")
+    max_user: int = Field(alias="maxUser", description="Its limit (0 = none).")
+    queue_position: int | None = Field(
+        alias="queuePosition", description="Where the learner stands in the queue (1 = next), when queued."
+    )
+    left_group_id: uuid.UUID | None = Field(
+        alias="leftGroupID", description="With `switch`: the group the learner left."
+    )
+
+
+class LastAllocationModel(LumiNUSModel):
+    """The last allocation at the window's close."""
+
+    at: datetime = Field(description="When it ran (UTC).")
+    formation_id: int | None = Field(
+        alias="formationID", description="Its id in the formation history (`POST /formations/{id}/revert`)."
+    )
+    unplaced: list[uuid.UUID] = Field(description="The students no group had room for.")
+    error: str | None = Field(description="Why it could not run, if it could not.")
+
+
+class SelfEnrolPolicyModel(LumiNUSModel):
+    """How the groups under a parent take learners, beyond each group's own window and limit."""
+
+    resource_id: uuid.UUID = Field(alias="resourceID", description="Module ID.")
+    parent_group_id: uuid.UUID | None = Field(
+        alias="parentGroupID", description="The parent; null: the root."
+    )
+    allow_multiple: bool = Field(
+        alias="allowMultiple", description="Whether a learner may be in several of the groups (the parent's)."
+    )
+    admit_guests: bool = Field(alias="admitGuests", description="Whether the module's guests may enrol.")
+    allocate_after_close: bool = Field(
+        alias="allocateAfterClose",
+        description="At the window's close, place every student still without a group (top-up).",
+    )
+    place_late_enrollees: bool = Field(
+        alias="placeLateEnrollees",
+        description="Place each student newly added to the roster into the smallest group with room.",
+    )
+    closes_at: datetime | None = Field(
+        alias="closesAt",
+        description="When the window closes: the last close date of the self-enrol groups (null: never).",
+    )
+    last_allocation: LastAllocationModel | None = Field(
+        alias="lastAllocation", description="The last allocation at the close, once it ran."
+    )
+
+
+class SelfEnrolPolicyRequest(LumiNUSModel):
+    """Set the policy of the groups under a parent: the fields sent, and only those."""
+
+    resource_id: uuid.UUID = Field(alias="resourceID", description="Module ID.")
+    parent_group_id: ParentGroupId
+    admit_guests: bool | None = Field(default=None, alias="admitGuests", description="Guests may enrol.")
+    allocate_after_close: bool | None = Field(
+        default=None,
+        alias="allocateAfterClose",
+        description="Place the students still without a group at the close (true arms it again).",
+    )
+    place_late_enrollees: bool | None = Field(
+        default=None, alias="placeLateEnrollees", description="Place students newly added to the roster."
+    )
+
+
+class AllocateRequest(LumiNUSModel):
+    """Place now every student still without a group under a parent (what the close does)."""
+
+    resource_id: uuid.UUID = Field(alias="resourceID", description="Module ID.")
+    parent_group_id: ParentGroupId
+    to_update: bool = Field(default=False, alias="toUpdate", description="False: a preview; true: save.")
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description="The shuffle's seed.")
+
+
+class AllocationReport(LumiNUSModel):
+    """What an allocation did (or would do)."""
+
+    groups: list[GroupWithMembers] = Field(
+        description="Every class group under the parent, with all its members."
+    )
+    placed: list[uuid.UUID] = Field(description="The students placed now.")
+    unplaced: list[uuid.UUID] = Field(
+        description="The students no group had room for; never dropped silently."
+    )
+    seed: int = Field(description="The seed used.")
+    saved: bool = Field(description="Whether it was saved (`toUpdate`).")
+    formation_id: int | None = Field(alias="formationID", description="Once saved: its id in the history.")

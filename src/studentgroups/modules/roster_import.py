@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from studentgroups.csv_import import CsvFormat, InvalidCsvFile, OnProgress, RowProblem, counted, read_csv
 from studentgroups.db import utcnow
 from studentgroups.errors import NotFound
-from studentgroups.groups.service import add_members, member_count
+from studentgroups.groups.service import member_count
 from studentgroups.instances.service import get_instance
 from studentgroups.modules.models import Module
-from studentgroups.modules.service import ModuleView, get_module, roster_group_id
+from studentgroups.modules.service import ModuleView, add_to_roster_group, get_module, roster_group_id
 from studentgroups.students.lookup import student_ids_by_uid
 from studentgroups.students.models import Student
 from studentgroups.students.schemas import Sexe, Uid
@@ -236,9 +236,13 @@ def import_roster(
     for start in range(0, len(uids), LOOKUP_CHUNK):
         chunk = uids[start : start + LOOKUP_CHUNK]
         added += len(
-            add_members(
-                session, instance_id=instance_id, group_id=group_id, student_ids=[ids[u] for u in chunk]
-            )
+            add_to_roster_group(
+                session,
+                module=view.module,
+                group_id=group_id,
+                guests=guests,
+                student_ids=[ids[u] for u in chunk],
+            ).added
         )
         if on_progress is not None:
             on_progress(stage, start + len(chunk), len(uids))

@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups.dependencies import Reader, SessionDep, Writer
-from studentgroups.errors import Forbidden, error_responses
+from studentgroups.enrolment import service as enrolment
+from studentgroups.errors import Forbidden, NotFound, error_responses
 from studentgroups.formations import service as formations
 from studentgroups.formations.router import saved_out
 from studentgroups.formations.schemas import SavedFormationOut
 from studentgroups.groups import access, class_groups
+from studentgroups.groups.models import Group
 from studentgroups.groups.service import get_group, member_count
 from studentgroups.groups.types import GroupAccess, GroupType
 from studentgroups.instances.service import ensure_user
@@ -21,8 +23,10 @@ from studentgroups.modules.schemas import (
     ModuleCreate,
     ModuleGroupCreate,
     ModuleGroupOut,
+    ModuleGroupUpdate,
     ModuleOut,
     ModuleUpdate,
+    RosterAdded,
     RosterChange,
     StaffChange,
     StudentsByIdOrUid,
@@ -36,6 +40,7 @@ from studentgroups.wire import id_path
 
 router = APIRouter(prefix="/modules", tags=["Modules"])
 ModuleId = Annotated[int, id_path("module")]
+GroupId = Annotated[int, id_path("group")]
 
 
 class RosterKind(StrEnum):
@@ -159,10 +164,20 @@ def add_module_group(
                 "description": body.description,
                 "max_user": body.max_user,
                 "group_access": body.group_access,
+                "self_enrol": body.self_enrol,
+                "self_enrol_open_date": body.self_enrol_open_date,
+                "self_enrol_close_date": body.self_enrol_close_date,
+                "waitlist": body.waitlist,
             }
         ],
         group_type=body.group_type,
     )
+    return module_group_out(group)
+
+
+def module_group_out(group: Group) -> ModuleGroupOut:
+    """A module's group as the management surface shows it."""
+    assert group.module_id is not None
     return ModuleGroupOut(
         id=group.id,
         uuid=group.uuid,
@@ -170,13 +185,35 @@ def add_module_group(
         group_type=GroupType(group.group_type),
         group_type_name=GroupType(group.group_type).display_name,
         group_access=GroupAccess(group.group_access),
-        module_id=view.module.id,
+        module_id=group.module_id,
         parent_group_id=group.parent_group_id,
         description=group.description,
         max_user=group.max_user,
+        self_enrol=group.self_enrol,
+        self_enrol_open_date=group.self_enrol_open_date,
+        self_enrol_close_date=group.self_enrol_close_date,
+        waitlist=group.waitlist,
         instance_id=group.instance_id,
         created_at=group.created_at,
     )
+
+
+@router.put(
+    "/{module_id}/groups/{group_id}",
+    response_model=ModuleGroupOut,
+    responses=error_responses(400, 401, 403, 404, 411, 415),
+)
+def update_module_group(
+    module_id: ModuleId, group_id: GroupId, body: ModuleGroupUpdate, session: SessionDep, principal: Writer
+) -> ModuleGroupOut:
+    """Change the fields sent, and only those (module managers only): its name, access, limit and
+    self-enrolment. A raised `max_user` gives its new seats to the waiting list at once."""
+    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    group = get_group(session, instance_id=principal.instance_id, group_id=group_id)
+    if group.module_id != view.module.id:
+        raise NotFound(f"No group with id {group_id} in module {view.module.code}.")
+    enrolment.update_group(session, principal, group, changes=body.model_dump(exclude_unset=True))
+    return module_group_out(group)
 
 
 @router.get(
@@ -228,15 +265,19 @@ def list_module_students(
 
 @router.post(
     "/{module_id}/{kind}",
-    response_model=RosterChange,
+    response_model=RosterAdded,
     responses=error_responses(400, 401, 403, 404, 409, 411, 415),
 )
 def add_module_students(
     module_id: ModuleId, kind: RosterKind, body: StudentsByIdOrUid, session: SessionDep, principal: Writer
-) -> RosterChange:
-    """Add up to 10,000 students to the roster or guests, all or none (module managers only)."""
+) -> RosterAdded:
+    """Add up to 10,000 students to the roster or guests, all or none (module managers only).
+
+    Where a parent's self-enrolment policy places late enrollees, each newcomer goes at once into
+    its smallest group with room: `placed` counts those seats, and `unplaced_student_ids` names
+    the newcomers no group had room for."""
     view = service.get_managed_module(session, principal, module_id)
-    added = service.add_to_module(
+    done = service.add_to_module(
         session,
         instance_id=principal.instance_id,
         module_id=module_id,
@@ -247,7 +288,12 @@ def add_module_students(
     total = member_count(
         session, instance_id=principal.instance_id, group_id=service.roster_group_id(view, kind)
     )
-    return RosterChange(changed=len(added), total=total)
+    return RosterAdded(
+        changed=len(done.added),
+        total=total,
+        placed=len(done.placement.placed),
+        unplaced_student_ids=sorted({s for _, s in done.placement.unplaced}),
+    )
 
 
 @router.post(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
+from studentgroups.enrolment.schemas import aware_utc
 from studentgroups.groups.schemas import MAX_MEMBERS_PER_CALL
 from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
 from studentgroups.wire import DomoscioTimestamp, FreeText, Id, Name
@@ -78,6 +80,17 @@ class RosterChange(BaseModel):
     total: int = Field(description="How many students the roster (or guest group) holds now.")
 
 
+class RosterAdded(RosterChange):
+    """What adding students to a roster or guest group did, late enrollees' seats included."""
+
+    placed: int = Field(
+        default=0, description="Seats taken at once by newcomers, under parents that place late enrollees."
+    )
+    unplaced_student_ids: list[int] = Field(
+        default_factory=list, description="Newcomers a policy would place but no group had room for."
+    )
+
+
 class StaffChange(BaseModel):
     """Users (by name, created if new) who manage the module's groups."""
 
@@ -97,6 +110,47 @@ class ModuleGroupCreate(BaseModel):
     max_user: int = Field(
         default=0, ge=0, le=1_000_000, description="At most this many members; 0 = no limit."
     )
+    self_enrol: bool = Field(default=False, description="Students may enrol themselves.")
+    self_enrol_open_date: datetime | None = Field(
+        default=None, description="Self-enrolment opens (ISO 8601 with a time zone); null: open at once."
+    )
+    self_enrol_close_date: datetime | None = Field(
+        default=None, description="Self-enrolment closes (ISO 8601 with a time zone); null: never."
+    )
+    waitlist: bool = Field(default=False, description="A learner who finds it full may queue for a seat.")
+
+    _utc = field_validator("self_enrol_open_date", "self_enrol_close_date")(aware_utc)
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> ModuleGroupCreate:
+        opens, closes = self.self_enrol_open_date, self.self_enrol_close_date
+        if opens is not None and closes is not None and opens >= closes:
+            raise ValueError("self_enrol_open_date must be before self_enrol_close_date")
+        return self
+
+
+class ModuleGroupUpdate(BaseModel):
+    """PUT /modules/{id}/groups/{group_id}: only the fields sent change."""
+
+    name: Name | None = Field(default=None, description="A new name.")
+    description: FreeText | None = Field(default=None, description="Free text; null clears it.")
+    group_access: GroupAccess | None = Field(default=None, description=ACCESS_DESCRIPTION)
+    max_user: int | None = Field(
+        default=None, ge=0, le=1_000_000, description="0 = no limit; raised, the queue moves up at once."
+    )
+    self_enrol: bool | None = Field(default=None, description="Students may enrol themselves.")
+    self_enrol_open_date: datetime | None = Field(default=None, description="Opens; null: open at once.")
+    self_enrol_close_date: datetime | None = Field(default=None, description="Closes; null: never.")
+    waitlist: bool | None = Field(default=None, description="Off: nobody new joins the queue.")
+
+    _utc = field_validator("self_enrol_open_date", "self_enrol_close_date")(aware_utc)
+
+    @field_validator("name", "group_access", "max_user", "self_enrol", "waitlist")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
 
 
 class ModuleGroupOut(BaseModel):
@@ -112,5 +166,9 @@ class ModuleGroupOut(BaseModel):
     parent_group_id: int | None = Field(description="Its parent group, for a sub-group.")
     description: str | None = Field(description="Free text.")
     max_user: int = Field(description="At most this many members; 0 = no limit.")
+    self_enrol: bool = Field(description="Students may enrol themselves.")
+    self_enrol_open_date: DomoscioTimestamp | None = Field(description="Self-enrolment opens (UTC).")
+    self_enrol_close_date: DomoscioTimestamp | None = Field(description="Self-enrolment closes (UTC).")
+    waitlist: bool = Field(description="Whether a learner who finds it full may queue.")
     instance_id: int = Field(description="The instance it belongs to (the caller's).")
     created_at: DomoscioTimestamp = Field(description="When it was created (UTC).")

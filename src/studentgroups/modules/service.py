@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
+from studentgroups.enrolment.late import LatePlacement, place_late_enrollees
 from studentgroups.errors import Conflict, FieldError, Forbidden, NotFound
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import add_members
@@ -184,6 +185,23 @@ def roster_group_id(view: ModuleView, kind: str) -> int:
     return view.roster_group_id if kind == "roster" else view.guest_group_id
 
 
+@dataclass(frozen=True, slots=True)
+class RosterAdd:
+    """Who was newly put on a roster (or guest group), and where the late enrollees among them went."""
+
+    added: list[int]
+    placement: LatePlacement
+
+
+def add_to_roster_group(
+    session: Session, *, module: Module, group_id: int, guests: bool, student_ids: Sequence[int]
+) -> RosterAdd:
+    """Put students in one of the module's roster groups, all or none, and place the newcomers
+    where a policy places late enrollees. Every path that adds to a roster comes through here."""
+    added = add_members(session, instance_id=module.instance_id, group_id=group_id, student_ids=student_ids)
+    return RosterAdd(added, place_late_enrollees(session, module=module, student_ids=added, guests=guests))
+
+
 def add_to_module(
     session: Session,
     *,
@@ -192,12 +210,16 @@ def add_to_module(
     kind: str,
     student_ids: Sequence[int] | None = None,
     uids: Sequence[str] | None = None,
-) -> list[int]:
-    """Put students on the module's roster or guest group; returns the ids newly added."""
+) -> RosterAdd:
+    """Put students on the module's roster or guest group; the ids newly added, and where they went."""
     view = get_module(session, instance_id=instance_id, module_id=module_id)
     ids = _student_ids_for(session, instance_id, student_ids, uids)
-    return add_members(
-        session, instance_id=instance_id, group_id=roster_group_id(view, kind), student_ids=ids
+    return add_to_roster_group(
+        session,
+        module=view.module,
+        group_id=roster_group_id(view, kind),
+        guests=kind == "guests",
+        student_ids=ids,
     )
 
 

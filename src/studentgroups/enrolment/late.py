@@ -1,0 +1,103 @@
+"""Placing late enrollees: a student newly put on a module's roster goes at once into the
+smallest group with room under each parent whose policy asks for it (Brightspace's auto-enrol).
+
+Called by every path that adds students to a roster, in the same transaction. Flushes, never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from studentgroups.enrolment.models import EnrolmentPolicy
+from studentgroups.enrolment.seats import has_room, member_counts, take_seats
+from studentgroups.groups.models import Group, Membership
+from studentgroups.groups.service import lock_module
+from studentgroups.groups.types import GroupType
+from studentgroups.modules.models import Module
+from studentgroups.tenancy import scoped, scoped_columns
+
+_CHUNK = 5_000
+
+
+@dataclass(slots=True)
+class LatePlacement:
+    """Where the newcomers went: (group id, student id) seats taken, and (parent scope, student id)
+    for each student a policy asked to place but no group under it had room for."""
+
+    placed: list[tuple[int, int]] = field(default_factory=list)
+    unplaced: list[tuple[str, int]] = field(default_factory=list)
+
+
+def place_late_enrollees(
+    session: Session, *, module: Module, student_ids: Sequence[int], guests: bool = False
+) -> LatePlacement:
+    """Place students just added to the module's roster (`guests`: its guest group) under every
+    parent whose policy places late enrollees (and, for guests, admits them).
+
+    Each goes to the group with the fewest members that has room (ties: the first made), never
+    over `maxUser`; a student already in a group under that parent stays where they are.
+    """
+    outcome = LatePlacement()
+    if not student_ids:
+        return outcome
+    instance_id = module.instance_id
+    stmt = scoped(EnrolmentPolicy, instance_id).where(
+        EnrolmentPolicy.module_id == module.id, EnrolmentPolicy.place_late_enrollees.is_(True)
+    )
+    if guests:
+        stmt = stmt.where(EnrolmentPolicy.admit_guests.is_(True))
+    policies = list(session.scalars(stmt.order_by(EnrolmentPolicy.id)))
+    if not policies:
+        return outcome
+    lock_module(session, module)
+    for policy in policies:
+        _place_under(session, policy, list(dict.fromkeys(student_ids)), outcome)
+    session.flush()
+    return outcome
+
+
+def _place_under(
+    session: Session, policy: EnrolmentPolicy, student_ids: list[int], outcome: LatePlacement
+) -> None:
+    instance_id = policy.instance_id
+    stmt = scoped(Group, instance_id).where(Group.module_id == policy.module_id)
+    if policy.parent_group_id is not None:
+        stmt = stmt.where(Group.parent_group_id == policy.parent_group_id)
+        allow_multiple = session.scalar(
+            scoped_columns(Group, instance_id, Group.allow_multiple).where(Group.id == policy.parent_group_id)
+        )
+    else:
+        stmt = stmt.where(Group.parent_group_id.is_(None), Group.group_type == GroupType.CLASS_GROUP)
+        allow_multiple = False
+    groups = list(session.scalars(stmt.order_by(Group.id)))
+    if not groups:
+        return
+    counts = member_counts(session, instance_id, [g.id for g in groups])
+    placed_already: set[int] = set()
+    for start in range(0, len(student_ids), _CHUNK):
+        placed_already.update(
+            session.scalars(
+                scoped_columns(Membership, instance_id, Membership.student_id).where(
+                    Membership.sibling_scope == policy.scope,
+                    Membership.student_id.in_(student_ids[start : start + _CHUNK]),
+                )
+            )
+        )
+    seats: list[tuple[int, int]] = []
+    for student_id in student_ids:
+        if student_id in placed_already:
+            continue
+        open_groups = [g for g in groups if has_room(g, counts[g.id])]
+        if not open_groups:
+            outcome.unplaced.append((policy.scope, student_id))
+            continue
+        smallest = min(open_groups, key=lambda g: (counts[g.id], g.id))
+        counts[smallest.id] += 1
+        seats.append((smallest.id, student_id))
+    take_seats(
+        session, instance_id=instance_id, seats=seats, scope=policy.scope, exclusive=not allow_multiple
+    )
+    outcome.placed.extend(seats)

@@ -1,0 +1,544 @@
+"""The rules of self-enrolment: what a learner may see, join, queue for, leave and switch to, and
+the policy managers set on the groups under one parent. Flushes, never commits.
+
+A learner takes a seat in a group when the group is open to self-enrolment (`selfEnrol`), its
+window is open (`selfEnrolOpenDate` to `selfEnrolCloseDate`), it has room (`maxUser`, 0 = no
+limit), the learner is on the module's roster (or a guest, when the policy admits guests), and
+holds no other group under the same parent unless the parent allows multiple. Every write takes
+the module's lock first, so that the count it reads is the count it writes against: a cohort
+joining in the same second never puts a group over its limit.
+
+A full group with a waiting list (`waitlist`) queues whoever asks; a seat freed by a leave, a
+switch, or a raised limit goes to the first in its queue in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+
+from studentgroups.auth import Principal
+from studentgroups.enrolment.models import EnrolmentPolicy, WaitlistEntry
+from studentgroups.enrolment.seats import (
+    Window,
+    has_room,
+    member_counts,
+    policy_for,
+    queue_lengths,
+    refusal,
+    require_on_module,
+    standing,
+    take_seats,
+    window_of,
+)
+from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound
+from studentgroups.groups.class_groups import class_parent
+from studentgroups.groups.models import Group, Membership
+from studentgroups.groups.service import lock_module, module_root_scope, parent_scope, sibling_scope
+from studentgroups.groups.types import GroupType
+from studentgroups.modules.models import Module
+from studentgroups.modules.service import require_manager
+from studentgroups.students.models import Student
+from studentgroups.tenancy import scoped, scoped_columns, scoped_delete
+
+logger = logging.getLogger("studentgroups.enrolment")
+
+
+# Who the call is for --------------------------------------------------------------------------
+
+
+def acting_for(
+    session: Session, principal: Principal, *, user_id: uuid.UUID | None = None, student_id: int | None = None
+) -> int:
+    """The student a call acts for: a learner's key acts for its own student; any other key names
+    the student (`userID` on LumiNUS, `student_id` on our own surface)."""
+    named = user_id is not None or student_id is not None
+    field = "userID" if user_id is not None or student_id is None else "student_id"
+    if principal.student_id is not None:
+        if named and not _is_own(session, principal, user_id, student_id):
+            raise Forbidden(f"A learner's key acts for its own student only ({field}).")
+        return principal.student_id
+    if not named:
+        raise BadRequest(
+            "Name the student this key acts for (userID, or student_id on the management calls).",
+            errors=[
+                FieldError(field=field, rule="missing", message="required for a key that is not a learner's")
+            ],
+        )
+    stmt = scoped_columns(Student, principal.instance_id, Student.id)
+    stmt = (
+        stmt.where(Student.uuid == user_id) if user_id is not None else stmt.where(Student.id == student_id)
+    )
+    found = session.scalar(stmt)
+    if found is None:
+        shown = user_id if user_id is not None else student_id
+        raise NotFound(
+            f"No student {shown} in this instance ({field}).",
+            errors=[FieldError(field=field, rule="not_found", message=f"no student {shown}")],
+        )
+    return int(found)
+
+
+def _is_own(
+    session: Session, principal: Principal, user_id: uuid.UUID | None, student_id: int | None
+) -> bool:
+    if student_id is not None:
+        return student_id == principal.student_id
+    own = session.scalar(
+        scoped_columns(Student, principal.instance_id, Student.uuid).where(Student.id == principal.student_id)
+    )
+    return bool(own == user_id)
+
+
+# The policy of a parent --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """The groups under one parent (a class group) or at a module's root: where a policy applies."""
+
+    module: Module
+    parent: Group | None
+
+    @property
+    def scope(self) -> str:
+        if self.parent is not None:
+            return parent_scope(self.parent.id)
+        return module_root_scope(self.module.id, GroupType.CLASS_GROUP)
+
+
+def level_of(session: Session, module: Module, parent_uuid: uuid.UUID | None) -> Level:
+    """The level a call names: a class group of the module, or the module's root."""
+    return Level(module=module, parent=class_parent(session, module, parent_uuid))
+
+
+def level_of_group(session: Session, group: Group) -> Level:
+    """The level a group is one of."""
+    module = _module_of(session, group)
+    parent = session.get(Group, group.parent_group_id) if group.parent_group_id is not None else None
+    return Level(module=module, parent=parent)
+
+
+def policy_of(session: Session, level: Level) -> EnrolmentPolicy:
+    """The level's policy; an unsaved default (nothing admitted beyond the roster) when none is set."""
+    found = policy_for(session, level.module.instance_id, level.scope)
+    if found is not None:
+        return found
+    return EnrolmentPolicy(
+        instance_id=level.module.instance_id,
+        module_id=level.module.id,
+        parent_group_id=level.parent.id if level.parent else None,
+        scope=level.scope,
+        admit_guests=False,
+        allocate_after_close=False,
+        place_late_enrollees=False,
+    )
+
+
+POLICY_FIELDS = ("admit_guests", "allocate_after_close", "place_late_enrollees")
+
+
+def set_policy(
+    session: Session, principal: Principal, level: Level, *, changes: dict[str, Any]
+) -> EnrolmentPolicy:
+    """Change the fields sent, and only those (module managers only).
+
+    Sending `allocate_after_close` true arms the allocation again: it runs at the next close of
+    the window even if it ran before.
+    """
+    require_manager(session, principal, level.module)
+    lock_module(session, level.module)
+    policy = policy_of(session, level)
+    if policy.id is None:
+        session.add(policy)
+    for name in POLICY_FIELDS:
+        if name in changes:
+            setattr(policy, name, bool(changes[name]))
+    if changes.get("allocate_after_close"):
+        policy.allocated_at = None
+        policy.allocation_error = None
+    session.flush()
+    return policy
+
+
+GROUP_FIELDS = (
+    "name",
+    "description",
+    "group_access",
+    "self_enrol",
+    "max_user",
+    "self_enrol_open_date",
+    "self_enrol_close_date",
+    "waitlist",
+)
+
+
+def update_group(session: Session, principal: Principal, group: Group, *, changes: dict[str, Any]) -> Group:
+    """Change a module group's fields sent, and only those (module managers only).
+
+    A raised `max_user` gives its new seats to the queue at once. Turning the waiting list off
+    takes nobody off it: it stops new learners joining the queue.
+    """
+    module = _module_of(session, group)
+    require_manager(session, principal, module)
+    lock_module(session, module)
+    session.refresh(group)
+    for name in GROUP_FIELDS:
+        if name in changes:
+            setattr(group, name, changes[name])
+    opens, closes = group.self_enrol_open_date, group.self_enrol_close_date
+    if opens is not None and closes is not None and opens >= closes:
+        raise BadRequest(
+            "selfEnrolOpenDate must be before selfEnrolCloseDate.",
+            errors=[
+                FieldError(
+                    field="selfEnrolCloseDate", rule="after_open", message="must be after the open date"
+                )
+            ],
+        )
+    session.flush()
+    fill_from_queues(session, group.instance_id, [group.id])
+    return group
+
+
+# What a learner sees ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A self-enrolment group as one learner sees it now."""
+
+    group: Group
+    members: int
+    waiting: int
+    window: Window
+    is_member: bool
+    queue_position: int | None
+
+    @property
+    def state(self) -> str:
+        """`open`, `full`, `notOpen` or `closed`."""
+        if self.window is not Window.OPEN:
+            return str(self.window)
+        return "open" if has_room(self.group, self.members) else "full"
+
+
+def offers(session: Session, *, level: Level, student_id: int, now: datetime) -> list[Offer]:
+    """The groups under the level that take self-enrolment, each as the learner sees it.
+
+    Refused, saying which, when the learner is not on the module (or a guest not admitted).
+    """
+    module = level.module
+    policy = policy_of(session, level)
+    require_on_module(
+        session,
+        instance_id=module.instance_id,
+        module_id=module.id,
+        module_code=module.code,
+        student_id=student_id,
+        admit_guests=policy.admit_guests,
+    )
+    groups = list(session.scalars(_level_groups(level).where(Group.self_enrol.is_(True)).order_by(Group.id)))
+    ids = [g.id for g in groups]
+    counts = member_counts(session, module.instance_id, ids)
+    waiting = queue_lengths(session, module.instance_id, ids)
+    mine = set(
+        session.scalars(
+            scoped_columns(Membership, module.instance_id, Membership.group_id).where(
+                Membership.student_id == student_id, Membership.group_id.in_(ids)
+            )
+        )
+    )
+    positions = _queue_positions(session, module.instance_id, student_id, ids)
+    return [
+        Offer(
+            group=g,
+            members=counts[g.id],
+            waiting=waiting[g.id],
+            window=window_of(g, now),
+            is_member=g.id in mine,
+            queue_position=positions.get(g.id),
+        )
+        for g in groups
+    ]
+
+
+def _level_groups(level: Level) -> Any:
+    stmt = scoped(Group, level.module.instance_id).where(Group.module_id == level.module.id)
+    if level.parent is not None:
+        return stmt.where(Group.parent_group_id == level.parent.id)
+    return stmt.where(Group.parent_group_id.is_(None), Group.group_type == GroupType.CLASS_GROUP)
+
+
+def _queue_positions(
+    session: Session, instance_id: int, student_id: int, group_ids: Sequence[int]
+) -> dict[int, int]:
+    """Where the student stands (1 = next) in each queue of these groups they are in."""
+    mine: dict[int, int] = dict(
+        session.execute(
+            scoped_columns(WaitlistEntry, instance_id, WaitlistEntry.group_id, WaitlistEntry.id).where(
+                WaitlistEntry.student_id == student_id, WaitlistEntry.group_id.in_(list(group_ids))
+            )
+        ).tuples()
+    )
+    positions = {}
+    for group_id, entry_id in mine.items():
+        ahead = session.scalar(
+            scoped_columns(WaitlistEntry, instance_id, func.count()).where(
+                WaitlistEntry.group_id == group_id, WaitlistEntry.id < entry_id
+            )
+        )
+        positions[group_id] = int(ahead or 0) + 1
+    return positions
+
+
+# Joining, queueing, leaving ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """What a join or a leave did.
+
+    `status`: joined, queued, alreadyMember, alreadyQueued, left or leftQueue.
+    """
+
+    status: str
+    group: Group
+    members: int
+    queue_position: int | None = None
+    left_group: Group | None = None
+
+
+def join(
+    session: Session,
+    *,
+    group: Group,
+    student_id: int,
+    now: datetime,
+    switch: bool = False,
+    queue: bool = False,
+) -> Enrolment:
+    """Take a seat in the group for the student, or with `queue` a place in its waiting list when
+    it is full. With `switch`, a learner in a sibling group leaves it for this one in the same
+    transaction (their old seat goes to that group's queue); without it, that is refused."""
+    _locked_level(session, group, student_id)
+    instance_id = group.instance_id
+    _require_self_enrol(group, now)
+    scope, exclusive = sibling_scope(session, group)
+    held: dict[int, bool] = dict(
+        session.execute(
+            scoped_columns(Membership, instance_id, Membership.group_id, Membership.exclusive).where(
+                Membership.student_id == student_id, Membership.sibling_scope == scope
+            )
+        ).tuples()
+    )
+    members = member_counts(session, instance_id, [group.id])[group.id]
+    if group.id in held:
+        return Enrolment("alreadyMember", group, members)
+    elsewhere = [g for g, is_exclusive in held.items() if is_exclusive] if exclusive else []
+    if elsewhere and not switch:
+        other = session.get(Group, elsewhere[0])
+        name = other.name if other else str(elsewhere[0])
+        raise Conflict(
+            f"Refused (already in a group): the user is in {name!r} under the same parent, and may be "
+            "in only one; send switch: true to move.",
+            errors=[refusal("already_in_sibling", f"already in {name!r}")],
+        )
+    if not has_room(group, members):
+        return _queue_or_refuse(session, group, student_id, scope, members, queue=queue)
+    left = None
+    if elsewhere:
+        left = session.get(Group, elsewhere[0])
+        session.execute(
+            scoped_delete(Membership, instance_id).where(
+                Membership.group_id == elsewhere[0], Membership.student_id == student_id
+            )
+        )
+    take_seats(
+        session, instance_id=instance_id, seats=[(group.id, student_id)], scope=scope, exclusive=exclusive
+    )
+    if left is not None:
+        fill_from_queues(session, instance_id, [left.id])
+    session.flush()
+    return Enrolment("joined", group, members + 1, left_group=left)
+
+
+def leave(session: Session, *, group: Group, student_id: int, now: datetime) -> Enrolment:
+    """Take the student out of the group, or out of its waiting list; a seat freed goes to the
+    first in the queue. Only while the window is open."""
+    _locked_level(session, group, student_id, check_module=False)
+    instance_id = group.instance_id
+    _require_self_enrol(group, now)
+    removed = session.execute(
+        scoped_delete(Membership, instance_id).where(
+            Membership.group_id == group.id, Membership.student_id == student_id
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if removed:
+        fill_from_queues(session, instance_id, [group.id])
+        session.flush()
+        return Enrolment("left", group, member_counts(session, instance_id, [group.id])[group.id])
+    dequeued = session.execute(
+        scoped_delete(WaitlistEntry, instance_id).where(
+            WaitlistEntry.group_id == group.id, WaitlistEntry.student_id == student_id
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if dequeued:
+        return Enrolment("leftQueue", group, member_counts(session, instance_id, [group.id])[group.id])
+    raise NotFound(f"The user is neither in group {group.name!r} nor in its waiting list.")
+
+
+def _locked_level(
+    session: Session, group: Group, student_id: int, *, check_module: bool = True
+) -> tuple[Level, EnrolmentPolicy]:
+    """Lock the group's module, read the group again as it now is, and check the learner's standing."""
+    level = level_of_group(session, group)
+    lock_module(session, level.module)
+    session.refresh(group)
+    policy = policy_of(session, level)
+    if check_module:
+        require_on_module(
+            session,
+            instance_id=group.instance_id,
+            module_id=level.module.id,
+            module_code=level.module.code,
+            student_id=student_id,
+            admit_guests=policy.admit_guests,
+        )
+    return level, policy
+
+
+def _require_self_enrol(group: Group, now: datetime) -> None:
+    if not group.self_enrol:
+        raise Forbidden(
+            f"Refused (not self-enrol): group {group.name!r} does not take self-enrolment; ask a manager "
+            "of its module.",
+            errors=[refusal("not_self_enrol", "the group does not take self-enrolment")],
+        )
+    window = window_of(group, now)
+    if window is Window.NOT_OPEN:
+        opens = group.self_enrol_open_date.isoformat() if group.self_enrol_open_date else ""
+        raise Forbidden(
+            f"Refused (outside the window): self-enrolment in {group.name!r} opens at {opens}.",
+            errors=[refusal("window_not_open", f"opens at {opens}")],
+        )
+    if window is Window.CLOSED:
+        closed = group.self_enrol_close_date.isoformat() if group.self_enrol_close_date else ""
+        raise Forbidden(
+            f"Refused (outside the window): self-enrolment in {group.name!r} closed at {closed}.",
+            errors=[refusal("window_closed", f"closed at {closed}")],
+        )
+
+
+def _queue_or_refuse(
+    session: Session, group: Group, student_id: int, scope: str, members: int, *, queue: bool
+) -> Enrolment:
+    instance_id = group.instance_id
+    if not (queue and group.waitlist):
+        offer = (
+            " It has a waiting list: send queue: true to wait for a seat."
+            if group.waitlist
+            else " It has no waiting list."
+        )
+        raise Conflict(
+            f"Refused (full): group {group.name!r} holds {members} of {group.max_user}.{offer}",
+            errors=[refusal("full", f"{members} of {group.max_user} seats taken")],
+        )
+    existing = session.scalar(
+        scoped_columns(WaitlistEntry, instance_id, WaitlistEntry.id).where(
+            WaitlistEntry.group_id == group.id, WaitlistEntry.student_id == student_id
+        )
+    )
+    status = "alreadyQueued"
+    if existing is None:
+        status = "queued"
+        session.add(
+            WaitlistEntry(
+                instance_id=instance_id, group_id=group.id, student_id=student_id, sibling_scope=scope
+            )
+        )
+        session.flush()
+    position = _queue_positions(session, instance_id, student_id, [group.id])[group.id]
+    return Enrolment(status, group, members, queue_position=position)
+
+
+def fill_from_queues(session: Session, instance_id: int, group_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """Give each free seat of these groups to the first in its queue; a learner moved out of a
+    sibling group frees that seat in turn. Returns the (group id, student id) seats given.
+
+    Runs under the module's lock. A queued learner no longer on the module is taken off the queue.
+    """
+    given: list[tuple[int, int]] = []
+    pending = deque(group_ids)
+    while pending:
+        group = session.get(Group, pending.popleft())
+        if group is None or group.module_id is None:
+            continue
+        scope, exclusive = sibling_scope(session, group)
+        policy = policy_for(session, instance_id, scope)
+        while has_room(group, member_counts(session, instance_id, [group.id])[group.id]):
+            entry = session.scalar(
+                scoped(WaitlistEntry, instance_id)
+                .where(WaitlistEntry.group_id == group.id)
+                .order_by(WaitlistEntry.id)
+                .limit(1)
+            )
+            if entry is None:
+                break
+            student_id = entry.student_id
+            session.delete(entry)
+            session.flush()
+            kinds = standing(
+                session, instance_id=instance_id, module_id=group.module_id, student_id=student_id
+            )
+            admitted = GroupType.STUDENT_ROSTER in kinds or (
+                policy is not None and policy.admit_guests and GroupType.GUEST_GROUP in kinds
+            )
+            held: dict[int, bool] = dict(
+                session.execute(
+                    scoped_columns(Membership, instance_id, Membership.group_id, Membership.exclusive).where(
+                        Membership.student_id == student_id, Membership.sibling_scope == scope
+                    )
+                ).tuples()
+            )
+            if not admitted or group.id in held:
+                logger.info("waiting-list entry of student %s for group %s dropped", student_id, group.id)
+                continue
+            if exclusive:
+                for other in [g for g, is_exclusive in held.items() if is_exclusive]:
+                    session.execute(
+                        scoped_delete(Membership, instance_id).where(
+                            Membership.group_id == other, Membership.student_id == student_id
+                        )
+                    )
+                    pending.append(other)
+            take_seats(
+                session,
+                instance_id=instance_id,
+                seats=[(group.id, student_id)],
+                scope=scope,
+                exclusive=exclusive,
+            )
+            given.append((group.id, student_id))
+    session.flush()
+    return given
+
+
+def _module_of(session: Session, group: Group) -> Module:
+    if group.module_id is None:
+        raise Forbidden(
+            f"Refused (not self-enrol): group {group.id} is not a module's group; self-enrolment is for "
+            "a module's class groups.",
+            errors=[refusal("not_self_enrol", "not a module's group")],
+        )
+    module = session.scalar(scoped(Module, group.instance_id).where(Module.id == group.module_id))
+    assert module is not None  # a group's module is in the group's instance (foreign key)
+    return module

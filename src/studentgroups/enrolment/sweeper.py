@@ -1,0 +1,26 @@
+"""The service's own clock for self-enrolment: every few seconds, allocate the parents whose
+window has closed (`allocation.close_due_windows`). Every worker runs one; each allocation runs once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import anyio
+from sqlalchemy.orm import Session, sessionmaker
+
+from studentgroups.enrolment.allocation import close_due_windows
+
+logger = logging.getLogger("studentgroups.enrolment")
+
+
+async def sweep_windows(factory: sessionmaker[Session], interval_seconds: float) -> None:
+    """Run until cancelled; a failed sweep (the database down, say) is logged and tried again."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(close_due_windows, factory)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("self-enrolment sweep failed; trying again in %s s", interval_seconds)
+        await anyio.sleep(interval_seconds)
