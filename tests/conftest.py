@@ -53,7 +53,11 @@ def server(database_url: str) -> Iterator[LiveServer]:
     """The service on 127.0.0.1, on the run's database."""
     # No rate limit (it is on by default on PostgreSQL): the fuzzer alone sends one key thousands
     # of requests. tests/operations/test_rate_limit.py starts servers of its own with it on.
-    live = LiveServer(create_app(Settings(database_url=database_url, rate_limit_per_minute=0))).start()
+    # Nor the self-enrolment sweep: tests close windows themselves, when they choose
+    # (tests/enrolment/test_placement.py starts a server with it on).
+    live = LiveServer(
+        create_app(Settings(database_url=database_url, rate_limit_per_minute=0, enrolment_sweep_seconds=0))
+    ).start()
     yield live
     live.stop()
 

@@ -108,7 +108,7 @@ def _members_of(session: Session, instance_id: int, group_ids: list[int]) -> dic
         .join(Student, Student.id == Membership.student_id)
         .where(Membership.group_id.in_(group_ids))
     )
-    return {key: student_id for key, student_id in rows.tuples()}
+    return {key: student_id for key, student_id in rows}
 
 
 # At the close of a window ------------------------------------------------------------------------

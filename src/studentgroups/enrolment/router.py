@@ -164,7 +164,7 @@ def _policy_out(session: Session, level: Level, policy: EnrolmentPolicy) -> Poli
                     scoped_columns(Student, policy.instance_id, Student.uuid, Student.id).where(
                         Student.uuid.in_(unplaced[start : start + _CHUNK])
                     )
-                ).tuples()
+                ).all()
             )
         last = LastAllocationOut(
             at=policy.allocated_at,
@@ -201,7 +201,7 @@ def set_policy(module_id: ModuleId, body: PolicyIn, session: SessionDep, princip
     """Change the fields sent, and only those (module managers only)."""
     module = _module(session, principal.instance_id, module_id)
     level = _level(session, module, body.parent_group_id)
-    changes = body.model_dump(exclude_unset=True, include=set(service.POLICY_FIELDS))
+    changes = body.model_dump(exclude_unset=True, include={*service.POLICY_FIELDS, "allow_multiple"})
     return _policy_out(session, level, service.set_policy(session, principal, level, changes=changes))
 
 

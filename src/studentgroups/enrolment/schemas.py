@@ -97,6 +97,10 @@ class PolicyIn(BaseModel):
     """PUT /modules/{id}/enrolment/policy: the fields sent change, and only those."""
 
     parent_group_id: Id | None = Field(default=None, description="The parent; absent: the module's root.")
+    allow_multiple: bool | None = Field(
+        default=None,
+        description="A student may be in several of the parent's sub-groups (a parent group only).",
+    )
     admit_guests: bool | None = Field(default=None, description="Guests may enrol.")
     allocate_after_close: bool | None = Field(
         default=None,
@@ -106,7 +110,7 @@ class PolicyIn(BaseModel):
         default=None, description="Place students newly added to the roster."
     )
 
-    @field_validator("admit_guests", "allocate_after_close", "place_late_enrollees")
+    @field_validator("allow_multiple", "admit_guests", "allocate_after_close", "place_late_enrollees")
     @classmethod
     def _not_null(cls, value: bool | None) -> bool:
         if value is None:

@@ -47,7 +47,7 @@ from studentgroups.groups.types import GroupType
 from studentgroups.modules.models import Module
 from studentgroups.modules.service import require_manager
 from studentgroups.students.models import Student
-from studentgroups.tenancy import scoped, scoped_columns, scoped_delete
+from studentgroups.tenancy import scoped, scoped_columns, scoped_delete, scoped_update
 
 logger = logging.getLogger("studentgroups.enrolment")
 
@@ -152,10 +152,12 @@ def set_policy(
     """Change the fields sent, and only those (module managers only).
 
     Sending `allocate_after_close` true arms the allocation again: it runs at the next close of
-    the window even if it ran before.
+    the window even if it ran before. `allow_multiple` is the parent group's own setting.
     """
     require_manager(session, principal, level.module)
     lock_module(session, level.module)
+    if "allow_multiple" in changes:
+        _set_allow_multiple(session, level, bool(changes["allow_multiple"]))
     policy = policy_of(session, level)
     if policy.id is None:
         session.add(policy)
@@ -207,6 +209,40 @@ def update_group(session: Session, principal: Principal, group: Group, *, change
     session.flush()
     fill_from_queues(session, group.instance_id, [group.id])
     return group
+
+
+def _set_allow_multiple(session: Session, level: Level, allow: bool) -> None:
+    """Let a student hold several of the parent's sub-groups, or only one again: refused while a
+    student holds several, and the memberships become exclusive again, under the unique index."""
+    parent = level.parent
+    if parent is None:
+        raise BadRequest(
+            "allowMultiple: a module's root class groups hold a student once; set it on a parent group.",
+            errors=[FieldError(field="allowMultiple", rule="parent_only", message="needs a parent group")],
+        )
+    instance_id = parent.instance_id
+    if not allow and parent.allow_multiple:
+        several = session.scalar(
+            scoped_columns(Membership, instance_id, Membership.student_id)
+            .where(Membership.sibling_scope == level.scope)
+            .group_by(Membership.student_id)
+            .having(func.count() > 1)
+            .limit(1)
+        )
+        if several is not None:
+            raise Conflict(
+                "allowMultiple: some students are in several of these groups; take them out of all but "
+                "one first.",
+                errors=[
+                    FieldError(field="allowMultiple", rule="held_several", message="a student holds several")
+                ],
+            )
+    session.execute(
+        scoped_update(Membership, instance_id)
+        .where(Membership.sibling_scope == level.scope)
+        .values(exclusive=not allow)
+    )
+    parent.allow_multiple = allow
 
 
 # What a learner sees ---------------------------------------------------------------------------
@@ -287,7 +323,7 @@ def _queue_positions(
             scoped_columns(WaitlistEntry, instance_id, WaitlistEntry.group_id, WaitlistEntry.id).where(
                 WaitlistEntry.student_id == student_id, WaitlistEntry.group_id.in_(list(group_ids))
             )
-        ).tuples()
+        ).all()
     )
     positions = {}
     for group_id, entry_id in mine.items():
@@ -338,7 +374,7 @@ def join(
             scoped_columns(Membership, instance_id, Membership.group_id, Membership.exclusive).where(
                 Membership.student_id == student_id, Membership.sibling_scope == scope
             )
-        ).tuples()
+        ).all()
     )
     members = member_counts(session, instance_id, [group.id])[group.id]
     if group.id in held:
@@ -507,7 +543,7 @@ def fill_from_queues(session: Session, instance_id: int, group_ids: Sequence[int
                     scoped_columns(Membership, instance_id, Membership.group_id, Membership.exclusive).where(
                         Membership.student_id == student_id, Membership.sibling_scope == scope
                     )
-                ).tuples()
+                ).all()
             )
             if not admitted or group.id in held:
                 logger.info("waiting-list entry of student %s for group %s dropped", student_id, group.id)

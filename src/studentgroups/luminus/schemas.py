@@ -525,6 +525,11 @@ class SelfEnrolPolicyRequest(LumiNUSModel):
 
     resource_id: uuid.UUID = Field(alias="resourceID", description="Module ID.")
     parent_group_id: ParentGroupId
+    allow_multiple: bool | None = Field(
+        default=None,
+        alias="allowMultiple",
+        description="A learner may be in several of the parent's sub-groups (a parent group only).",
+    )
     admit_guests: bool | None = Field(default=None, alias="admitGuests", description="Guests may enrol.")
     allocate_after_close: bool | None = Field(
         default=None,
@@ -534,6 +539,13 @@ class SelfEnrolPolicyRequest(LumiNUSModel):
     place_late_enrollees: bool | None = Field(
         default=None, alias="placeLateEnrollees", description="Place students newly added to the roster."
     )
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> SelfEnrolPolicyRequest:
+        for name in ("allow_multiple", "admit_guests", "allocate_after_close", "place_late_enrollees"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{type(self).model_fields[name].alias}: may not be null")
+        return self
 
 
 class AllocateRequest(LumiNUSModel):

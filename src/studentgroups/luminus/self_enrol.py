@@ -241,7 +241,9 @@ def set_self_enrol_policy(body: SelfEnrolPolicyRequest, session: SessionDep, pri
     """Change the fields sent, and only those (module managers only)."""
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=body.resource_id)
     level = service.level_of(session, module, body.parent_group_id)
-    changes = body.model_dump(exclude_unset=True, include=set(service.POLICY_FIELDS))
+    changes = body.model_dump(
+        exclude_unset=True, by_alias=False, include={*service.POLICY_FIELDS, "allow_multiple"}
+    )
     policy = service.set_policy(session, principal, level, changes=changes)
     return json_response(policy_json(session, level, policy))
 
