@@ -32,6 +32,7 @@ from studentgroups import formation as engine
 from studentgroups.audit import service as audit
 from studentgroups.csv_import import InvalidCsvFile, OnProgress, RowProblem, decode_csv
 from studentgroups.db import create_db_engine, create_session_factory, transaction
+from studentgroups.enrolment.allocation import close_due_windows
 from studentgroups.errors import AppError
 from studentgroups.formations import csv_form
 from studentgroups.instances import service as instances
@@ -450,6 +451,21 @@ def _print_report(report: engine.QualityReport) -> None:
         for c in report.categorical:
             table.add_row(c.attribute, f"{c.largest_deviation:.2f}", str(c.isolated))
         err.print(table)
+
+
+@app.command("close-enrolment")
+def close_enrolment() -> None:
+    """Allocate every self-enrolment window that has closed (what `serve` does every
+    ENROLMENT_SWEEP_SECONDS): for cron, when the service's own sweep is off."""
+    closed = close_due_windows(_session_factory())
+    for window in closed:
+        outcome = (
+            f"not allocated: {window.error}"
+            if window.error
+            else f"{window.placed} placed, {window.unplaced} without a group"
+        )
+        out.print(f"instance {window.instance_id}, policy {window.policy_id}: {outcome}")
+    err.print(f"{len(closed)} self-enrolment window(s) closed")
 
 
 @app.command()

@@ -182,8 +182,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scoped.include_router(router)
     app.include_router(scoped)
 
-    app.include_router(modules_router)
+    # Before /modules/{id}/{kind}, which would take /modules/{id}/enrolment for a roster kind.
     app.include_router(enrolment_router)
+    app.include_router(modules_router)
     app.include_router(luminus_router)
     app.include_router(self_enrol_router)
 

@@ -19,6 +19,7 @@ from tests.enrolment.test_self_enrol import CLOSED, OPEN, Cohort, join, members
 from tests.factories import Tenant, unique
 from tests.live_server import LiveServer
 from tests.luminus.conftest import make_course
+from tests.test_cli import run
 
 
 @pytest.fixture
@@ -224,3 +225,13 @@ def test_the_service_closes_windows_by_itself(cohort: Cohort, database_url: str)
     assert read["lastAllocation"] is not None
     assert len(read["lastAllocation"]["unplaced"]) == 7
     assert members(cohort)["A"] == 3
+
+
+def test_close_enrolment_from_the_command_line(cohort: Cohort, database_url: str) -> None:
+    cohort.groups("A", maxUser=4, **CLOSED)
+    cohort.policy(allocateAfterClose=True)
+    result = run(database_url, "close-enrolment")
+    assert result.returncode == 0, result.stderr
+    assert "4 placed, 6 without a group" in result.stdout
+    assert "window(s) closed" in result.stderr
+    assert members(cohort)["A"] == 4
