@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from studentgroups.groups.models import Group
 from studentgroups.instances.models import Role
 from tests.factories import Tenant, unique
 from tests.luminus.conftest import Course, make_course
@@ -70,6 +74,14 @@ def leave(tenant: Tenant, group: dict[str, Any], user: str) -> Any:
 def members(cohort: Cohort) -> dict[str, int]:
     listed = cohort.tenant.get(f"/user/Resource/{cohort.course.resource_id}/Group").json()["data"]
     return {g["groupName"]: g["memberCount"] for g in listed}
+
+
+def numeric_id(sessions: sessionmaker[Session], group: dict[str, Any]) -> int:
+    """A LumiNUS group's integer id, as the management surface names it."""
+    with sessions() as session:
+        found = session.scalar(select(Group.id).where(Group.uuid == uuid.UUID(group["id"])))
+    assert found is not None
+    return found
 
 
 def uuids(course: Course) -> list[str]:
@@ -385,3 +397,43 @@ def test_every_change_is_in_the_audit_log_and_refusals_are_not(cohort: Cohort) -
         cohort.tenant.get("/audit_events", params={"operation": "leave_group"}).json()[0]["method"]
         == "DELETE"
     )
+
+
+def test_a_seat_a_manager_frees_goes_to_the_queue(cohort: Cohort, sessions: sessionmaker[Session]) -> None:
+    (group,) = cohort.groups("A", maxUser=1, waitlist=True)
+    first, second = cohort.course.roster[:2]
+    join(cohort.tenant, group, first["uuid"])
+    join(cohort.tenant, group, second["uuid"], queue=True)
+    numeric = numeric_id(sessions, group)
+    removed = cohort.tenant.delete(f"/student_groups/{numeric}/students/{first['id']}")
+    assert removed.status_code == 200, removed.text
+    seen = {g["groupName"]: g for g in cohort.offers(second["uuid"]).json()["data"]}["A"]
+    assert (seen["isMember"], seen["memberCount"], seen["waitingCount"]) == (True, 1, 0)
+
+
+def test_the_queue_comes_before_a_newcomer_when_a_manager_made_room(cohort: Cohort) -> None:
+    (group,) = cohort.groups("A", maxUser=2, waitlist=True)
+    a, b, c, d = uuids(cohort.course)[:4]
+    join(cohort.tenant, group, a)
+    join(cohort.tenant, group, b)
+    join(cohort.tenant, group, c, queue=True)
+    # The documented call sets the members exactly, queue or not: one seat is free after it.
+    set_users = cohort.tenant.put(
+        "/user/Groups/Users", json={"iDs_UserGuids": [{"key": group["id"], "value": [a]}]}
+    )
+    assert set_users.status_code == 200, set_users.text
+    newcomer = join(cohort.tenant, group, d)
+    assert newcomer.status_code == 409
+    assert "Refused (full)" in newcomer.json()
+    assert {g["groupName"]: g["isMember"] for g in cohort.offers(c).json()["data"]}["A"] is True
+
+
+def test_a_saved_randomise_replaces_the_grouping_and_its_queues(cohort: Cohort) -> None:
+    (group,) = cohort.groups("A", maxUser=1, waitlist=True)
+    a, b = uuids(cohort.course)[:2]
+    join(cohort.tenant, group, a)
+    join(cohort.tenant, group, b, queue=True)
+    saved = cohort.course.randomise(parentGroupID=cohort.parent["id"], toUpdate=True)
+    assert saved.status_code == 200, saved.text
+    seen = {g["groupName"]: g for g in cohort.offers(b).json()["data"]}["A"]
+    assert (seen["waitingCount"], seen["queuePosition"], seen["memberCount"]) == (0, None, 1)

@@ -144,3 +144,15 @@ def take_seats(
             else tuple_(WaitlistEntry.group_id, WaitlistEntry.student_id).in_(chunk)
         )
         session.execute(scoped_delete(WaitlistEntry, instance_id).where(taken))
+
+
+def drop_queues(
+    session: Session, *, instance_id: int, scope: str, student_ids: Sequence[int] | None = None
+) -> None:
+    """Take the students (None: everyone) off every waiting list of the scope: a formation placed them."""
+    stmt = scoped_delete(WaitlistEntry, instance_id).where(WaitlistEntry.sibling_scope == scope)
+    if student_ids is None:
+        session.execute(stmt)
+        return
+    for start in range(0, len(student_ids), _CHUNK):
+        session.execute(stmt.where(WaitlistEntry.student_id.in_(list(student_ids[start : start + _CHUNK]))))

@@ -474,6 +474,15 @@ def _require_self_enrol(group: Group, now: datetime) -> None:
         )
 
 
+def _has_queue(session: Session, group: Group) -> bool:
+    first = session.scalar(
+        scoped_columns(WaitlistEntry, group.instance_id, WaitlistEntry.id)
+        .where(WaitlistEntry.group_id == group.id)
+        .limit(1)
+    )
+    return first is not None
+
+
 def _queue_or_refuse(
     session: Session, group: Group, student_id: int, scope: str, members: int, *, queue: bool
 ) -> Enrolment:
@@ -504,6 +513,14 @@ def _queue_or_refuse(
         session.flush()
     position = _queue_positions(session, instance_id, student_id, [group.id])[group.id]
     return Enrolment(status, group, members, queue_position=position)
+
+
+def seat_freed(session: Session, group: Group) -> None:
+    """After a manager took someone out of a group: its first queued learner takes the seat."""
+    if group.module_id is None or not _has_queue(session, group):
+        return
+    lock_module(session, _module_of(session, group))
+    fill_from_queues(session, group.instance_id, [group.id])
 
 
 def fill_from_queues(session: Session, instance_id: int, group_ids: Sequence[int]) -> list[tuple[int, int]]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from studentgroups import formation as engine
 from studentgroups.auth import Principal
 from studentgroups.db import utcnow
+from studentgroups.enrolment.seats import drop_queues
 from studentgroups.errors import BadRequest, Conflict, FieldError
 from studentgroups.formations.attributes import member_attributes
 from studentgroups.formations.models import SavedFormation, pack_pairs, unpack_pairs
@@ -382,6 +383,13 @@ def _save(
         formed, pooled = set(target_ids), set(pool_ids)
         kept = [(g, s) for g, s in before if abs(g) not in formed and s not in pooled]
     write_memberships(session, new_pairs, instance_id=instance_id, scope=place.scope, exclusive=True)
+    # The waiting lists under the parent were for the grouping this one replaces or tops up.
+    drop_queues(
+        session,
+        instance_id=instance_id,
+        scope=place.scope,
+        student_ids=[s for _, s in new_pairs] if options.top_up else None,
+    )
     saved.group_ids = target_ids
     saved.created_group_ids = [g.id for g in created]
     saved.member_count = len(new_pairs)

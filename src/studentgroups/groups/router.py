@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import error_responses
 from studentgroups.groups import access, service
 from studentgroups.groups.models import Group
@@ -181,11 +182,13 @@ def add_group_student(
 def remove_group_student(
     student_group_id: GroupId, student_id: StudentId, session: SessionDep, principal: Writer
 ) -> StudentOut:
-    """Take a student out of the group (the student is kept)."""
-    access.manageable_group(session, principal, student_group_id, membership=True)
+    """Take a student out of the group (the student is kept); the seat freed goes to the first
+    in the group's waiting list, if it has one."""
+    group = access.manageable_group(session, principal, student_group_id, membership=True)
     service.remove_member(
         session, instance_id=principal.instance_id, group_id=student_group_id, student_id=student_id
     )
+    enrolment.seat_freed(session, group)
     return student_out(
         students.get_student(session, instance_id=principal.instance_id, student_id=student_id)
     )

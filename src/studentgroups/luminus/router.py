@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from studentgroups import formation as engine
 from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import BadRequest
 from studentgroups.groups import access, class_groups, search
 from studentgroups.groups.class_groups import Siblings
@@ -225,6 +226,7 @@ def update_groups_users(body: UpdateGroupsUsersRequest, session: SessionDep, pri
 
     With `allowMultiple` false (the default) a user may be in only one of the sub-groups of one
     main group: listing a user in two is refused, and a user in another sibling group is moved.
+    Beyond the document: a seat left free in a group with a waiting list goes to the first in it.
     """
     siblings, groups = class_groups.update_groups_users(
         session,
@@ -232,6 +234,8 @@ def update_groups_users(body: UpdateGroupsUsersRequest, session: SessionDep, pri
         assignments=[(item.key, item.value) for item in body.ids_user_guids],
         allow_multiple=body.allow_multiple,
     )
+    # A seat the new members leave free goes to the group's waiting list, as after any leave.
+    enrolment.fill_from_queues(session, principal.instance_id, [g.id for g in groups])
     members = class_groups.members_by_group(session, principal.instance_id, [g.id for g in groups])
     return json_response(groups_with_members(session, siblings, groups, members))
 
