@@ -29,6 +29,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/student_groups/{student_group_id}/formations"): {"create": {"count": 2}, "save": True},
     ("POST", "/modules/{module_id}/{kind}"): {"student_ids": ["{student_id}"]},
     ("POST", "/modules/{module_id}/{kind}/remove"): {"student_ids": ["{student_id}"]},
+    ("PUT", "/modules/{module_id}/groups/{group_id}"): {"max_user": 1},
+    ("POST", "/modules/{module_id}/enrolment/groups/{group_id}"): {},
+    ("PUT", "/modules/{module_id}/enrolment/policy"): {"admit_guests": True},
+    ("POST", "/modules/{module_id}/enrolment/allocate"): {},
+    ("POST", "/user/Groups/{groupID}/SelfEnrol"): {},
+    ("PUT", "/user/Groups/ClassGroups/{groupID}"): {"maxUser": 1},
 }
 
 
@@ -58,6 +64,7 @@ def victim(make_tenant: Callable[[], Tenant]) -> tuple[Tenant, dict[str, Any]]:
         "result_id": result["id"],
         "groupID": class_group["id"],
         "module_id": module["id"],
+        "group_id": module["roster_group_id"],
         "kind": "roster",
         "ResourceID": module["uuid"],
         "student_cluster_id": cluster["id"],
