@@ -21,7 +21,7 @@ from studentgroups.db import transaction, utcnow
 from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.service import Level, policy_of
 from studentgroups.errors import AppError
-from studentgroups.formations.service import Options, Place, form
+from studentgroups.formations.service import Options, form
 from studentgroups.groups.class_groups import Siblings, pool_of, siblings_under
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import lock_module
@@ -68,14 +68,7 @@ def allocate_unplaced(
     # Members already in the groups count against their capacity, whether or not they are in the pool.
     already = _members_of(session, module.instance_id, [g.id for g in siblings.targets])
     pool.update(already)
-    place = Place(
-        instance_id=module.instance_id,
-        scope=siblings.scope,
-        module_id=module.id,
-        parent=siblings.parent,
-        targets=siblings.targets,
-        pool=pool,
-    )
+    place = siblings.place(pool)
     outcome = form(
         session,
         user_id,

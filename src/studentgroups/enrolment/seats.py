@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, tuple_
 from sqlalchemy.orm import Session
 
+from studentgroups.db import InstanceOwned
 from studentgroups.enrolment.models import EnrolmentPolicy, WaitlistEntry
 from studentgroups.errors import FieldError, Forbidden
 from studentgroups.groups.models import Group, Membership
@@ -101,26 +103,25 @@ def refusal(rule: str, message: str) -> FieldError:
 
 def member_counts(session: Session, instance_id: int, group_ids: Sequence[int]) -> dict[int, int]:
     """How many members each group holds, in one query."""
-    counts = dict.fromkeys(group_ids, 0)
-    rows = session.execute(
-        scoped_columns(Membership, instance_id, Membership.group_id, func.count())
-        .where(Membership.group_id.in_(list(group_ids)))
-        .group_by(Membership.group_id)
-    )
-    counts.update({group_id: n for group_id, n in rows})
-    return counts
+    return _per_group(session, Membership, Membership.group_id, instance_id, group_ids)
 
 
 def queue_lengths(session: Session, instance_id: int, group_ids: Sequence[int]) -> dict[int, int]:
     """How many learners wait for each group, in one query."""
-    lengths = dict.fromkeys(group_ids, 0)
+    return _per_group(session, WaitlistEntry, WaitlistEntry.group_id, instance_id, group_ids)
+
+
+def _per_group(
+    session: Session, model: type[InstanceOwned], group_id: Any, instance_id: int, group_ids: Sequence[int]
+) -> dict[int, int]:
+    counts = dict.fromkeys(group_ids, 0)
     rows = session.execute(
-        scoped_columns(WaitlistEntry, instance_id, WaitlistEntry.group_id, func.count())
-        .where(WaitlistEntry.group_id.in_(list(group_ids)))
-        .group_by(WaitlistEntry.group_id)
+        scoped_columns(model, instance_id, group_id, func.count())
+        .where(group_id.in_(list(group_ids)))
+        .group_by(group_id)
     )
-    lengths.update({group_id: n for group_id, n in rows})
-    return lengths
+    counts.update({group: n for group, n in rows})
+    return counts
 
 
 def take_seats(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from studentgroups.auth import Principal
 from studentgroups.errors import BadRequest, FieldError, Forbidden, NotFound
+from studentgroups.formations.service import Place
 from studentgroups.groups.access import require_manage_members, visible
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import lock_module, module_root_scope, parent_scope, write_memberships
@@ -44,6 +45,17 @@ class Siblings:
         if self.parent is not None:
             return parent_scope(self.parent.id)
         return module_root_scope(self.module.id, GroupType.CLASS_GROUP)
+
+    def place(self, pool: dict[str, int]) -> Place:
+        """Where a formation of these groups happens, with this pool (member key -> student id)."""
+        return Place(
+            instance_id=self.module.instance_id,
+            scope=self.scope,
+            module_id=self.module.id,
+            parent=self.parent,
+            targets=self.targets,
+            pool=pool,
+        )
 
 
 def find_group_by_uuid(session: Session, *, instance_id: int, group_uuid: uuid.UUID, field: str) -> Group:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from studentgroups import formation as engine
 from studentgroups.auth import Principal
 from studentgroups.errors import BadRequest, FieldError
-from studentgroups.formations.service import Options, Place, form
+from studentgroups.formations.service import Options, form
 from studentgroups.groups.class_groups import Siblings, class_parent, pool_of, siblings_under
 from studentgroups.groups.service import lock_module
 from studentgroups.modules.service import get_module_by_uuid, require_manager
@@ -120,14 +120,7 @@ def randomise_class_groups(
         lock_module(session, module)  # before reading, so a concurrent save is seen whole or not at all
     siblings = siblings_under(session, module, class_parent(session, module, parent_uuid))
     pool = pool_of(session, module, include_guests=not exclude_guests)
-    place = Place(
-        instance_id=module.instance_id,
-        scope=siblings.scope,
-        module_id=module.id,
-        parent=siblings.parent,
-        targets=siblings.targets,
-        pool=pool,
-    )
+    place = siblings.place(pool)
     outcome = form(
         session,
         principal.user_id,
