@@ -144,7 +144,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sweeper = None
         if settings.enrolment_sweep_seconds:
             sweeper = asyncio.create_task(
-                sweep_windows(app.state.write_sessions, settings.enrolment_sweep_seconds)
+                sweep_windows(
+                    app.state.write_sessions, settings.enrolment_sweep_seconds, app.state.database_slots
+                )
             )
         yield
         if sweeper is not None:

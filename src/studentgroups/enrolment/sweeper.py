@@ -14,11 +14,20 @@ from studentgroups.enrolment.allocation import close_due_windows
 logger = logging.getLogger("studentgroups.enrolment")
 
 
-async def sweep_windows(factory: sessionmaker[Session], interval_seconds: float) -> None:
-    """Run until cancelled; a failed sweep (the database down, say) is logged and tried again."""
+async def sweep_windows(
+    factory: sessionmaker[Session], interval_seconds: float, database_slots: anyio.Semaphore
+) -> None:
+    """Run until cancelled; a failed sweep (the database down, say) is logged and tried again.
+
+    A sweep takes a database slot as a request does, and runs in a thread of its own: taken from
+    the requests' threads, it could leave a request holding the module's lock without a thread to
+    commit with, while the others wait on that lock in every other thread.
+    """
+    own_thread = anyio.CapacityLimiter(1)
     while True:
         try:
-            await anyio.to_thread.run_sync(close_due_windows, factory)
+            async with database_slots:
+                await anyio.to_thread.run_sync(close_due_windows, factory, limiter=own_thread)
         except asyncio.CancelledError:
             raise
         except Exception:
