@@ -437,3 +437,65 @@ def test_a_saved_randomise_replaces_the_grouping_and_its_queues(cohort: Cohort) 
     assert saved.status_code == 200, saved.text
     seen = {g["groupName"]: g for g in cohort.offers(b).json()["data"]}["A"]
     assert (seen["waitingCount"], seen["queuePosition"], seen["memberCount"]) == (0, None, 1)
+
+
+def test_a_switch_leaves_a_group_only_within_that_groups_window(cohort: Cohort) -> None:
+    (over,) = cohort.groups("Over", maxUser=3)
+    (target,) = cohort.groups("Target")
+    user = uuids(cohort.course)[0]
+    assert join(cohort.tenant, over, user).status_code == 200
+    closed = cohort.tenant.put(
+        f"/user/Groups/ClassGroups/{over['id']}",
+        json={"selfEnrolOpenDate": "2020-01-01T00:00:00Z", "selfEnrolCloseDate": "2021-01-01T00:00:00Z"},
+    )
+    assert closed.status_code == 200, closed.text
+    refused = join(cohort.tenant, target, user, switch=True)
+    assert refused.status_code == 403
+    assert "'Over'" in refused.json()
+    assert "closed at" in refused.json()
+    assert members(cohort)["Over"] == 1
+
+
+def test_a_place_in_a_queue_may_be_given_up_after_the_close(cohort: Cohort) -> None:
+    (group,) = cohort.groups("A", maxUser=1, waitlist=True)
+    a, b = uuids(cohort.course)[:2]
+    join(cohort.tenant, group, a)
+    join(cohort.tenant, group, b, queue=True)
+    cohort.tenant.put(
+        f"/user/Groups/ClassGroups/{group['id']}",
+        json={"selfEnrolOpenDate": "2020-01-01T00:00:00Z", "selfEnrolCloseDate": "2021-01-01T00:00:00Z"},
+    )
+    assert leave(cohort.tenant, group, b).json()["status"] == "leftQueue"
+    seat = leave(cohort.tenant, group, a)
+    assert seat.status_code == 403
+    assert "outside the window" in seat.json()
+
+
+def test_only_class_groups_take_self_enrolment(cohort: Cohort) -> None:
+    module_id = cohort.course.module["id"]
+    tutorial = cohort.tenant.post(
+        f"/modules/{module_id}/groups", json={"name": "T", "group_type": 22, "self_enrol": True}
+    )
+    assert tutorial.status_code == 400
+    with_uuid = cohort.tenant.get(f"/user/Resource/{cohort.course.resource_id}/Group").json()["data"]
+    roster = next(g for g in with_uuid if g["groupType"] == 2)
+    refused = cohort.tenant.put(f"/user/Groups/ClassGroups/{roster['id']}", json={"selfEnrol": True})
+    assert refused.status_code == 400
+    assert "Student Roster" in refused.json()
+
+
+def test_users_a_manager_places_leave_the_queues_and_free_seats_go_to_them(cohort: Cohort) -> None:
+    a_group, b_group = cohort.groups("A", "B", maxUser=1, waitlist=True)
+    a, b, c = uuids(cohort.course)[:3]
+    join(cohort.tenant, a_group, a)
+    join(cohort.tenant, b_group, b)
+    join(cohort.tenant, a_group, c, queue=True)
+    join(cohort.tenant, b_group, c, queue=True)
+    # The manager moves a from A to B (b leaves B): A's seat goes to c, first in A's queue.
+    moved = cohort.tenant.put(
+        "/user/Groups/Users", json={"iDs_UserGuids": [{"key": b_group["id"], "value": [a]}]}
+    )
+    assert moved.status_code == 200, moved.text
+    assert {g["groupName"]: g["isMember"] for g in cohort.offers(c).json()["data"]} == {"A": True, "B": False}
+    assert [g["waitingCount"] for g in cohort.offers(c).json()["data"]] == [0, 0]
+    assert {g["groupName"]: g["isMember"] for g in cohort.offers(a).json()["data"]} == {"A": False, "B": True}

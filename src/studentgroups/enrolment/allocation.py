@@ -146,17 +146,26 @@ def close_due_windows(factory: sessionmaker[Session], now: datetime | None = Non
     now = now or utcnow()
     with transaction(factory) as session:
         # The service's own sweep over every instance: each policy is then handled in its own.
-        armed = session.execute(
-            select(EnrolmentPolicy.id, EnrolmentPolicy.instance_id).where(
-                EnrolmentPolicy.allocate_after_close.is_(True), EnrolmentPolicy.allocated_at.is_(None)
-            )
+        armed = session.scalars(
+            select(EnrolmentPolicy)
+            .where(EnrolmentPolicy.allocate_after_close.is_(True), EnrolmentPolicy.allocated_at.is_(None))
+            .order_by(EnrolmentPolicy.id)
         ).all()
+        due = [
+            (policy.id, policy.instance_id)
+            for policy in armed
+            if (closes := window_closes_at(session, policy)) is not None and closes <= now
+        ]
     done = []
-    for policy_id, instance_id in armed:
+    for policy_id, instance_id in due:
         try:
             closed = _close_one(factory, instance_id, policy_id, now)
         except AppError as error:
             closed = _record_failure(factory, instance_id, policy_id, now, error.detail)
+        except Exception:
+            # Not the policy's fault (the database, say): the next sweep tries again; the others go on.
+            logger.exception("self-enrolment allocation of policy %s failed; trying again later", policy_id)
+            continue
         if closed is not None:
             done.append(closed)
     return done

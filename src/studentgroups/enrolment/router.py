@@ -28,7 +28,7 @@ from studentgroups.enrolment.schemas import (
     PolicyOut,
 )
 from studentgroups.enrolment.service import Enrolment, Level
-from studentgroups.errors import Forbidden, error_responses
+from studentgroups.errors import Forbidden, NotFound, error_responses
 from studentgroups.groups.models import Group
 from studentgroups.groups.service import get_group
 from studentgroups.modules import service as modules
@@ -67,7 +67,7 @@ def _group_of(session: Session, module: Module, group_id: int) -> Group:
     """The group, if it is one of the module's (else NotFound, as for another instance's)."""
     group = get_group(session, instance_id=module.instance_id, group_id=group_id)
     if group.module_id != module.id:
-        get_group(session, instance_id=module.instance_id, group_id=0)  # the same 404 as any unknown id
+        raise NotFound(f"No group with id {group_id} in module {module.code}.")
     return group
 
 
@@ -94,7 +94,7 @@ def list_enrolment_groups(
     (saying which) when the student is not on the roster, or is a guest not admitted."""
     module = _module(session, principal.instance_id, module_id)
     level = _level(session, module, parent_group_id)
-    student = service.acting_for(session, principal, student_id=student_id)
+    student = service.acting_for(session, principal, student_id=student_id, field="student_id")
     return [
         EnrolmentGroupOut(
             id=o.group.id,
@@ -128,7 +128,7 @@ def join_group(
     self-enrol, not on the roster or a guest not admitted; 409 full or already in a sibling group."""
     module = _module(session, principal.instance_id, module_id)
     group = _group_of(session, module, group_id)
-    student = service.acting_for(session, principal, student_id=body.student_id)
+    student = service.acting_for(session, principal, student_id=body.student_id, field="student_id")
     done = service.join(
         session, group=group, student_id=student, now=utcnow(), switch=body.switch, queue=body.queue
     )
@@ -149,7 +149,7 @@ def leave_group(
     queue, while the window is open."""
     module = _module(session, principal.instance_id, module_id)
     group = _group_of(session, module, group_id)
-    student = service.acting_for(session, principal, student_id=student_id)
+    student = service.acting_for(session, principal, student_id=student_id, field="student_id")
     return _enrolment_out(service.leave(session, group=group, student_id=student, now=utcnow()))
 
 

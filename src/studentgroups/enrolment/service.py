@@ -29,6 +29,7 @@ from studentgroups.auth import Principal
 from studentgroups.enrolment.models import EnrolmentPolicy, WaitlistEntry
 from studentgroups.enrolment.seats import (
     Window,
+    drop_queues,
     has_room,
     member_counts,
     policy_for,
@@ -40,6 +41,7 @@ from studentgroups.enrolment.seats import (
     window_of,
 )
 from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound
+from studentgroups.groups import service as groups_service
 from studentgroups.groups.class_groups import class_parent
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import lock_module, module_root_scope, parent_scope, sibling_scope
@@ -56,19 +58,23 @@ logger = logging.getLogger("studentgroups.enrolment")
 
 
 def acting_for(
-    session: Session, principal: Principal, *, user_id: uuid.UUID | None = None, student_id: int | None = None
+    session: Session,
+    principal: Principal,
+    *,
+    user_id: uuid.UUID | None = None,
+    student_id: int | None = None,
+    field: str = "userID",
 ) -> int:
     """The student a call acts for: a learner's key acts for its own student; any other key names
-    the student (`userID` on LumiNUS, `student_id` on our own surface)."""
+    the student (`field`: `userID` on LumiNUS, `student_id` on our own surface)."""
     named = user_id is not None or student_id is not None
-    field = "userID" if user_id is not None or student_id is None else "student_id"
     if principal.student_id is not None:
         if named and not _is_own(session, principal, user_id, student_id):
             raise Forbidden(f"A learner's key acts for its own student only ({field}).")
         return principal.student_id
     if not named:
         raise BadRequest(
-            "Name the student this key acts for (userID, or student_id on the management calls).",
+            f"Name the student this key acts for ({field}).",
             errors=[
                 FieldError(field=field, rule="missing", message="required for a key that is not a learner's")
             ],
@@ -189,8 +195,27 @@ def update_group(session: Session, principal: Principal, group: Group, *, change
     A raised `max_user` gives its new seats to the queue at once. Turning the waiting list off
     takes nobody off it: it stops new learners joining the queue.
     """
+    if group.module_id is None:
+        raise NotFound(
+            f"No module group {group.uuid} in this instance: an instance's own groups change with "
+            "PUT /student_groups/{id}."
+        )
     module = _module_of(session, group)
     require_manager(session, principal, module)
+    if group.group_type in (GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP):
+        kind = GroupType(group.group_type).display_name
+        raise BadRequest(f"Group {group.name!r} is the module's {kind}: its students change on the module.")
+    if changes.get("self_enrol") and group.group_type != GroupType.CLASS_GROUP:
+        raise BadRequest(
+            "Only class groups take self-enrolment.",
+            errors=[
+                FieldError(
+                    field="selfEnrol",
+                    rule="class_groups_only",
+                    message="only class groups take self-enrolment",
+                )
+            ],
+        )
     lock_module(session, module)
     session.refresh(group)
     for name in GROUP_FIELDS:
@@ -215,6 +240,8 @@ def _set_allow_multiple(session: Session, level: Level, allow: bool) -> None:
     """Let a student hold several of the parent's sub-groups, or only one again: refused while a
     student holds several, and the memberships become exclusive again, under the unique index."""
     parent = level.parent
+    if parent is not None:
+        session.refresh(parent)  # as it is now that the module is locked
     if parent is None:
         raise BadRequest(
             "allowMultiple: a module's root class groups hold a student once; set it on a parent group.",
@@ -393,6 +420,8 @@ def join(
     left = None
     if elsewhere:
         left = session.get(Group, elsewhere[0])
+        if left is not None:
+            _require_self_enrol(left, now)  # a switch leaves a group: within that group's window too
         session.execute(
             scoped_delete(Membership, instance_id).where(
                 Membership.group_id == elsewhere[0], Membership.student_id == student_id
@@ -404,14 +433,24 @@ def join(
     if left is not None:
         fill_from_queues(session, instance_id, [left.id])
     session.flush()
-    return Enrolment("joined", group, members + 1, left_group=left)
+    return Enrolment(
+        "joined", group, member_counts(session, instance_id, [group.id])[group.id], left_group=left
+    )
 
 
 def leave(session: Session, *, group: Group, student_id: int, now: datetime) -> Enrolment:
     """Take the student out of the group, or out of its waiting list; a seat freed goes to the
-    first in the queue. Only while the window is open."""
+    first in the queue. A seat is given up only while the window is open; a place in the queue at
+    any time."""
     _locked_level(session, group, student_id, check_module=False)
     instance_id = group.instance_id
+    dequeued = session.execute(
+        scoped_delete(WaitlistEntry, instance_id).where(
+            WaitlistEntry.group_id == group.id, WaitlistEntry.student_id == student_id
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if dequeued:
+        return Enrolment("leftQueue", group, member_counts(session, instance_id, [group.id])[group.id])
     _require_self_enrol(group, now)
     removed = session.execute(
         scoped_delete(Membership, instance_id).where(
@@ -422,13 +461,6 @@ def leave(session: Session, *, group: Group, student_id: int, now: datetime) -> 
         fill_from_queues(session, instance_id, [group.id])
         session.flush()
         return Enrolment("left", group, member_counts(session, instance_id, [group.id])[group.id])
-    dequeued = session.execute(
-        scoped_delete(WaitlistEntry, instance_id).where(
-            WaitlistEntry.group_id == group.id, WaitlistEntry.student_id == student_id
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    if dequeued:
-        return Enrolment("leftQueue", group, member_counts(session, instance_id, [group.id])[group.id])
     raise NotFound(f"The user is neither in group {group.name!r} nor in its waiting list.")
 
 
@@ -453,7 +485,7 @@ def _locked_level(
 
 
 def _require_self_enrol(group: Group, now: datetime) -> None:
-    if not group.self_enrol:
+    if not group.self_enrol or group.group_type != GroupType.CLASS_GROUP:
         raise Forbidden(
             f"Refused (not self-enrol): group {group.name!r} does not take self-enrolment; ask a manager "
             "of its module.",
@@ -472,15 +504,6 @@ def _require_self_enrol(group: Group, now: datetime) -> None:
             f"Refused (outside the window): self-enrolment in {group.name!r} closed at {closed}.",
             errors=[refusal("window_closed", f"closed at {closed}")],
         )
-
-
-def _has_queue(session: Session, group: Group) -> bool:
-    first = session.scalar(
-        scoped_columns(WaitlistEntry, group.instance_id, WaitlistEntry.id)
-        .where(WaitlistEntry.group_id == group.id)
-        .limit(1)
-    )
-    return first is not None
 
 
 def _queue_or_refuse(
@@ -515,12 +538,37 @@ def _queue_or_refuse(
     return Enrolment(status, group, members, queue_position=position)
 
 
-def seat_freed(session: Session, group: Group) -> None:
-    """After a manager took someone out of a group: its first queued learner takes the seat."""
-    if group.module_id is None or not _has_queue(session, group):
-        return
-    lock_module(session, _module_of(session, group))
-    fill_from_queues(session, group.instance_id, [group.id])
+def add_by_manager(session: Session, group: Group, student_ids: Sequence[int]) -> list[int]:
+    """A manager puts students in a module's group, under the module's lock: they leave the
+    waiting lists of its parent, as a learner who takes a seat does. The ids newly added."""
+    module = _module_of(session, group)
+    lock_module(session, module)
+    added = groups_service.add_members(
+        session, instance_id=group.instance_id, group_id=group.id, student_ids=student_ids
+    )
+    scope, _ = sibling_scope(session, group)
+    drop_queues(session, instance_id=group.instance_id, scope=scope, student_ids=added)
+    return added
+
+
+def remove_by_manager(session: Session, group: Group, student_id: int) -> None:
+    """A manager takes a student out of a group; in a module's group, under the module's lock, and
+    the seat goes to the first in its queue."""
+    if group.module_id is not None:
+        lock_module(session, _module_of(session, group))
+    groups_service.remove_member(
+        session, instance_id=group.instance_id, group_id=group.id, student_id=student_id
+    )
+    if group.module_id is not None:
+        fill_from_queues(session, group.instance_id, [group.id])
+
+
+def members_set_by_manager(session: Session, level: Level, student_ids: Sequence[int]) -> None:
+    """After a manager set groups' members under the level (the module locked): the students
+    placed leave the level's queues, and every seat left free goes to the queue."""
+    drop_queues(session, instance_id=level.module.instance_id, scope=level.scope, student_ids=student_ids)
+    group_ids = list(session.scalars(_level_groups(level).with_only_columns(Group.id)))
+    fill_from_queues(session, level.module.instance_id, group_ids)
 
 
 def fill_from_queues(session: Session, instance_id: int, group_ids: Sequence[int]) -> list[tuple[int, int]]:

@@ -182,8 +182,9 @@ def update_groups_users(
     *,
     assignments: Sequence[tuple[uuid.UUID, Sequence[uuid.UUID]]],
     allow_multiple: bool,
-) -> tuple[Siblings, list[Group]]:
-    """Make each listed group's members exactly the users given, in one transaction.
+) -> tuple[Siblings, list[Group], list[int]]:
+    """Make each listed group's members exactly the users given, in one transaction; the
+    groups, and the students listed.
 
     The groups must share one parent (or be root class groups of one module), be class groups,
     and have no sub-groups; the users must be on the module's roster or guest groups. A user who
@@ -215,7 +216,7 @@ def update_groups_users(
         session, wanted, instance_id=instance_id, scope=siblings.scope, exclusive=not allow_multiple
     )
     session.flush()
-    return siblings, groups
+    return siblings, groups, listed
 
 
 def _listed_groups(

@@ -137,6 +137,9 @@ def _add_members(session: Session, group: Group, student_ids: list[int]) -> None
             student_ids=student_ids,
         )
         return
+    if group.module_id is not None:
+        enrolment.add_by_manager(session, group, student_ids)
+        return
     service.add_members(session, instance_id=group.instance_id, group_id=group.id, student_ids=student_ids)
 
 
@@ -185,10 +188,7 @@ def remove_group_student(
     """Take a student out of the group (the student is kept); the seat freed goes to the first
     in the group's waiting list, if it has one."""
     group = access.manageable_group(session, principal, student_group_id, membership=True)
-    service.remove_member(
-        session, instance_id=principal.instance_id, group_id=student_group_id, student_id=student_id
-    )
-    enrolment.seat_freed(session, group)
+    enrolment.remove_by_manager(session, group, student_id)
     return student_out(
         students.get_student(session, instance_id=principal.instance_id, student_id=student_id)
     )

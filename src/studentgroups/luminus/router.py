@@ -228,14 +228,14 @@ def update_groups_users(body: UpdateGroupsUsersRequest, session: SessionDep, pri
     main group: listing a user in two is refused, and a user in another sibling group is moved.
     Beyond the document: a seat left free in a group with a waiting list goes to the first in it.
     """
-    siblings, groups = class_groups.update_groups_users(
+    siblings, groups, listed = class_groups.update_groups_users(
         session,
         principal,
         assignments=[(item.key, item.value) for item in body.ids_user_guids],
         allow_multiple=body.allow_multiple,
     )
-    # A seat the new members leave free goes to the group's waiting list, as after any leave.
-    enrolment.fill_from_queues(session, principal.instance_id, [g.id for g in groups])
+    # The users placed leave the parent's waiting lists; a seat left free goes to the queue.
+    enrolment.members_set_by_manager(session, enrolment.Level(siblings.module, siblings.parent), listed)
     members = class_groups.members_by_group(session, principal.instance_id, [g.id for g in groups])
     return json_response(groups_with_members(session, siblings, groups, members))
 

@@ -123,6 +123,8 @@ class ModuleGroupCreate(BaseModel):
 
     @model_validator(mode="after")
     def _window_in_order(self) -> ModuleGroupCreate:
+        if self.self_enrol and self.group_type != GroupType.CLASS_GROUP:
+            raise ValueError("self_enrol: only class groups take self-enrolment")
         opens, closes = self.self_enrol_open_date, self.self_enrol_close_date
         if opens is not None and closes is not None and opens >= closes:
             raise ValueError("self_enrol_open_date must be before self_enrol_close_date")
