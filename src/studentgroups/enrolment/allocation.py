@@ -24,8 +24,7 @@ from studentgroups.errors import AppError
 from studentgroups.formations.service import Options, form
 from studentgroups.groups.class_groups import Siblings, pool_of, siblings_under
 from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.service import lock_module
-from studentgroups.groups.types import GroupType
+from studentgroups.groups.service import lock_module, under_parent
 from studentgroups.listing import uuid_text
 from studentgroups.modules.models import Module
 from studentgroups.students.models import Student
@@ -116,11 +115,11 @@ def window_closes_at(session: Session, policy: EnrolmentPolicy) -> datetime | No
         func.count(),
         func.count(Group.self_enrol_close_date),
         func.max(Group.self_enrol_close_date),
-    ).where(Group.module_id == policy.module_id, Group.self_enrol.is_(True))
-    if policy.parent_group_id is not None:
-        stmt = stmt.where(Group.parent_group_id == policy.parent_group_id)
-    else:
-        stmt = stmt.where(Group.parent_group_id.is_(None), Group.group_type == GroupType.CLASS_GROUP)
+    ).where(
+        Group.module_id == policy.module_id,
+        Group.self_enrol.is_(True),
+        under_parent(policy.module_id, policy.parent_group_id),
+    )
     groups, with_close, last = session.execute(stmt).one()
     if not groups or with_close < groups or last is None:
         return None

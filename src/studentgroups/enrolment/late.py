@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.seats import has_room, member_counts, take_seats
 from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.service import lock_module
-from studentgroups.groups.types import GroupType
+from studentgroups.groups.service import lock_module, under_parent
 from studentgroups.modules.models import Module
 from studentgroups.tenancy import scoped, scoped_columns
 
@@ -63,15 +62,14 @@ def _place_under(
     session: Session, policy: EnrolmentPolicy, student_ids: list[int], outcome: LatePlacement
 ) -> None:
     instance_id = policy.instance_id
-    stmt = scoped(Group, instance_id).where(Group.module_id == policy.module_id)
-    if policy.parent_group_id is not None:
-        stmt = stmt.where(Group.parent_group_id == policy.parent_group_id)
-        allow_multiple = session.scalar(
+    stmt = scoped(Group, instance_id).where(
+        Group.module_id == policy.module_id, under_parent(policy.module_id, policy.parent_group_id)
+    )
+    allow_multiple = policy.parent_group_id is not None and bool(
+        session.scalar(
             scoped_columns(Group, instance_id, Group.allow_multiple).where(Group.id == policy.parent_group_id)
         )
-    else:
-        stmt = stmt.where(Group.parent_group_id.is_(None), Group.group_type == GroupType.CLASS_GROUP)
-        allow_multiple = False
+    )
     groups = list(session.scalars(stmt.order_by(Group.id)))
     if not groups:
         return

@@ -44,7 +44,13 @@ from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden, No
 from studentgroups.groups import service as groups_service
 from studentgroups.groups.class_groups import class_parent
 from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.service import lock_module, module_root_scope, parent_scope, sibling_scope
+from studentgroups.groups.service import (
+    lock_module,
+    module_root_scope,
+    parent_scope,
+    sibling_scope,
+    under_parent,
+)
 from studentgroups.groups.types import GroupType
 from studentgroups.modules.models import Module
 from studentgroups.modules.service import require_manager
@@ -335,10 +341,10 @@ def offers(session: Session, *, level: Level, student_id: int, now: datetime) ->
 
 
 def _level_groups(level: Level) -> Any:
-    stmt = scoped(Group, level.module.instance_id).where(Group.module_id == level.module.id)
-    if level.parent is not None:
-        return stmt.where(Group.parent_group_id == level.parent.id)
-    return stmt.where(Group.parent_group_id.is_(None), Group.group_type == GroupType.CLASS_GROUP)
+    parent_id = level.parent.id if level.parent is not None else None
+    return scoped(Group, level.module.instance_id).where(
+        Group.module_id == level.module.id, under_parent(level.module.id, parent_id)
+    )
 
 
 def _queue_positions(

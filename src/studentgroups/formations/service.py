@@ -26,7 +26,7 @@ from studentgroups.errors import BadRequest, Conflict, FieldError
 from studentgroups.formations.attributes import member_attributes
 from studentgroups.formations.models import SavedFormation, pack_pairs, unpack_pairs
 from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.service import parent_scope, write_memberships
+from studentgroups.groups.service import parent_scope, under_parent, write_memberships
 from studentgroups.groups.types import GroupAccess, GroupType
 from studentgroups.listing import uuid_text
 from studentgroups.modules.models import Module
@@ -265,15 +265,8 @@ def lock_place(session: Session, place: Place) -> None:
 
 def groups_under(session: Session, place: Place) -> list[int]:
     """Every group under the place's parent (its sub-groups, or a module's root class groups)."""
-    stmt = scoped_columns(Group, place.instance_id, Group.id)
-    if place.parent is not None:
-        stmt = stmt.where(Group.parent_group_id == place.parent.id)
-    else:
-        stmt = stmt.where(
-            Group.module_id == place.module_id,
-            Group.parent_group_id.is_(None),
-            Group.group_type == GroupType.CLASS_GROUP,
-        )
+    parent_id = place.parent.id if place.parent is not None else None
+    stmt = scoped_columns(Group, place.instance_id, Group.id).where(under_parent(place.module_id, parent_id))
     return list(session.scalars(stmt))
 
 

@@ -122,6 +122,17 @@ def lock_module(session: Session, module: Module) -> None:
     session.execute(select(Module.id).where(Module.id == module.id).with_for_update())
 
 
+def under_parent(module_id: int | None, parent_group_id: int | None) -> ColumnElement[bool]:
+    """A condition on `Group`: the groups under a parent group, or a module's root class groups."""
+    if parent_group_id is not None:
+        return Group.parent_group_id == parent_group_id
+    return (
+        (Group.module_id == module_id)
+        & Group.parent_group_id.is_(None)
+        & (Group.group_type == GroupType.CLASS_GROUP)
+    )
+
+
 def sibling_scope(session: Session, group: Group) -> tuple[str, bool]:
     """The set of groups that share this group's parent, and whether a student may be in only one.
 
