@@ -63,3 +63,12 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 def id_path(what: str) -> Any:
     """A path parameter holding an integer id (1 to 2**63-1)."""
     return Path(ge=1, le=MAX_ID, description=f"The {what}'s id.")
+
+
+def aware_utc(value: datetime | None) -> datetime | None:
+    """A window date in UTC; one without a time zone is refused, never guessed."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("give a time zone (e.g. Z for UTC)")
+    return value.astimezone(UTC)

@@ -21,7 +21,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from tests.faults.private_postgres import free_port
-from tests.server_process import COMMAND, wait_until_serving
+from tests.server_process import COMMAND, stop, wait_until_serving
 
 
 @dataclass
@@ -71,12 +71,7 @@ def server_process(database_url: str, **settings: str) -> Iterator[ServerProcess
         yield server
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop(process)
         log_path.unlink(missing_ok=True)
 
 

@@ -13,12 +13,10 @@ from sqlalchemy.orm import Session
 
 from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.seats import has_room, member_counts, take_seats
-from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.service import lock_module, under_parent
+from studentgroups.groups.models import Group
+from studentgroups.groups.service import lock_module, memberships_in_scope, under_parent
 from studentgroups.modules.models import Module
 from studentgroups.tenancy import scoped, scoped_columns
-
-_CHUNK = 5_000
 
 
 @dataclass(slots=True)
@@ -74,16 +72,7 @@ def _place_under(
     if not groups:
         return
     counts = member_counts(session, instance_id, [g.id for g in groups])
-    placed_already: set[int] = set()
-    for start in range(0, len(student_ids), _CHUNK):
-        placed_already.update(
-            session.scalars(
-                scoped_columns(Membership, instance_id, Membership.student_id).where(
-                    Membership.sibling_scope == policy.scope,
-                    Membership.student_id.in_(student_ids[start : start + _CHUNK]),
-                )
-            )
-        )
+    placed_already = memberships_in_scope(session, instance_id, policy.scope, student_ids)
     seats: list[tuple[int, int]] = []
     for student_id in student_ids:
         if student_id in placed_already:

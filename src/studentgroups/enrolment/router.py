@@ -6,7 +6,6 @@ student, any other key names the student (`student_id`).
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -28,17 +27,14 @@ from studentgroups.enrolment.schemas import (
     PolicyOut,
 )
 from studentgroups.enrolment.service import Enrolment, Level
-from studentgroups.errors import Forbidden, NotFound, error_responses
+from studentgroups.errors import NotFound, error_responses
 from studentgroups.groups.models import Group
 from studentgroups.groups.service import get_group
 from studentgroups.modules import service as modules
 from studentgroups.modules.models import Module
-from studentgroups.students.models import Student
-from studentgroups.tenancy import scoped_columns
 from studentgroups.wire import id_path
 
 router = APIRouter(prefix="/modules/{module_id}/enrolment", tags=["Self-enrolment"])
-_CHUNK = 5_000
 ModuleId = Annotated[int, id_path("module")]
 GroupId = Annotated[int, id_path("group")]
 StudentQuery = Annotated[
@@ -156,20 +152,10 @@ def leave_group(
 def _policy_out(session: Session, level: Level, policy: EnrolmentPolicy) -> PolicyOut:
     last = None
     if policy.allocated_at is not None:
-        unplaced = [uuid.UUID(u) for u in policy.allocation_unplaced or []]
-        ids: dict[uuid.UUID, int] = {}
-        for start in range(0, len(unplaced), _CHUNK):
-            ids.update(
-                session.execute(
-                    scoped_columns(Student, policy.instance_id, Student.uuid, Student.id).where(
-                        Student.uuid.in_(unplaced[start : start + _CHUNK])
-                    )
-                ).all()
-            )
         last = LastAllocationOut(
             at=policy.allocated_at,
             formation_id=policy.allocation_formation_id,
-            unplaced_student_ids=[ids[u] for u in unplaced if u in ids],
+            unplaced_student_ids=service.unplaced_student_ids(session, policy),
             error=policy.allocation_error,
         )
     return PolicyOut(
@@ -189,11 +175,8 @@ def get_policy(
     module_id: ModuleId, session: SessionDep, principal: Reader, parent_group_id: ParentQuery = None
 ) -> PolicyOut:
     """The policy of the groups under the parent and its last allocation (module managers)."""
-    module = _module(session, principal.instance_id, module_id)
-    if not modules.is_manager(session, principal, module):
-        raise Forbidden(f"Only a manager of module {module.code} reads its self-enrolment policy.")
-    level = _level(session, module, parent_group_id)
-    return _policy_out(session, level, service.policy_of(session, level))
+    level = _level(session, _module(session, principal.instance_id, module_id), parent_group_id)
+    return _policy_out(session, level, service.read_policy(session, principal, level))
 
 
 @router.put("/policy", response_model=PolicyOut, responses=error_responses(400, 401, 403, 404, 411, 415))

@@ -5,7 +5,6 @@ The LumiNUS surface's shapes, camelCase, are in `luminus.schemas`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -13,15 +12,6 @@ from pydantic import BaseModel, Field, field_validator
 
 from studentgroups.formation.random import MAX_SEED
 from studentgroups.wire import DomoscioTimestamp, Id
-
-
-def aware_utc(value: datetime | None) -> datetime | None:
-    """A window date in UTC; one without a time zone is refused, never guessed."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("give a time zone (e.g. Z for UTC)")
-    return value.astimezone(UTC)
 
 
 class EnrolmentGroupOut(BaseModel):

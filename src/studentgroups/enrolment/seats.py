@@ -22,9 +22,8 @@ from studentgroups.errors import FieldError, Forbidden
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import write_memberships
 from studentgroups.groups.types import GroupType
+from studentgroups.students.lookup import CHUNK
 from studentgroups.tenancy import scoped, scoped_columns, scoped_delete
-
-_CHUNK = 5_000
 
 
 class Window(StrEnum):
@@ -70,6 +69,21 @@ def standing(session: Session, *, instance_id: int, module_id: int, student_id: 
     )
 
 
+def admitted(kinds: set[int], *, admit_guests: bool) -> bool:
+    """Whether a student of this `standing` may hold a seat: on the roster, or a guest admitted."""
+    return GroupType.STUDENT_ROSTER in kinds or (admit_guests and GroupType.GUEST_GROUP in kinds)
+
+
+def held_in_scope(session: Session, *, instance_id: int, student_id: int, scope: str) -> dict[int, bool]:
+    """The groups of the scope the student is in, each with whether that membership is exclusive."""
+    rows = session.execute(
+        scoped_columns(Membership, instance_id, Membership.group_id, Membership.exclusive).where(
+            Membership.student_id == student_id, Membership.sibling_scope == scope
+        )
+    )
+    return {group_id: exclusive for group_id, exclusive in rows}
+
+
 def require_on_module(
     session: Session,
     *,
@@ -82,7 +96,7 @@ def require_on_module(
     """Forbidden, saying which, unless the student is on the module's roster, or one of its guests
     while the groups admit guests."""
     kinds = standing(session, instance_id=instance_id, module_id=module_id, student_id=student_id)
-    if GroupType.STUDENT_ROSTER in kinds or (admit_guests and GroupType.GUEST_GROUP in kinds):
+    if admitted(kinds, admit_guests=admit_guests):
         return
     if GroupType.GUEST_GROUP in kinds:
         raise Forbidden(
@@ -137,8 +151,8 @@ def take_seats(
     if not seats:
         return
     write_memberships(session, seats, instance_id=instance_id, scope=scope, exclusive=exclusive)
-    for start in range(0, len(seats), _CHUNK):
-        chunk = list(seats[start : start + _CHUNK])
+    for start in range(0, len(seats), CHUNK):
+        chunk = list(seats[start : start + CHUNK])
         taken: ColumnElement[bool] = (
             WaitlistEntry.student_id.in_([s for _, s in chunk]) & (WaitlistEntry.sibling_scope == scope)
             if exclusive
@@ -155,5 +169,5 @@ def drop_queues(
     if student_ids is None:
         session.execute(stmt)
         return
-    for start in range(0, len(student_ids), _CHUNK):
-        session.execute(stmt.where(WaitlistEntry.student_id.in_(list(student_ids[start : start + _CHUNK]))))
+    for start in range(0, len(student_ids), CHUNK):
+        session.execute(stmt.where(WaitlistEntry.student_id.in_(list(student_ids[start : start + CHUNK]))))

@@ -23,14 +23,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from studentgroups.auth import Principal
 from studentgroups.enrolment.models import EnrolmentPolicy, WaitlistEntry
 from studentgroups.enrolment.seats import (
     Window,
+    admitted,
     drop_queues,
     has_room,
+    held_in_scope,
     member_counts,
     policy_for,
     queue_lengths,
@@ -53,7 +55,8 @@ from studentgroups.groups.service import (
 )
 from studentgroups.groups.types import GroupType
 from studentgroups.modules.models import Module
-from studentgroups.modules.service import require_manager
+from studentgroups.modules.service import is_manager, require_manager
+from studentgroups.students.lookup import CHUNK
 from studentgroups.students.models import Student
 from studentgroups.tenancy import scoped, scoped_columns, scoped_delete, scoped_update
 
@@ -126,6 +129,11 @@ class Level:
             return parent_scope(self.parent.id)
         return module_root_scope(self.module.id, GroupType.CLASS_GROUP)
 
+    @property
+    def exclusive(self) -> bool:
+        """Whether a student may hold only one of the level's groups (a root level always)."""
+        return self.parent is None or not self.parent.allow_multiple
+
 
 def level_of(session: Session, module: Module, parent_uuid: uuid.UUID | None) -> Level:
     """The level a call names: a class group of the module, or the module's root."""
@@ -153,6 +161,27 @@ def policy_of(session: Session, level: Level) -> EnrolmentPolicy:
         allocate_after_close=False,
         place_late_enrollees=False,
     )
+
+
+def read_policy(session: Session, principal: Principal, level: Level) -> EnrolmentPolicy:
+    """The level's policy, for the module's managers only: its last allocation names students."""
+    if not is_manager(session, principal, level.module):
+        raise Forbidden(f"Only a manager of module {level.module.code} reads its self-enrolment policy.")
+    return policy_of(session, level)
+
+
+def unplaced_student_ids(session: Session, policy: EnrolmentPolicy) -> list[int]:
+    """The ids of the students the policy's last allocation could not place, in its order."""
+    unplaced = [uuid.UUID(u) for u in policy.allocation_unplaced or []]
+    ids: dict[uuid.UUID, int] = {}
+    for start in range(0, len(unplaced), CHUNK):
+        rows = session.execute(
+            scoped_columns(Student, policy.instance_id, Student.uuid, Student.id).where(
+                Student.uuid.in_(unplaced[start : start + CHUNK])
+            )
+        )
+        ids.update({student_uuid: student_id for student_uuid, student_id in rows})
+    return [ids[u] for u in unplaced if u in ids]
 
 
 POLICY_FIELDS = ("admit_guests", "allocate_after_close", "place_late_enrollees")
@@ -351,22 +380,14 @@ def _queue_positions(
     session: Session, instance_id: int, student_id: int, group_ids: Sequence[int]
 ) -> dict[int, int]:
     """Where the student stands (1 = next) in each queue of these groups they are in."""
-    mine: dict[int, int] = dict(
-        session.execute(
-            scoped_columns(WaitlistEntry, instance_id, WaitlistEntry.group_id, WaitlistEntry.id).where(
-                WaitlistEntry.student_id == student_id, WaitlistEntry.group_id.in_(list(group_ids))
-            )
-        ).all()
+    mine = aliased(WaitlistEntry)
+    rows = session.execute(
+        scoped_columns(WaitlistEntry, instance_id, WaitlistEntry.group_id, func.count())
+        .join(mine, (mine.group_id == WaitlistEntry.group_id) & (WaitlistEntry.id <= mine.id))
+        .where(mine.student_id == student_id, mine.group_id.in_(list(group_ids)))
+        .group_by(WaitlistEntry.group_id)
     )
-    positions = {}
-    for group_id, entry_id in mine.items():
-        ahead = session.scalar(
-            scoped_columns(WaitlistEntry, instance_id, func.count()).where(
-                WaitlistEntry.group_id == group_id, WaitlistEntry.id < entry_id
-            )
-        )
-        positions[group_id] = int(ahead or 0) + 1
-    return positions
+    return {group_id: position for group_id, position in rows}
 
 
 # Joining, queueing, leaving ----------------------------------------------------------------------
@@ -398,17 +419,11 @@ def join(
     """Take a seat in the group for the student, or with `queue` a place in its waiting list when
     it is full. With `switch`, a learner in a sibling group leaves it for this one in the same
     transaction (their old seat goes to that group's queue); without it, that is refused."""
-    _locked_level(session, group, student_id)
+    level = _locked_level(session, group, student_id)
     instance_id = group.instance_id
     _require_self_enrol(group, now)
-    scope, exclusive = sibling_scope(session, group)
-    held: dict[int, bool] = dict(
-        session.execute(
-            scoped_columns(Membership, instance_id, Membership.group_id, Membership.exclusive).where(
-                Membership.student_id == student_id, Membership.sibling_scope == scope
-            )
-        ).all()
-    )
+    scope, exclusive = level.scope, level.exclusive
+    held = held_in_scope(session, instance_id=instance_id, student_id=student_id, scope=scope)
     members = member_counts(session, instance_id, [group.id])[group.id]
     if group.id in held:
         return Enrolment("alreadyMember", group, members)
@@ -439,9 +454,9 @@ def join(
     if left is not None:
         fill_from_queues(session, instance_id, [left.id])
     session.flush()
-    return Enrolment(
-        "joined", group, member_counts(session, instance_id, [group.id])[group.id], left_group=left
-    )
+    # Under the lock only a switch's chain of promotions can also move someone out of this group.
+    now_members = members + 1 if left is None else member_counts(session, instance_id, [group.id])[group.id]
+    return Enrolment("joined", group, now_members, left_group=left)
 
 
 def leave(session: Session, *, group: Group, student_id: int, now: datetime) -> Enrolment:
@@ -470,24 +485,26 @@ def leave(session: Session, *, group: Group, student_id: int, now: datetime) -> 
     raise NotFound(f"The user is neither in group {group.name!r} nor in its waiting list.")
 
 
-def _locked_level(
-    session: Session, group: Group, student_id: int, *, check_module: bool = True
-) -> tuple[Level, EnrolmentPolicy]:
-    """Lock the group's module, read the group again as it now is, and check the learner's standing."""
-    level = level_of_group(session, group)
-    lock_module(session, level.module)
+def _locked_level(session: Session, group: Group, student_id: int, *, check_module: bool = True) -> Level:
+    """Lock the group's module, read the group and its parent again as they now are, and check the
+    learner's standing; the group's level."""
+    module = _module_of(session, group)
+    lock_module(session, module)
     session.refresh(group)
-    policy = policy_of(session, level)
+    parent = None
+    if group.parent_group_id is not None:
+        parent = session.get(Group, group.parent_group_id, populate_existing=True)
+    level = Level(module=module, parent=parent)
     if check_module:
         require_on_module(
             session,
             instance_id=group.instance_id,
-            module_id=level.module.id,
-            module_code=level.module.code,
+            module_id=module.id,
+            module_code=module.code,
             student_id=student_id,
-            admit_guests=policy.admit_guests,
+            admit_guests=policy_of(session, level).admit_guests,
         )
-    return level, policy
+    return level
 
 
 def _require_self_enrol(group: Group, now: datetime) -> None:
@@ -591,6 +608,7 @@ def fill_from_queues(session: Session, instance_id: int, group_ids: Sequence[int
             continue
         scope, exclusive = sibling_scope(session, group)
         policy = policy_for(session, instance_id, scope)
+        admit_guests = policy is not None and policy.admit_guests
         while has_room(group, member_counts(session, instance_id, [group.id])[group.id]):
             entry = session.scalar(
                 scoped(WaitlistEntry, instance_id)
@@ -606,17 +624,8 @@ def fill_from_queues(session: Session, instance_id: int, group_ids: Sequence[int
             kinds = standing(
                 session, instance_id=instance_id, module_id=group.module_id, student_id=student_id
             )
-            admitted = GroupType.STUDENT_ROSTER in kinds or (
-                policy is not None and policy.admit_guests and GroupType.GUEST_GROUP in kinds
-            )
-            held: dict[int, bool] = dict(
-                session.execute(
-                    scoped_columns(Membership, instance_id, Membership.group_id, Membership.exclusive).where(
-                        Membership.student_id == student_id, Membership.sibling_scope == scope
-                    )
-                ).all()
-            )
-            if not admitted or group.id in held:
+            held = held_in_scope(session, instance_id=instance_id, student_id=student_id, scope=scope)
+            if not admitted(kinds, admit_guests=admit_guests) or group.id in held:
                 logger.info("waiting-list entry of student %s for group %s dropped", student_id, group.id)
                 continue
             if exclusive:

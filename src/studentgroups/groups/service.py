@@ -164,7 +164,7 @@ def member_count(session: Session, *, instance_id: int, group_id: int) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def _memberships_in_scope(
+def memberships_in_scope(
     session: Session, instance_id: int, scope: str, student_ids: Sequence[int]
 ) -> dict[int, int]:
     """student id -> the group they are in within `scope`, for the given students."""
@@ -200,7 +200,7 @@ def add_members(
             ],
         )
     scope, exclusive = sibling_scope(session, group)
-    held = _memberships_in_scope(session, instance_id, scope, wanted)
+    held = memberships_in_scope(session, instance_id, scope, wanted)
     if exclusive:
         elsewhere = {sid: gid for sid, gid in held.items() if gid != group.id}
         if elsewhere:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from studentgroups.formation.random import MAX_SEED
 from studentgroups.formations.schemas import AttributeName
 from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
-from studentgroups.wire import FreeText, Name
+from studentgroups.wire import FreeText, Name, aware_utc
 
 MAX_CLASS_GROUPS_PER_CALL = 100
 MAX_USERS_PER_CALL = 10_000
@@ -116,10 +116,12 @@ def _window_in_utc(model: BaseModel) -> None:
     """The window's dates in UTC; a date without a time zone is refused, never guessed."""
     for name in ("self_enrol_open_date", "self_enrol_close_date"):
         value = getattr(model, name)
-        if value is not None and value.tzinfo is None:
-            raise ValueError(f"{name}: give a time zone (e.g. Z for UTC)")
-        if value is not None:
-            setattr(model, name, value.astimezone(UTC))
+        if value is None:
+            continue  # setting it would mark it as sent
+        try:
+            setattr(model, name, aware_utc(value))
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
 
 
 class AddClassGroupsRequest(LumiNUSModel):

@@ -19,7 +19,6 @@ from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.enrolment import allocation, service
 from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.service import Enrolment, Level, Offer
-from studentgroups.errors import Forbidden
 from studentgroups.groups import class_groups
 from studentgroups.groups.models import Group
 from studentgroups.listing import json_response
@@ -45,7 +44,7 @@ from studentgroups.luminus.schemas import (
     SelfEnrolPolicyRequest,
     UpdateClassGroupRequest,
 )
-from studentgroups.modules.service import get_module_by_uuid, is_manager, require_manager
+from studentgroups.modules.service import get_module_by_uuid, require_manager
 
 router = APIRouter(prefix="/user", tags=["LumiNUS self-enrolment"])
 
@@ -225,10 +224,8 @@ def get_self_enrol_policy(
     """Guests admitted or not, allocation at the close, placement of late enrollees, when the
     window closes, and the last allocation with the students it could not place (module managers)."""
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
-    if not is_manager(session, principal, module):
-        raise Forbidden(f"Only a manager of module {module.code} reads its self-enrolment policy.")
     level = service.level_of(session, module, parent_uuid_of(parent_group_id))
-    return json_response(policy_json(session, level, service.policy_of(session, level)))
+    return json_response(policy_json(session, level, service.read_policy(session, principal, level)))
 
 
 @router.put(

@@ -8,10 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from studentgroups.enrolment.schemas import aware_utc
 from studentgroups.groups.schemas import MAX_MEMBERS_PER_CALL
 from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
-from studentgroups.wire import DomoscioTimestamp, FreeText, Id, Name
+from studentgroups.wire import DomoscioTimestamp, FreeText, Id, Name, aware_utc
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
