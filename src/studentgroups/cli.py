@@ -140,11 +140,20 @@ def instance_list() -> None:
 def key_create(
     instance: InstanceOption,
     role: Annotated[Role, typer.Option(help="admin, staff or read-only.")] = Role.STAFF,
-    user: Annotated[str, typer.Option(help="The user the key acts as (created if new).")] = "admin",
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="The user the key acts as (created if new): admin by default; a learner's own user "
+            "with --student."
+        ),
+    ] = None,
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
     student: Annotated[
         str | None,
-        typer.Option(help="Make the user this learner (a student's uid), for groupAccess 1 and 3."),
+        typer.Option(
+            help="A learner's key: it acts as this student (a uid) and nothing more "
+            "(role read-only or staff)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the key as JSON.")] = False,
 ) -> None:
@@ -153,12 +162,12 @@ def key_create(
         issued = instances.create_key(
             session, instance_id=instance, role=role, user_name=user, name=name, student_uid=student
         )
-        key_id, secret = issued.key.id, issued.secret
+        key_id, secret, user_name = issued.key.id, issued.secret, issued.user.name
         audit.record(session, _cli_write(instance, "key_create"))
     if as_json:
         typer.echo(json.dumps({"id": key_id, "instance_id": instance, "role": role.value, "api_key": secret}))
         return
-    out.print(f"key {key_id} ({role.value}, user {user}) for instance {instance}: {secret}")
+    out.print(f"key {key_id} ({role.value}, user {user_name}) for instance {instance}: {secret}")
     out.print("shown once: it is stored hashed and cannot be shown again")
 
 
@@ -167,13 +176,13 @@ def key_list(instance: InstanceOption) -> None:
     """List an instance's keys (never their secrets)."""
     with transaction(_session_factory(read_only=True)) as session:
         table = Table("id", "prefix", "role", "user", "name", "created", "revoked")
-        for key, user in instances.list_keys(session, instance_id=instance):
+        for key, user, student_uid in instances.list_keys(session, instance_id=instance):
             revoked = f"{key.revoked_at:%Y-%m-%d %H:%M:%S}" if key.revoked_at else ""
             table.add_row(
                 str(key.id),
                 key.prefix + "…",
                 key.role,
-                user.name if user.student_id is None else f"{user.name} (student {user.student_id})",
+                user.name if student_uid is None else f"{user.name} (learner {student_uid})",
                 key.name,
                 f"{key.created_at:%Y-%m-%d %H:%M:%S}",
                 revoked,

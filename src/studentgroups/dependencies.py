@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Request
@@ -12,11 +12,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from studentgroups import permissions
 from studentgroups.audit import service as audit
 from studentgroups.auth import Principal, authenticate, key_from_headers
-from studentgroups.db import has_written
+from studentgroups.db import has_written, mark_written
 from studentgroups.errors import DATABASE_BUSY, BadRequest, FieldError, ServiceUnavailable
-from studentgroups.instances.models import Role
+from studentgroups.redaction import recorded_path
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -27,10 +28,28 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     A request first waits, on the event loop, for one of as many slots as the pool has
     connections. So no worker thread ever blocks on an empty pool while the requests holding
     the connections wait for a thread, which is the deadlock that sync dependencies invite.
+    A read gets a read-only session, which never writes, unless its route is `audited_read`.
     """
+    recorded = getattr(request.scope.get("endpoint"), AUDITED_READ, False)
+    writes = recorded or request.method not in _READ_METHODS
+    async with _unit_of_work(request, writes=writes, always_recorded=recorded) as session:
+        yield session
+
+
+AUDITED_READ = "studentgroups_audited_read"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def audited_read(endpoint: Endpoint) -> Endpoint:
+    """Mark a route that reads as one the audit log records all the same (who exported whose data)."""
+    setattr(endpoint, AUDITED_READ, True)
+    return endpoint
+
+
+@asynccontextmanager
+async def _unit_of_work(request: Request, *, writes: bool, always_recorded: bool) -> AsyncIterator[Session]:
     state = request.app.state
-    reads = request.method in _READ_METHODS
-    factory = state.read_sessions if reads else state.write_sessions
+    factory = state.write_sessions if writes else state.read_sessions
     async with _database_slot(state):
         session: Session = factory()
         try:
@@ -38,8 +57,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         except BaseException:
             await run_in_threadpool(_rollback_and_close, session)
             raise
+        if always_recorded:
+            mark_written(session)
         # A read-only session writes nothing, so a read has no audit event to describe.
-        await run_in_threadpool(_commit_and_close, session, None if reads else _write_of(request))
+        await run_in_threadpool(_commit_and_close, session, _write_of(request) if writes else None)
 
 
 @asynccontextmanager
@@ -63,12 +84,13 @@ def _write_of(request: Request) -> audit.Write | None:
     if principal is None:
         return None
     endpoint = request.scope.get("endpoint")
-    query = request.url.query
+    # A route may record its path otherwise (an erasure names the pseudonym, not the student).
+    path = getattr(request.state, "audit_path", None) or recorded_path(request.url.path, request.url.query)
     return audit.Write(
         instance_id=principal.instance_id,
         actor=principal.user_name,
         method=request.method,
-        path=f"{request.url.path}?{query}" if query else request.url.path,
+        path=path,
         operation=getattr(endpoint, "__name__", ""),
         user_id=principal.user_id,
         key_id=principal.key_id,
@@ -131,19 +153,40 @@ def current_principal(
     return principal
 
 
+# The kinds of caller a route admits (`studentgroups.permissions`); the rows it reads or writes
+# follow the rules there and in `groups.access`.
+
+
+async def _platform_reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    permissions.require_platform(principal)
+    return principal
+
+
 async def _writer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    principal.require(Role.STAFF)
+    permissions.require_platform_writer(principal)
+    return principal
+
+
+async def _learner_writer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    permissions.require_writer(principal)
     return principal
 
 
 async def _admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    principal.require(Role.ADMIN)
+    permissions.require_admin(principal)
     return principal
 
 
 Reader = Annotated[Principal, Depends(current_principal)]
+"""Any key, learners' included: the route shows each caller only the rows it may read."""
+PlatformReader = Annotated[Principal, Depends(_platform_reader)]
+"""Any platform key (a learner's key is refused)."""
 Writer = Annotated[Principal, Depends(_writer)]
+"""A platform key whose role writes: staff or admin."""
+LearnerWriter = Annotated[Principal, Depends(_learner_writer)]
+"""A key whose role writes, learners' included: the route lets a learner write only its own part."""
 Admin = Annotated[Principal, Depends(_admin)]
+"""A platform admin key."""
 
 
 async def refuse_nul_in_query(request: Request) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from studentgroups.clusters import service
 from studentgroups.clusters.models import StudentCluster
 from studentgroups.clusters.schemas import ClusterCreate, ClusterOut, ClusterUpdate
-from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.dependencies import PlatformReader, SessionDep, Writer
 from studentgroups.errors import error_responses
 from studentgroups.listing import json_rows
 from studentgroups.pagination import PageDep, set_page_headers
@@ -25,9 +25,9 @@ def create_student_cluster(body: ClusterCreate, session: SessionDep, principal: 
     return service.create_cluster(session, instance_id=principal.instance_id, name=body.name)
 
 
-@router.get("", response_model=list[ClusterOut], responses=error_responses(400, 401))
+@router.get("", response_model=list[ClusterOut], responses=error_responses(400, 401, 403))
 def list_student_clusters(
-    request: Request, page: PageDep, session: SessionDep, principal: Reader
+    request: Request, page: PageDep, session: SessionDep, principal: PlatformReader
 ) -> Response:
     """All the instance's student clusters (pages with `limit` and `offset`)."""
     clusters, total = service.list_clusters(session, instance_id=principal.instance_id, page=page)
@@ -36,9 +36,9 @@ def list_student_clusters(
     return listed
 
 
-@router.get("/{student_cluster_id}", response_model=ClusterOut, responses=error_responses(400, 401, 404))
+@router.get("/{student_cluster_id}", response_model=ClusterOut, responses=error_responses(400, 401, 403, 404))
 def get_student_cluster(
-    student_cluster_id: ClusterId, session: SessionDep, principal: Reader
+    student_cluster_id: ClusterId, session: SessionDep, principal: PlatformReader
 ) -> StudentCluster:
     """One student cluster."""
     return service.get_cluster(session, instance_id=principal.instance_id, cluster_id=student_cluster_id)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from studentgroups.db import utcnow
-from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import allocation, service
 from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.schemas import (
@@ -117,7 +117,7 @@ def list_enrolment_groups(
     responses=error_responses(400, 401, 403, 404, 409, 411, 415),
 )
 def join_group(
-    module_id: ModuleId, group_id: GroupId, body: JoinIn, session: SessionDep, principal: Writer
+    module_id: ModuleId, group_id: GroupId, body: JoinIn, session: SessionDep, principal: LearnerWriter
 ) -> EnrolmentOut:
     """Take a seat for the student (or with `queue`, a place in a full group's waiting list; with
     `switch`, leave their group under the same parent for this one). 403 outside the window, not
@@ -138,7 +138,7 @@ def leave_group(
     module_id: ModuleId,
     group_id: GroupId,
     session: SessionDep,
-    principal: Writer,
+    principal: LearnerWriter,
     student_id: StudentQuery = None,
 ) -> EnrolmentOut:
     """Give up the student's seat (the first in the queue takes it at once) or their place in the

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
-from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.dependencies import PlatformReader, SessionDep, Writer
 from studentgroups.errors import error_responses
 from studentgroups.formations import service
 from studentgroups.formations.models import SavedFormation
@@ -126,7 +126,7 @@ def list_formations(
     response: Response,
     page: PageDep,
     session: SessionDep,
-    principal: Reader,
+    principal: PlatformReader,
 ) -> list[SavedFormationOut]:
     """The formations saved under the group, newest first (pages with `limit` and `offset`)."""
     parent = access.viewable_group(session, principal, student_group_id)
@@ -149,7 +149,9 @@ def _viewable_formation(session: SessionDep, principal: Any, formation_id: int) 
     response_model=SavedFormationOut,
     responses=error_responses(400, 401, 403, 404),
 )
-def get_formation(formation_id: FormationId, session: SessionDep, principal: Reader) -> SavedFormationOut:
+def get_formation(
+    formation_id: FormationId, session: SessionDep, principal: PlatformReader
+) -> SavedFormationOut:
     """One saved formation."""
     return saved_out(_viewable_formation(session, principal, formation_id))
 

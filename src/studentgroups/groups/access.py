@@ -1,18 +1,20 @@
 """Who may view a group and who may manage it: the four `groupAccess` levels, in one place.
 
 An instance's own groups (Domoscio's: no module) belong to the whole instance: every key views
-them, keys that may write manage them. A module's groups follow their `groupAccess`:
+them, platform keys that may write manage them. A module's groups follow their `groupAccess`:
 
 - the module's managers (admin keys; the module's creator and its staff, with a key that may
-  write) view and manage every group of the module;
+  write; never a learner's key: `permissions.manages_module`) view and manage every group of the
+  module;
 - 0 staff only: nobody else sees the group;
 - 1 members view: a learner (a key whose user is linked to a student) sees the groups they are in;
 - 2 module view: as 1, and every learner on the module's roster or guests sees it, and so does
   every key of the instance that is not a learner's;
 - 3 members manage: as 2, and a learner in the group may set its members, with a key that may write.
 
-Seeing a group means seeing it and its members. Calls on a group the caller may not see, or
-may not change, answer 403.
+Seeing a group means seeing it and its members (of whom a learner sees the names only:
+`permissions.StudentFields`). Calls on a group the caller may not see, or may not change, answer 403.
+The kinds of key and everything else they may do are in `studentgroups.permissions`.
 """
 
 from __future__ import annotations
@@ -23,42 +25,20 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from studentgroups import permissions
 from studentgroups.auth import Principal
-from studentgroups.errors import Forbidden
+from studentgroups.errors import FieldError, Forbidden, NotFound
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import get_group
-from studentgroups.groups.types import GroupAccess, GroupType
+from studentgroups.groups.types import GroupAccess
 from studentgroups.instances.models import Role
-from studentgroups.modules.models import Module, ModuleStaff
-from studentgroups.modules.service import is_manager
+from studentgroups.modules.models import Module
 from studentgroups.tenancy import scoped, scoped_columns
-
-_ROSTER_TYPES = (GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP)
-
-
-def _managed_modules(principal: Principal) -> Any:
-    """The ids of the modules the caller manages (its user created them or is their staff)."""
-    created = scoped_columns(Module, principal.instance_id, Module.id).where(
-        Module.creator_id == principal.user_id
-    )
-    staffed = scoped_columns(ModuleStaff, principal.instance_id, ModuleStaff.module_id).where(
-        ModuleStaff.user_id == principal.user_id
-    )
-    return created.union(staffed)
 
 
 def _groups_of(principal: Principal, student_id: int) -> Any:
     return scoped_columns(Membership, principal.instance_id, Membership.group_id).where(
         Membership.student_id == student_id
-    )
-
-
-def _modules_of(principal: Principal, student_id: int) -> Any:
-    """The modules whose roster or guests hold the student."""
-    return (
-        scoped_columns(Membership, principal.instance_id, Group.module_id)
-        .join(Group, Group.id == Membership.group_id)
-        .where(Membership.student_id == student_id, Group.group_type.in_(_ROSTER_TYPES))
     )
 
 
@@ -68,18 +48,20 @@ def visible(principal: Principal, *, manages_module: bool | None = None) -> Colu
     `manages_module`, when the caller already knows it for the one module a query is about,
     saves the subquery of managed modules.
     """
-    if principal.role == Role.ADMIN or manages_module:
+    learner = principal.student_id
+    if manages_module or (principal.role == Role.ADMIN and learner is None):
         return true()
     managed: ColumnElement[bool] = (
-        false() if manages_module is False else Group.module_id.in_(_managed_modules(principal))
+        false()
+        if manages_module is False or learner is not None
+        else Group.module_id.in_(permissions.managed_modules(principal))
     )
-    learner = principal.student_id
     if learner is None:
         by_level: ColumnElement[bool] = Group.group_access >= GroupAccess.MODULE_VIEW
     else:
         by_level = or_(
             (Group.group_access >= GroupAccess.MODULE_VIEW)
-            & Group.module_id.in_(_modules_of(principal, learner)),
+            & Group.module_id.in_(permissions.modules_of_student(principal, learner)),
             (Group.group_access >= GroupAccess.MEMBERS_VIEW) & Group.id.in_(_groups_of(principal, learner)),
         )
     return or_(Group.module_id.is_(None), managed, by_level)
@@ -104,7 +86,7 @@ def _is_member(session: Session, principal: Principal, group: Group) -> bool:
 
 def can_view(session: Session, principal: Principal, group: Group) -> bool:
     """Whether the caller may see the group and its members."""
-    if principal.role == Role.ADMIN or group.module_id is None:
+    if group.module_id is None or (principal.role == Role.ADMIN and principal.student_id is None):
         return True
     stmt = select(Group.id).where(Group.id == group.id, visible(principal))
     return session.scalar(stmt) is not None
@@ -123,17 +105,26 @@ def require_manage(session: Session, principal: Principal, group: Group, *, memb
     """Forbidden unless the caller may change the group (`membership`: only who is in it).
 
     Keys that may not write never change anything. A module's group is changed by the module's
-    managers, and its membership also by its own members when its `groupAccess` is 3.
+    managers, and its membership also by its own members when its `groupAccess` is 3. A
+    learner's key changes nothing else, an instance's own groups included.
     """
-    principal.require(Role.STAFF)
-    if group.module_id is None or is_manager(session, principal, _module_of(session, group)):
+    permissions.require_writer(principal)
+    learner = principal.student_id is not None
+    if group.module_id is None and not learner:
+        return
+    if group.module_id is not None and permissions.manages_module(
+        session, principal, _module_of(session, group)
+    ):
         return
     if (
         membership
+        and group.module_id is not None
         and group.group_access == GroupAccess.MEMBERS_MANAGE
         and _is_member(session, principal, group)
     ):
         return
+    if group.module_id is None:
+        raise Forbidden(permissions.LEARNER_REFUSAL)
     what = "its members" if membership else "it"
     raise Forbidden(
         f"This key's user may not change {what}: group {group.id} belongs to a module it does not "
@@ -149,8 +140,8 @@ def require_manage_members(
     One query for all the groups: a caller who does not manage the module must be a member of
     each of them, and each must be open to its members (groupAccess 3).
     """
-    principal.require(Role.STAFF)
-    if is_manager(session, principal, module):
+    permissions.require_writer(principal)
+    if permissions.manages_module(session, principal, module):
         return True
     open_to_caller: set[int] = set()
     if principal.student_id is not None:
@@ -172,6 +163,35 @@ def require_manage_members(
             "open to it: only a group's own members may set its members, when its groupAccess is 3."
         )
     return False
+
+
+def require_nameable(
+    session: Session, principal: Principal, group: Group, student_ids: Sequence[int]
+) -> None:
+    """A learner who sets a group's members names only students of its module (roster or guests):
+    any other id answers as a missing student does, so that a learner never learns who exists."""
+    if principal.student_id is None or group.module_id is None:
+        return
+    on_module = set(
+        session.scalars(
+            scoped_columns(Membership, principal.instance_id, Membership.student_id)
+            .join(Group, Group.id == Membership.group_id)
+            .where(
+                Group.module_id == group.module_id,
+                Group.group_type.in_(permissions.ROSTER_TYPES),
+                Membership.student_id.in_(list(student_ids)),
+            )
+        )
+    )
+    missing = sorted(set(student_ids) - on_module)
+    if missing:
+        raise NotFound(
+            f"No student with id {', '.join(map(str, missing[:20]))} in this instance.",
+            errors=[
+                FieldError(field="student_ids", rule="not_found", message=f"no student {sid}")
+                for sid in missing[:100]
+            ],
+        )
 
 
 def viewable_group(session: Session, principal: Principal, group_id: int) -> Group:

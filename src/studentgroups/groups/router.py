@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.auth import Principal
+from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import error_responses
 from studentgroups.groups import access, service
@@ -18,12 +19,12 @@ from studentgroups.listing import json_rows
 from studentgroups.modules import service as modules
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.students import service as students
-from studentgroups.students.router import StudentId, student_out, students_out
-from studentgroups.students.schemas import StudentOut
+from studentgroups.students.schemas import StudentOut, students_out
 from studentgroups.wire import id_path
 
 router = APIRouter(prefix="/student_groups", tags=["Student groups"])
 GroupId = Annotated[int, id_path("student group")]
+StudentId = Annotated[int, id_path("student")]
 
 
 @router.post("", response_model=GroupOut, responses=error_responses(400, 401, 403, 404, 411, 415))
@@ -121,12 +122,13 @@ def list_group_students(
         session, instance_id=principal.instance_id, page=page, group_id=student_group_id
     )
     set_page_headers(request, response, page, total)
-    return students_out(views)
+    return students_out(views, principal)
 
 
-def _add_members(session: Session, group: Group, student_ids: list[int]) -> None:
+def _add_members(session: Session, principal: Principal, group: Group, student_ids: list[int]) -> None:
     """A module's roster or guest group takes students as the module's roster calls do: late
-    enrollees are placed where a policy asks for it."""
+    enrollees are placed where a policy asks for it. A learner names only students of the module."""
+    access.require_nameable(session, principal, group, student_ids)
     if group.module_id is not None and group.group_type in (GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP):
         module = modules.get_module(session, instance_id=group.instance_id, module_id=group.module_id).module
         modules.add_to_roster_group(
@@ -149,16 +151,16 @@ def _add_members(session: Session, group: Group, student_ids: list[int]) -> None
     responses=error_responses(400, 401, 403, 404, 409, 411, 415),
 )
 def add_group_students(
-    student_group_id: GroupId, body: MembersAdd, session: SessionDep, principal: Writer
+    student_group_id: GroupId, body: MembersAdd, session: SessionDep, principal: LearnerWriter
 ) -> list[StudentOut]:
     """Put students in the group, all or none; answers with the students named, now members.
 
     409 when one of them is already in another root group: move them with `student_group_id`.
     """
     group = access.manageable_group(session, principal, student_group_id, membership=True)
-    _add_members(session, group, body.student_ids)
+    _add_members(session, principal, group, body.student_ids)
     views = students.students_by_id(session, instance_id=principal.instance_id, ids=body.student_ids)
-    return students_out(views)
+    return students_out(views, principal)
 
 
 @router.put(
@@ -167,14 +169,14 @@ def add_group_students(
     responses=error_responses(400, 401, 403, 404, 409),
 )
 def add_group_student(
-    student_group_id: GroupId, student_id: StudentId, session: SessionDep, principal: Writer
+    student_group_id: GroupId, student_id: StudentId, session: SessionDep, principal: LearnerWriter
 ) -> StudentOut:
     """Put one student in the group (nothing changes if they are in it already)."""
     group = access.manageable_group(session, principal, student_group_id, membership=True)
-    _add_members(session, group, [student_id])
-    return student_out(
-        students.get_student(session, instance_id=principal.instance_id, student_id=student_id)
-    )
+    _add_members(session, principal, group, [student_id])
+    return students_out(
+        [students.get_student(session, instance_id=principal.instance_id, student_id=student_id)], principal
+    )[0]
 
 
 @router.delete(
@@ -183,12 +185,12 @@ def add_group_student(
     responses=error_responses(400, 401, 403, 404),
 )
 def remove_group_student(
-    student_group_id: GroupId, student_id: StudentId, session: SessionDep, principal: Writer
+    student_group_id: GroupId, student_id: StudentId, session: SessionDep, principal: LearnerWriter
 ) -> StudentOut:
     """Take a student out of the group (the student is kept); the seat freed goes to the first
     in the group's waiting list, if it has one."""
     group = access.manageable_group(session, principal, student_group_id, membership=True)
     enrolment.remove_by_manager(session, group, student_id)
-    return student_out(
-        students.get_student(session, instance_id=principal.instance_id, student_id=student_id)
-    )
+    return students_out(
+        [students.get_student(session, instance_id=principal.instance_id, student_id=student_id)], principal
+    )[0]

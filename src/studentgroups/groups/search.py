@@ -37,6 +37,7 @@ _ROSTERS = (GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP)
 class FoundStudent:
     """A student of the module and the groups (at the level searched) it is in."""
 
+    id: int
     user_id: str
     uid: str
     name: str | None
@@ -113,7 +114,7 @@ def search_students(
     students = session.execute(page).all()
     groups = _groups_of(session, principal, module, manager, level, [s[0] for s in students])
     return [
-        FoundStudent(user_id=user_id, uid=uid, name=name, groups=groups.get(student_id, []))
+        FoundStudent(id=student_id, user_id=user_id, uid=uid, name=name, groups=groups.get(student_id, []))
         for student_id, user_id, uid, name in students
     ], total
 

@@ -39,8 +39,9 @@ class Instance(Base):
 class User(Base, InstanceEntity):
     """Someone who acts through a key: a platform's service account, a member of staff, or a learner.
 
-    A learner's user is linked to their student (`student_id`): that is how `groupAccess` knows
-    which groups the key's user is a member of.
+    A learner's user is linked to their student (`student_id`): its keys act as that student and
+    nothing more (`studentgroups.permissions`), and it goes with the student. It is the
+    learner's alone: a user that acts for the platform is never linked to a student.
     """
 
     __tablename__ = "users"
@@ -51,7 +52,7 @@ class User(Base, InstanceEntity):
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
     student_id: Mapped[int | None] = mapped_column(
-        ForeignKey("students.id", ondelete="SET NULL"), unique=True, default=None
+        ForeignKey("students.id", ondelete="CASCADE"), unique=True, default=None
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -12,7 +12,8 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, aliased
 
 from studentgroups import formation as engine
-from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups import permissions
+from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import BadRequest
 from studentgroups.groups import access, class_groups, search
@@ -36,6 +37,7 @@ from studentgroups.luminus.schemas import (
 )
 from studentgroups.modules.models import Module
 from studentgroups.modules.service import get_module_by_uuid
+from studentgroups.permissions import StudentFields
 from studentgroups.results import service as results
 from studentgroups.results.aggregates import Figures
 from studentgroups.results.params import Items, Since, Threshold, Until
@@ -221,7 +223,9 @@ def add_class_groups(body: AddClassGroupsRequest, session: SessionDep, principal
     responses={k: RESPONSES[k] for k in (400, 401, 403, 404, 409, 411, 415, 500)},
     summary="Update groups' users",
 )
-def update_groups_users(body: UpdateGroupsUsersRequest, session: SessionDep, principal: Writer) -> Response:
+def update_groups_users(
+    body: UpdateGroupsUsersRequest, session: SessionDep, principal: LearnerWriter
+) -> Response:
     """Set each group's users; the groups share one parent, are class groups, and have no sub-groups.
 
     With `allowMultiple` false (the default) a user may be in only one of the sub-groups of one
@@ -328,7 +332,8 @@ def search_module(
 
     The level is the sub-groups of `parentGroupID`, or the module's root groups (its roster and
     guest groups aside). Callers who do not manage the module see only the groups their
-    `groupAccess` opens, and only the students in them.
+    `groupAccess` opens, and only the students in them. Read-only keys read no names; a
+    learner reads its fellow members' names, not their uids.
     """
     if group_type is not None and group_type not in GROUP_TYPE_FILTER:
         raise BadRequest(f"groupType: {group_type} is not a documented group type, nor -1.")
@@ -345,11 +350,12 @@ def search_module(
         offset=offset,
         limit=limit,
     )
+    shown = {student.id: permissions.student_fields(principal, student.id) for student in found}
     data = [
         {
             "userID": student.user_id,
-            "uid": student.uid,
-            "name": student.name,
+            "uid": student.uid if shown[student.id] is not StudentFields.MEMBER else None,
+            "name": student.name if shown[student.id] is not StudentFields.NO_PROFILE else None,
             "groups": [
                 group_base(row[0], module.uuid, row.parent_uuid, row.creator_uuid) for row in student.groups
             ],

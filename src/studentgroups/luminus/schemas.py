@@ -317,8 +317,10 @@ class FoundStudent(LumiNUSModel):
     user_id: uuid.UUID = Field(
         alias="userID", description="The student's user id, as Randomise and update users take it."
     )
-    uid: str = Field(description="The platform's own id of the student.")
-    name: str | None = Field(description="The student's name.")
+    uid: str | None = Field(
+        description="The platform's own id of the student (null to a learner, but for its own row)."
+    )
+    name: str | None = Field(description="The student's name (null to read-only keys).")
     groups: list[GroupModel] = Field(
         description="Its groups at the level searched (of the type asked); empty for group type -1."
     )

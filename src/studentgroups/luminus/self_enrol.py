@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from studentgroups.db import utcnow
-from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import allocation, service
 from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.service import Enrolment, Level, Offer
@@ -134,7 +134,9 @@ def list_self_enrol_groups(
     responses={k: RESPONSES[k] for k in (400, 401, 403, 404, 409, 411, 415, 500)},
     summary="Join a group (self-enrolment)",
 )
-def join_group(group_id: GroupIdPath, body: JoinRequest, session: SessionDep, principal: Writer) -> Response:
+def join_group(
+    group_id: GroupIdPath, body: JoinRequest, session: SessionDep, principal: LearnerWriter
+) -> Response:
     """Take a seat in the group for the learner, within its window and `maxUser`.
 
     With `switch`, a learner in another group under the same parent moves here in one step;
@@ -157,7 +159,7 @@ def join_group(group_id: GroupIdPath, body: JoinRequest, session: SessionDep, pr
     summary="Leave a group, or its waiting list (self-enrolment)",
 )
 def leave_group(
-    group_id: GroupIdPath, session: SessionDep, principal: Writer, user_id: UserIdQuery = None
+    group_id: GroupIdPath, session: SessionDep, principal: LearnerWriter, user_id: UserIdQuery = None
 ) -> Response:
     """Give up the learner's seat (the first in the queue takes it, at once) or their place in the
     queue, while the window is open. 404 when they hold neither."""

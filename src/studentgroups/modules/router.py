@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from studentgroups import permissions
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import Forbidden, NotFound, error_responses
@@ -17,7 +18,7 @@ from studentgroups.groups import access, class_groups
 from studentgroups.groups.models import Group
 from studentgroups.groups.service import get_group, member_count
 from studentgroups.groups.types import GroupAccess, GroupType
-from studentgroups.instances.service import ensure_user
+from studentgroups.instances.service import ensure_platform_user
 from studentgroups.modules import service
 from studentgroups.modules.schemas import (
     ModuleCreate,
@@ -34,8 +35,7 @@ from studentgroups.modules.schemas import (
 from studentgroups.modules.service import ModuleView
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.students import service as students
-from studentgroups.students.router import students_out
-from studentgroups.students.schemas import StudentOut
+from studentgroups.students.schemas import StudentOut, students_out
 from studentgroups.wire import id_path
 
 router = APIRouter(prefix="/modules", tags=["Modules"])
@@ -85,16 +85,22 @@ def create_module(body: ModuleCreate, session: SessionDep, principal: Writer) ->
 def list_modules(
     request: Request, response: Response, page: PageDep, session: SessionDep, principal: Reader
 ) -> list[ModuleOut]:
-    """The instance's modules (pages with `limit` and `offset`)."""
-    views, total = service.list_modules(session, instance_id=principal.instance_id, page=page)
+    """The instance's modules (pages with `limit` and `offset`); to a learner's key, those whose
+    roster or guests hold it."""
+    views, total = service.list_modules(
+        session,
+        instance_id=principal.instance_id,
+        page=page,
+        readable=permissions.modules_readable(principal),
+    )
     set_page_headers(request, response, page, total)
     return [module_out(v) for v in views]
 
 
 @router.get("/{module_id}", response_model=ModuleOut, responses=error_responses(400, 401, 404))
 def get_module(module_id: ModuleId, session: SessionDep, principal: Reader) -> ModuleOut:
-    """One module."""
-    return module_out(service.get_module(session, instance_id=principal.instance_id, module_id=module_id))
+    """One module (to a learner's key, one it is on; else 404)."""
+    return module_out(service.get_readable_module(session, principal, module_id))
 
 
 @router.put(
@@ -129,11 +135,18 @@ def delete_module(
     )
 
 
-@router.post("/{module_id}/staff", status_code=204, responses=error_responses(400, 401, 403, 404, 411, 415))
+@router.post(
+    "/{module_id}/staff", status_code=204, responses=error_responses(400, 401, 403, 404, 409, 411, 415)
+)
 def add_module_staff(module_id: ModuleId, body: StaffChange, session: SessionDep, principal: Writer) -> None:
-    """Let these users (by name) manage the module's groups (module managers only)."""
+    """Let these users (by name) manage the module's groups (module managers only). A learner's
+    user never manages a module (409), and names starting `cli:`, `system:` or `learner:` are the
+    service's own (400)."""
     service.get_managed_module(session, principal, module_id)
-    ids = [ensure_user(session, instance_id=principal.instance_id, name=n).id for n in body.users]
+    ids = [
+        ensure_platform_user(session, instance_id=principal.instance_id, name=n, field="users").id
+        for n in body.users
+    ]
     service.set_staff(session, instance_id=principal.instance_id, module_id=module_id, user_ids=ids, add=True)
 
 
@@ -260,7 +273,7 @@ def list_module_students(
         session, instance_id=principal.instance_id, page=page, group_id=service.roster_group_id(view, kind)
     )
     set_page_headers(request, response, page, total)
-    return students_out(views)
+    return students_out(views, principal)
 
 
 @router.post(

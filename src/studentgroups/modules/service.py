@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
@@ -16,11 +16,11 @@ from studentgroups.errors import Conflict, FieldError, Forbidden, NotFound
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import add_members
 from studentgroups.groups.types import GroupAccess, GroupType
-from studentgroups.instances.models import Role
 from studentgroups.modules.models import Module, ModuleStaff
 from studentgroups.pagination import Page
+from studentgroups.permissions import manages_module, modules_readable, require_platform_writer
 from studentgroups.students.lookup import student_ids_by_uid
-from studentgroups.tenancy import get_in_instance, list_page, scoped, scoped_columns, scoped_delete
+from studentgroups.tenancy import get_in_instance, paginate, scoped, scoped_columns, scoped_delete
 
 ROSTER_NAME = "Student Roster"
 GUEST_NAME = "Guest Group"
@@ -109,10 +109,25 @@ def get_module_by_uuid(session: Session, *, instance_id: int, module_uuid: uuid_
     return module
 
 
-def list_modules(session: Session, *, instance_id: int, page: Page) -> tuple[list[ModuleView], int]:
-    """One page of the instance's modules, by id."""
-    modules, total = list_page(session, Module, instance_id, page)
-    return _views(session, modules), total
+def list_modules(
+    session: Session, *, instance_id: int, page: Page, readable: ColumnElement[bool] | None = None
+) -> tuple[list[ModuleView], int]:
+    """One page of the instance's modules that the caller reads (`permissions.modules_readable`), by id."""
+    stmt = scoped(Module, instance_id).order_by(Module.id)
+    if readable is not None:
+        stmt = stmt.where(readable)
+    rows, total = paginate(session, stmt, page)
+    return _views(session, [row[0] for row in rows]), total
+
+
+def get_readable_module(session: Session, principal: Principal, module_id: int) -> ModuleView:
+    """The module, or NotFound: also when the caller may not read it (a learner not on it)."""
+    module = session.scalar(
+        scoped(Module, principal.instance_id).where(Module.id == module_id, modules_readable(principal))
+    )
+    if module is None:
+        raise NotFound(f"No module with id {module_id} in this instance.")
+    return _view(session, module)
 
 
 def update_module(
@@ -248,20 +263,14 @@ def remove_from_module(
 
 
 def is_manager(session: Session, principal: Principal, module: Module) -> bool:
-    """Admin keys, the module's creator and its staff manage the module's groups."""
-    if principal.role == Role.ADMIN or module.creator_id == principal.user_id:
-        return True
-    staff = session.scalar(
-        scoped_columns(ModuleStaff, module.instance_id, ModuleStaff.user_id).where(
-            ModuleStaff.module_id == module.id, ModuleStaff.user_id == principal.user_id
-        )
-    )
-    return staff is not None
+    """Admin keys, the module's creator and its staff manage the module's groups (never a
+    learner's key): `permissions.manages_module`."""
+    return manages_module(session, principal, module)
 
 
 def require_manager(session: Session, principal: Principal, module: Module) -> None:
     """Forbidden unless the key's user manages the module (read-only keys never do)."""
-    principal.require(Role.STAFF)
+    require_platform_writer(principal)
     if not is_manager(session, principal, module):
         raise Forbidden(f"This key's user does not manage module {module.code}; ask its creator or an admin.")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import time
 from typing import IO, Any
@@ -11,6 +10,7 @@ from typing import IO, Any
 import orjson
 
 from studentgroups.operations.context import request_id_var
+from studentgroups.redaction import redact_line
 from studentgroups.settings import Settings
 
 HANDLER_NAME = "studentgroups"
@@ -26,11 +26,7 @@ _RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict_
 }
 # A backstop, never the only guard: nothing logs headers, but a key that slipped into a message
 # (our keys start with sg_) is cut out of the line.
-_KEY_LIKE = re.compile(r"sg_[A-Za-z0-9_-]{16,}")
-
-
-def _redact(line: str) -> str:
-    return _KEY_LIKE.sub("sg_[redacted]", line) if "sg_" in line else line
+_redact = redact_line
 
 
 _second: tuple[int, str] = (-1, "")  # the last second formatted: a line per request, many a second

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy import Row
 
-from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups import permissions
+from studentgroups.dependencies import PlatformReader, Reader, SessionDep, Writer
 from studentgroups.errors import (
     BadRequest,
     LengthRequired,
@@ -125,8 +126,15 @@ def _result_out(row: Row[Any]) -> ResultOut:
 def get_result(
     result_id: Annotated[int, id_path("result")], session: SessionDep, principal: Reader
 ) -> ResultOut:
-    """One result."""
-    return _result_out(service.get_result(session, instance_id=principal.instance_id, result_id=result_id))
+    """One result. To a learner's key, another student's result is 404, as a missing one is."""
+    return _result_out(
+        service.get_result(
+            session,
+            instance_id=principal.instance_id,
+            result_id=result_id,
+            readable=permissions.results_readable(principal),
+        )
+    )
 
 
 IncludeSubgroups = Annotated[bool, Query(description="Count the members of the groups' sub-groups too.")]
@@ -146,7 +154,8 @@ def list_results(
     since: Since = None,
     until: Until = None,
 ) -> Response:
-    """The instance's results that match, by id (pages with `limit` and `offset`)."""
+    """The instance's results that match, by id (pages with `limit` and `offset`); to a learner's
+    key, only its own."""
     window = service.result_filters(items, since, until, DEFAULT_THRESHOLD)
     rows, total = service.list_results(
         session,
@@ -157,6 +166,7 @@ def list_results(
         items=window.items,
         since=window.since,
         until=window.until,
+        readable=permissions.results_readable(principal),
     )
     listed = json_rows(rows)
     set_page_headers(request, listed, page, total)
@@ -227,12 +237,12 @@ def group_results(
 @router.get(
     "/student_clusters/{student_cluster_id}/results",
     response_model=ClusterResults,
-    responses=error_responses(400, 401, 404),
+    responses=error_responses(400, 401, 403, 404),
 )
 def cluster_results(
     student_cluster_id: Annotated[int, id_path("student cluster")],
     session: SessionDep,
-    principal: Reader,
+    principal: PlatformReader,
     items: Items = None,
     since: Since = None,
     until: Until = None,

@@ -138,9 +138,11 @@ def list_results(
     items: Sequence[str] = (),
     since: datetime | None = None,
     until: datetime | None = None,
+    readable: ColumnElement[bool] | None = None,
 ) -> tuple[Sequence[Row[Any]], int]:
-    """One page of the instance's results that match, by id, and how many match in all."""
-    conditions: list[ColumnElement[bool]] = []
+    """One page of the instance's results that match and that the caller reads (`readable`:
+    `permissions.results_readable`), by id, and how many match in all."""
+    conditions: list[ColumnElement[bool]] = [] if readable is None else [readable]
     if student_id is not None:
         conditions.append(Result.student_id == student_id)
     if uid is not None:
@@ -160,13 +162,19 @@ def list_results(
     return paginate(session, stmt, page)
 
 
-def get_result(session: Session, *, instance_id: int, result_id: int) -> Row[Any]:
-    """One result of the instance as the wire shows it, or NotFound."""
-    row = session.execute(
+def get_result(
+    session: Session, *, instance_id: int, result_id: int, readable: ColumnElement[bool] | None = None
+) -> Row[Any]:
+    """One result of the instance as the wire shows it, or NotFound: also when the caller may not
+    read it (`readable`), exactly as when it does not exist."""
+    stmt = (
         scoped_columns(Result, instance_id, *RESULT_COLUMNS)
         .join(Student, Student.id == Result.student_id)
         .where(Result.id == result_id)
-    ).first()
+    )
+    if readable is not None:
+        stmt = stmt.where(readable)
+    row = session.execute(stmt).first()
     if row is None:
         raise NotFound(f"No result with id {result_id} in this instance.")
     return row

@@ -2,46 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from studentgroups.dependencies import Reader, SessionDep, Writer
+from studentgroups import permissions
+from studentgroups.dependencies import Admin, Reader, SessionDep, Writer, audited_read
 from studentgroups.errors import error_responses
 from studentgroups.pagination import PageDep, set_page_headers
+from studentgroups.privacy import erasure, export
+from studentgroups.privacy.schemas import StudentExport
+from studentgroups.redaction import recorded_path
 from studentgroups.students import service
-from studentgroups.students.schemas import Sexe, StudentCreate, StudentOut, StudentUpdate
-from studentgroups.students.service import StudentView
+from studentgroups.students.schemas import StudentCreate, StudentOut, StudentUpdate, student_out, students_out
 from studentgroups.wire import id_path
 
 router = APIRouter(prefix="/students", tags=["Students"])
 StudentId = Annotated[int, id_path("student")]
-
-
-def student_out(view: StudentView) -> StudentOut:
-    """A student and their root group, as the wire shows them."""
-    student, root_group_id = view
-    return StudentOut(
-        id=student.id,
-        uid=student.uid,
-        uuid=student.uuid,
-        student_group_id=root_group_id,
-        name=student.name,
-        sexe=Sexe(student.sexe) if student.sexe else None,
-        date_of_birth=student.date_of_birth,
-        country_of_residence=student.country_of_residence,
-        city_of_residence=student.city_of_residence,
-        attributes=student.attributes,
-        instance_id=student.instance_id,
-        created_at=student.created_at,
-        updated_at=student.updated_at,
-    )
-
-
-def students_out(views: Sequence[StudentView]) -> list[StudentOut]:
-    """Several students, as the wire shows them."""
-    return [student_out(view) for view in views]
 
 
 @router.post("", response_model=StudentOut, responses=error_responses(400, 401, 403, 404, 409, 411, 415))
@@ -61,16 +38,30 @@ def create_student(body: StudentCreate, session: SessionDep, principal: Writer) 
 def list_students(
     request: Request, response: Response, page: PageDep, session: SessionDep, principal: Reader
 ) -> list[StudentOut]:
-    """All the instance's students (pages with `limit` and `offset`)."""
-    views, total = service.list_students(session, instance_id=principal.instance_id, page=page)
+    """The instance's students (pages with `limit` and `offset`); to a learner's key, its own record.
+
+    Read-only keys read no civil profile (`name`, `sexe`, `date_of_birth`, `country_of_residence`,
+    `city_of_residence` are null)."""
+    views, total = service.list_students(
+        session,
+        instance_id=principal.instance_id,
+        page=page,
+        condition=permissions.students_readable(principal),
+    )
     set_page_headers(request, response, page, total)
-    return students_out(views)
+    return students_out(views, principal)
 
 
 @router.get("/{student_id}", response_model=StudentOut, responses=error_responses(400, 401, 404))
 def get_student(student_id: StudentId, session: SessionDep, principal: Reader) -> StudentOut:
-    """One student."""
-    return student_out(service.get_student(session, instance_id=principal.instance_id, student_id=student_id))
+    """One student. To a learner's key, another student's record is 404, as a missing one is."""
+    view = service.get_student(
+        session,
+        instance_id=principal.instance_id,
+        student_id=student_id,
+        condition=permissions.students_readable(principal),
+    )
+    return students_out([view], principal)[0]
 
 
 @router.put(
@@ -81,10 +72,11 @@ def get_student(student_id: StudentId, session: SessionDep, principal: Reader) -
 def update_student(
     student_id: StudentId, body: StudentUpdate, session: SessionDep, principal: Writer
 ) -> StudentOut:
-    """Change the fields sent, and only those."""
+    """Change the fields sent, and only those. A student on a module's roster or guests changes
+    only by an admin key or a key that manages every module they are on."""
     view = service.update_student(
         session,
-        instance_id=principal.instance_id,
+        principal,
         student_id=student_id,
         changes=body.model_dump(exclude_unset=True),
     )
@@ -92,8 +84,42 @@ def update_student(
 
 
 @router.delete("/{student_id}", response_model=StudentOut, responses=error_responses(400, 401, 403, 404))
-def delete_student(student_id: StudentId, session: SessionDep, principal: Writer) -> StudentOut:
-    """Delete a student and their memberships."""
-    return student_out(
-        service.delete_student(session, instance_id=principal.instance_id, student_id=student_id)
-    )
+def delete_student(
+    student_id: StudentId,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Writer,
+    erase: Annotated[
+        bool,
+        Query(
+            description="Erase (admin keys only): also remove their results, queue places and learner's "
+            "keys, and leave only a pseudonym for them in the formation history and the audit log."
+        ),
+    ] = False,
+) -> StudentOut:
+    """Delete a student, their memberships, results, queue places and learner's keys. A student on
+    a module's roster or guests goes only by an admin key or a key that manages every module they
+    are on. With `erase=true` (admin keys only) the student is erased: `X-Erasure-Pseudonym` names
+    what the history and the audit log keep instead of them."""
+    if not erase:
+        return student_out(service.delete_student(session, principal, student_id=student_id))
+    permissions.require_admin(principal)
+    erased = erasure.erase_student(session, instance_id=principal.instance_id, student_id=student_id)
+    # The erasure's own audit event names the pseudonym, never the student.
+    request.state.audit_path = erased.pseudonymise(recorded_path(request.url.path, request.url.query))
+    response.headers["X-Erasure-Pseudonym"] = erased.pseudonym
+    return student_out(erased.view)
+
+
+@router.get(
+    "/{student_id}/export",
+    response_model=StudentExport,
+    responses=error_responses(400, 401, 403, 404),
+)
+@audited_read
+def export_student(student_id: StudentId, session: SessionDep, principal: Admin) -> StudentExport:
+    """Everything held about one student, as one document (admin keys only): their record,
+    memberships, results, self-enrolment queue places, learner's keys, the formations whose
+    history names them, and the audit events that name them. Each export is in the audit log."""
+    return export.export_student(session, instance_id=principal.instance_id, student_id=student_id)

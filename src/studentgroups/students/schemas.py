@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
@@ -17,6 +18,9 @@ from pydantic import (
     field_validator,
 )
 
+from studentgroups.auth import Principal
+from studentgroups.permissions import StudentFields, student_fields
+from studentgroups.students.models import Student
 from studentgroups.wire import DomoscioTimestamp, Id, Name, OptionalText
 
 MAX_ATTRIBUTES = 100
@@ -86,18 +90,54 @@ class StudentUpdate(_StudentFields):
 
 
 class StudentOut(BaseModel):
-    """A student."""
+    """A student, as far as the caller may read it (`permissions.StudentFields`).
+
+    The civil profile (`name`, `sexe`, `date_of_birth`, `country_of_residence`,
+    `city_of_residence`) is null to read-only keys; a learner reads all of its own record, and of
+    a fellow member of a group open to it only `id`, `uuid` and `name`.
+    """
 
     id: int = Field(description="The student's id.")
-    uid: str = Field(description="The platform's own id for the student.")
+    uid: str | None = Field(
+        description="The platform's own id for the student (null to a learner reading a fellow member)."
+    )
     uuid: UUID = Field(description="The student's user id on the LumiNUS surface (`userId`).")
     student_group_id: int | None = Field(description="The student's root student group, if any.")
-    name: str | None = Field(description="Full name.")
-    sexe: Sexe | None = Field(description="male, female or undefined.")
-    date_of_birth: date | None = Field(description="`YYYY-MM-DD`.")
-    country_of_residence: str | None = Field(description="Country of residence.")
-    city_of_residence: str | None = Field(description="City of residence.")
-    attributes: dict[str, str | int | float] = Field(description="Free attributes (strings and numbers).")
+    name: str | None = Field(description="Full name (civil profile).")
+    sexe: Sexe | None = Field(description="male, female or undefined (civil profile).")
+    date_of_birth: date | None = Field(description="`YYYY-MM-DD` (civil profile).")
+    country_of_residence: str | None = Field(description="Country of residence (civil profile).")
+    city_of_residence: str | None = Field(description="City of residence (civil profile).")
+    attributes: dict[str, str | int | float] = Field(
+        description="Free attributes (strings and numbers); empty to a learner reading a fellow member."
+    )
     instance_id: int = Field(description="The instance it belongs to (the caller's).")
     created_at: DomoscioTimestamp = Field(description="When it was created (UTC).")
     updated_at: DomoscioTimestamp = Field(description="When it last changed (UTC).")
+
+
+def student_out(view: tuple[Student, int | None], fields: StudentFields = StudentFields.FULL) -> StudentOut:
+    """A student and their root group, as the wire shows them to a caller who sees `fields`."""
+    student, root_group_id = view
+    full = fields is StudentFields.FULL
+    profile = full or fields is StudentFields.MEMBER  # a fellow member's name, and no more
+    return StudentOut(
+        id=student.id,
+        uid=student.uid if fields is not StudentFields.MEMBER else None,
+        uuid=student.uuid,
+        student_group_id=root_group_id if fields is not StudentFields.MEMBER else None,
+        name=student.name if profile else None,
+        sexe=Sexe(student.sexe) if student.sexe and full else None,
+        date_of_birth=student.date_of_birth if full else None,
+        country_of_residence=student.country_of_residence if full else None,
+        city_of_residence=student.city_of_residence if full else None,
+        attributes=student.attributes if fields is not StudentFields.MEMBER else {},
+        instance_id=student.instance_id,
+        created_at=student.created_at,
+        updated_at=student.updated_at,
+    )
+
+
+def students_out(views: Sequence[tuple[Student, int | None]], principal: Principal) -> list[StudentOut]:
+    """Several students, each as far as the caller may read it."""
+    return [student_out(view, student_fields(principal, view[0].id)) for view in views]

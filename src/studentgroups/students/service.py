@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import Session
 
+from studentgroups import permissions
+from studentgroups.auth import Principal
 from studentgroups.errors import Conflict, FieldError, NotFound
 from studentgroups.groups.models import ROOT_SCOPE, Membership
 from studentgroups.groups.service import get_group, set_root_group
@@ -27,10 +29,18 @@ def _with_root_group(instance_id: int) -> Any:
 
 
 def list_students(
-    session: Session, *, instance_id: int, page: Page, group_id: int | None = None
+    session: Session,
+    *,
+    instance_id: int,
+    page: Page,
+    group_id: int | None = None,
+    condition: ColumnElement[bool] | None = None,
 ) -> tuple[Sequence[StudentView], int]:
-    """One page of the instance's students (or of one group's members), by id."""
+    """One page of the instance's students (or of one group's members) that meet `condition`
+    (those the caller reads: `permissions.students_readable`), by id."""
     stmt = _with_root_group(instance_id)
+    if condition is not None:
+        stmt = stmt.where(condition)
     if group_id is not None:
         get_group(session, instance_id=instance_id, group_id=group_id)
         in_group = scoped_columns(Membership, instance_id, Membership.student_id).where(
@@ -41,9 +51,15 @@ def list_students(
     return [(row[0], row[1]) for row in rows], total
 
 
-def get_student(session: Session, *, instance_id: int, student_id: int) -> StudentView:
-    """The student and their root group, or NotFound."""
-    row = session.execute(_with_root_group(instance_id).where(Student.id == student_id)).first()
+def get_student(
+    session: Session, *, instance_id: int, student_id: int, condition: ColumnElement[bool] | None = None
+) -> StudentView:
+    """The student and their root group, or NotFound: also when the student does not meet
+    `condition` (the caller may not read them), so that the caller learns nothing of them."""
+    stmt = _with_root_group(instance_id).where(Student.id == student_id)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    row = session.execute(stmt).first()
     if row is None:
         raise NotFound(f"No student with id {student_id} in this instance.")
     return row[0], row[1]
@@ -77,10 +93,15 @@ def create_student(
 
 
 def update_student(
-    session: Session, *, instance_id: int, student_id: int, changes: dict[str, Any]
+    session: Session, principal: Principal, *, student_id: int, changes: dict[str, Any]
 ) -> StudentView:
-    """Apply the fields sent, and only those; `student_group_id` moves the student between root groups."""
+    """Apply the fields sent, and only those; `student_group_id` moves the student between root groups.
+
+    Refused unless the caller may change the student (`permissions.require_change_student`).
+    """
+    instance_id = principal.instance_id
     student = get_in_instance(session, Student, student_id, instance_id, what="student")
+    permissions.require_change_student(session, principal, student.id)
     if "uid" in changes:
         _refuse_taken_uid(session, instance_id, changes["uid"], but=student.id)
     if "student_group_id" in changes:
@@ -96,9 +117,14 @@ def update_student(
     return get_student(session, instance_id=instance_id, student_id=student.id)
 
 
-def delete_student(session: Session, *, instance_id: int, student_id: int) -> StudentView:
-    """Delete a student and their memberships."""
-    view = get_student(session, instance_id=instance_id, student_id=student_id)
+def delete_student(session: Session, principal: Principal, *, student_id: int) -> StudentView:
+    """Delete a student: their memberships, results and queue places go with them (the
+    database's cascades), and so do their learner's user and keys.
+
+    Refused unless the caller may change the student (`permissions.require_change_student`).
+    """
+    view = get_student(session, instance_id=principal.instance_id, student_id=student_id)
+    permissions.require_change_student(session, principal, student_id)
     session.delete(view[0])
     session.flush()
     return view

@@ -1,0 +1,1 @@
+"""Data-subject requests: everything held about one student (export), and their erasure."""
