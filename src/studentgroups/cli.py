@@ -41,8 +41,10 @@ from studentgroups.instances.models import Role
 from studentgroups.migrations import upgrade_database
 from studentgroups.modules import roster_import
 from studentgroups.operations.process import MALLOC_ARENAS
+from studentgroups.privacy import export
 from studentgroups.results import csv_import as results_import
 from studentgroups.settings import get_settings
+from studentgroups.students import service as students
 
 app = typer.Typer(
     help="studentgroups: group management for learning platforms.",
@@ -53,10 +55,12 @@ instance_app = typer.Typer(help="Instances (tenants).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys of an instance.", no_args_is_help=True)
 roster_app = typer.Typer(help="Module rosters and guests.", no_args_is_help=True)
 results_app = typer.Typer(help="Learners' results.", no_args_is_help=True)
+student_app = typer.Typer(help="Students' data-subject requests.", no_args_is_help=True)
 app.add_typer(instance_app, name="instance")
 app.add_typer(key_app, name="key")
 app.add_typer(roster_app, name="roster")
 app.add_typer(results_app, name="results")
+app.add_typer(student_app, name="student")
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -344,6 +348,28 @@ def results_import_command(
             )
             audit.record(session, _cli_write(instance, "results_import"))
     out.print(stored.summary())
+
+
+@student_app.command("export")
+def student_export(
+    uid: Annotated[str, typer.Argument(help="The student's uid.")],
+    instance: InstanceOption,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON here instead of standard output.")
+    ] = None,
+) -> None:
+    """Everything held about one student, as one JSON document (as GET /students/{id}/export);
+    the export is recorded in the audit log."""
+    with transaction(_session_factory()) as session:
+        student_id = students.student_id_of_uid(session, instance_id=instance, uid=uid)
+        document = export.export_student(session, instance_id=instance, student_id=student_id)
+        audit.record(session, _cli_write(instance, "student_export"))
+    text = document.model_dump_json(indent=2)
+    if output is None:
+        typer.echo(text)
+        return
+    output.write_text(text + "\n", encoding="utf-8")
+    err.print(f"student {uid!r} of instance {instance} exported to {output}")
 
 
 def _split(names: str) -> tuple[str, ...]:

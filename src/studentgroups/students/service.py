@@ -65,6 +65,14 @@ def get_student(
     return row[0], row[1]
 
 
+def student_id_of_uid(session: Session, *, instance_id: int, uid: str) -> int:
+    """The id of the instance's student with this uid, or NotFound."""
+    found = session.scalar(scoped_columns(Student, instance_id, Student.id).where(Student.uid == uid))
+    if found is None:
+        raise NotFound(f"No student with uid {uid!r} in this instance.")
+    return int(found)
+
+
 def _refuse_taken_uid(session: Session, instance_id: int, uid: str, but: int | None = None) -> None:
     stmt = scoped_columns(Student, instance_id, Student.id).where(Student.uid == uid)
     if but is not None:
