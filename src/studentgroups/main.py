@@ -58,7 +58,10 @@ Two public APIs on one data model:
 
 Every call needs an API key, in any of: `Authorization: Token token=<key>`,
 `Authorization: Bearer <key>`, `Ocp-Apim-Subscription-Key: <key>`, `X-API-Key: <key>`.
-Roles: `read-only` reads; `staff` also writes; `admin` also manages keys.
+Roles: `read-only` reads (no civil profiles); `staff` also writes; `admin` also manages keys.
+A *learner's key* (made with `student_uid`) acts as that student and nothing more: its own record
+and results, the groups open to it with their members' names, its own self-enrolment; another
+student's record answers it 404, as a missing one does.
 A missing or bad key is 401; a key whose role may not do the call is 403; an id of another
 instance is 404, exactly as an id that does not exist.
 
