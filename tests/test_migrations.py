@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, MetaData, create_engine, event, insert, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, insert, inspect, text
 
 from studentgroups.migrations import downgrade_database, upgrade_database
 from studentgroups.models import Base
@@ -49,28 +49,7 @@ def test_upgrading_a_database_with_data_keeps_every_row(tmp_database: str) -> No
     now = datetime(2026, 1, 1)
     try:
         with engine.begin() as conn:
-            tables = MetaData()
-            tables.reflect(conn)
-            t = tables.tables
-            conn.execute(
-                insert(t["instances"]),
-                [{"id": 1, "uuid": uuid4().hex, "name": "i", "created_at": now, "updated_at": now}],
-            )
-            conn.execute(
-                insert(t["students"]),
-                [
-                    {
-                        "id": s,
-                        "uuid": uuid4().hex,
-                        "instance_id": 1,
-                        "uid": f"u{s}",
-                        "attributes": {},
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for s in (1, 2, 3)
-                ],
-            )
+            t = _instance_with_students(conn, now, 3)
             group = {
                 "instance_id": 1,
                 "group_type": 1,
@@ -106,6 +85,33 @@ def test_upgrading_a_database_with_data_keeps_every_row(tmp_database: str) -> No
         engine.dispose()
 
 
+def _instance_with_students(conn: Connection, now: datetime, count: int) -> dict[str, Table]:
+    """Instance 1 with students 1 to `count`, written as the schema of the moment has them; its tables."""
+    tables = MetaData()
+    tables.reflect(conn)
+    t = tables.tables
+    conn.execute(
+        insert(t["instances"]),
+        [{"id": 1, "uuid": uuid4().hex, "name": "i", "created_at": now, "updated_at": now}],
+    )
+    conn.execute(
+        insert(t["students"]),
+        [
+            {
+                "id": s,
+                "uuid": uuid4().hex,
+                "instance_id": 1,
+                "uid": f"u{s}",
+                "attributes": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+            for s in range(1, count + 1)
+        ],
+    )
+    return dict(t)
+
+
 def _counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {
@@ -122,28 +128,7 @@ def test_users_linked_to_a_student_by_mistake_act_for_the_platform_again(tmp_dat
     now = datetime(2026, 1, 1)
     try:
         with engine.begin() as conn:
-            tables = MetaData()
-            tables.reflect(conn)
-            t = tables.tables
-            conn.execute(
-                insert(t["instances"]),
-                [{"id": 1, "uuid": uuid4().hex, "name": "i", "created_at": now, "updated_at": now}],
-            )
-            conn.execute(
-                insert(t["students"]),
-                [
-                    {
-                        "id": s,
-                        "uuid": uuid4().hex,
-                        "instance_id": 1,
-                        "uid": f"u{s}",
-                        "attributes": {},
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for s in (1, 2, 3)
-                ],
-            )
+            t = _instance_with_students(conn, now, 3)
             conn.execute(
                 insert(t["users"]),
                 [

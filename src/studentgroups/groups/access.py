@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from studentgroups import permissions
 from studentgroups.auth import Principal
-from studentgroups.errors import FieldError, Forbidden, NotFound
+from studentgroups.errors import Forbidden
 from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.service import get_group
+from studentgroups.groups.service import get_group, no_such_students
 from studentgroups.groups.types import GroupAccess
 from studentgroups.instances.models import Role
 from studentgroups.modules.models import Module
@@ -185,13 +185,7 @@ def require_nameable(
     )
     missing = sorted(set(student_ids) - on_module)
     if missing:
-        raise NotFound(
-            f"No student with id {', '.join(map(str, missing[:20]))} in this instance.",
-            errors=[
-                FieldError(field="student_ids", rule="not_found", message=f"no student {sid}")
-                for sid in missing[:100]
-            ],
-        )
+        raise no_such_students(missing)
 
 
 def viewable_group(session: Session, principal: Principal, group_id: int) -> Group:

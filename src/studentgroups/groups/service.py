@@ -180,6 +180,17 @@ def memberships_in_scope(
     return held
 
 
+def no_such_students(missing: Sequence[int]) -> NotFound:
+    """The error for students named by id that the caller cannot find (`student_ids`)."""
+    return NotFound(
+        f"No student with id {', '.join(map(str, missing[:20]))} in this instance.",
+        errors=[
+            FieldError(field="student_ids", rule="not_found", message=f"no student {sid}")
+            for sid in missing[:100]
+        ],
+    )
+
+
 def add_members(
     session: Session, *, instance_id: int, group_id: int, student_ids: Iterable[int]
 ) -> list[int]:
@@ -192,13 +203,7 @@ def add_members(
     wanted = list(dict.fromkeys(student_ids))
     missing = sorted(set(wanted) - existing_student_ids(session, instance_id=instance_id, student_ids=wanted))
     if missing:
-        raise NotFound(
-            f"No student with id {', '.join(map(str, missing[:20]))} in this instance.",
-            errors=[
-                FieldError(field="student_ids", rule="not_found", message=f"no student {sid}")
-                for sid in missing[:100]
-            ],
-        )
+        raise no_such_students(missing)
     scope, exclusive = sibling_scope(session, group)
     held = memberships_in_scope(session, instance_id, scope, wanted)
     if exclusive:
