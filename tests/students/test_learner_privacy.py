@@ -143,6 +143,26 @@ def test_a_learners_search_shows_names_but_only_its_own_uid(klass: Class) -> Non
     assert rows[klass.mate["uuid"]]["name"] == PROFILE["name"]
 
 
+def test_a_search_finds_students_only_by_what_the_caller_may_read_of_them(klass: Class) -> None:
+    tenant = klass.tenant
+    path = f"/user/Resource/{klass.course.resource_id}/Group/Search"
+
+    def found(key: str | None, text: str) -> set[str]:
+        response = tenant.get(path, key=key, params={"text": text})
+        assert response.status_code == 200, response.text
+        return {row["userID"] for row in response.json()["data"]}
+
+    me, mate = klass.me["uuid"], klass.mate["uuid"]
+    learner = learner_key(tenant, klass.me)
+    assert found(learner, klass.mate["uid"]) == set()  # a learner never finds a uid it cannot read
+    assert found(learner, klass.me["uid"]) == {me}
+    assert found(learner, "lovelace") == {me, mate}
+    reader = tenant.new_key(Role.READ_ONLY, user=unique("reporting"))
+    assert found(reader, "lovelace") == set()  # nor a read-only key a name
+    assert found(reader, klass.mate["uid"]) == {mate}
+    assert me in found(None, "lovelace")
+
+
 def test_read_only_keys_read_no_civil_profile_and_staff_keys_read_it_whole(klass: Class) -> None:
     tenant = klass.tenant
     reader = tenant.new_key(Role.READ_ONLY, user=unique("reporting"))

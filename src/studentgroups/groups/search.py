@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Row, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from studentgroups import permissions
 from studentgroups.auth import Principal
 from studentgroups.errors import Forbidden
 from studentgroups.groups.access import visible
@@ -94,15 +95,7 @@ def search_students(
     elif group_type is not None or not manager:
         stmt = stmt.where(Student.id.in_(in_level))
     if text:
-        pattern = text.lower()
-        named_like = in_level.where(func.lower(Group.name).contains(pattern, autoescape=True))
-        stmt = stmt.where(
-            or_(
-                func.lower(Student.uid).contains(pattern, autoescape=True),
-                func.lower(func.coalesce(Student.name, "")).contains(pattern, autoescape=True),
-                Student.id.in_(named_like),
-            )
-        )
+        stmt = stmt.where(_matches(principal, in_level, text.lower()))
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     page = (
         stmt.with_only_columns(Student.id, uuid_text(Student.uuid), Student.uid, Student.name)
@@ -117,6 +110,21 @@ def search_students(
         FoundStudent(id=student_id, user_id=user_id, uid=uid, name=name, groups=groups.get(student_id, []))
         for student_id, user_id, uid, name in students
     ], total
+
+
+def _matches(principal: Principal, in_level: Any, pattern: str) -> ColumnElement[bool]:
+    """The students `text` finds: by uid, name, or the name of a group they are in at the level.
+
+    Only by what the caller may read of them, or a search would tell what an answer hides: a
+    learner finds others by name (never by uid), a read-only key by uid (never by name).
+    """
+    uid = func.lower(Student.uid).contains(pattern, autoescape=True)
+    if principal.student_id is not None:
+        uid = uid & (Student.id == principal.student_id)
+    found = [uid, Student.id.in_(in_level.where(func.lower(Group.name).contains(pattern, autoescape=True)))]
+    if permissions.may_read_profiles(principal) or principal.student_id is not None:
+        found.append(func.lower(func.coalesce(Student.name, "")).contains(pattern, autoescape=True))
+    return or_(*found)
 
 
 def _groups_of(
