@@ -7,13 +7,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 FUZZ_EXAMPLES ?= 300
+# Test processes (pytest-xdist): one per core; each has its own database and server.
+TEST_WORKERS ?= auto
 FUZZ_DB ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install run serve migrate demo test test-pg fuzz lint fmt bench soak clean
 
 help: ## list every task
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST) \
+		| sed -e 's|$$(PG_URL)|$(PG_URL)|g'  # the variables' values, as the tasks will use them
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "studentgroups needs Python 3.11 or newer (set PYTHON=...)")'
@@ -39,11 +42,11 @@ migrate: $(STAMP) ## upgrade the database to the newest migration
 demo: $(STAMP) ## make a demo instance and print its key
 	@$(BIN)/studentgroups demo
 
-test: $(STAMP) ## run the whole test suite (embedded SQLite)
-	@$(BIN)/pytest -q
+test: $(STAMP) ## run the whole test suite (embedded SQLite), a worker per core
+	@$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test-pg: $(STAMP) ## run the whole test suite on PostgreSQL (a fresh database on $(PG_URL))
-	@STUDENTGROUPS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+	@STUDENTGROUPS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 fuzz: $(STAMP) ## long schemathesis run: FUZZ_EXAMPLES (300) cases an operation; FUZZ_DB=$(PG_URL) for PostgreSQL
 	@STUDENTGROUPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STUDENTGROUPS_TEST_DATABASE_URL=$(FUZZ_DB) \
