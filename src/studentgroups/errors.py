@@ -222,14 +222,11 @@ def field_errors_from_validation(errors: Sequence[Any]) -> list[FieldError]:
             )
             continue
         location, field = _location_and_field(err.get("loc", ()))
-        out.append(
-            FieldError(
-                field=field or location,
-                rule=err.get("type", "invalid"),
-                message=err.get("msg", ""),
-                location=location,
-            )
-        )
+        rule = err.get("type", "invalid")
+        message = err.get("msg", "")
+        if rule == "extra_forbidden":  # pydantic's name for a field the call does not take
+            rule, message = "unknown_field", "unknown field: this call does not take it"
+        out.append(FieldError(field=field or location, rule=rule, message=message, location=location))
     return out
 
 
@@ -254,9 +251,17 @@ async def _app_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status, exc.title, exc.slug, exc.detail, exc.errors)
 
 
+def json_body_errors(request: Request, errors: Sequence[Any]) -> Sequence[Any]:
+    """The body's errors as found in JSON mode (`wire.JsonBodyRoute`), in place of FastAPI's."""
+    found = getattr(request.state, "json_body_errors", None)
+    if found is None:
+        return errors
+    return [*found, *(e for e in errors if tuple(e.get("loc", ()))[:1] != ("body",))]
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = field_errors_from_validation(exc.errors())
+    errors = field_errors_from_validation(json_body_errors(request, exc.errors()))
     if request.method in ("POST", "PUT", "PATCH"):
         if not await request.body():
             return error_response(

@@ -123,7 +123,7 @@ def test_delete_a_student_removes_their_memberships(tenant: Tenant) -> None:
     ("field", "value", "rule"),
     [
         ("sexe", "other", "enum"),
-        ("date_of_birth", "10/12/1990", "date_from_datetime_parsing"),
+        ("date_of_birth", "10/12/1990", "date_parsing"),
         ("uid", "", "string_too_short"),
         ("uid", 42, "string_type"),
         ("attributes", {"nested": {"a": 1}}, "string_type"),

@@ -13,9 +13,9 @@ from studentgroups.dependencies import PlatformReader, SessionDep, Writer
 from studentgroups.errors import error_responses
 from studentgroups.listing import json_rows
 from studentgroups.pagination import PageDep, set_page_headers
-from studentgroups.wire import id_path
+from studentgroups.wire import JsonBodyRoute, id_path
 
-router = APIRouter(prefix="/student_clusters", tags=["Student clusters"])
+router = APIRouter(prefix="/student_clusters", tags=["Student clusters"], route_class=JsonBodyRoute)
 ClusterId = Annotated[int, id_path("student cluster")]
 
 

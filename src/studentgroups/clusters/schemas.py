@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from studentgroups.wire import DomoscioTimestamp, Name
+from studentgroups.wire import Changes, DomoscioTimestamp, JsonBody, Name
 
 
-class ClusterCreate(BaseModel):
+class ClusterCreate(JsonBody):
     """POST /student_clusters."""
 
     name: Name = Field(examples=["Financial services academy"])
 
 
-class ClusterUpdate(BaseModel):
+class ClusterUpdate(Changes):
     """PUT /student_clusters/{id}: only the fields sent change."""
 
     name: Name | None = Field(default=None, description="A new name (≤ 255 characters).")

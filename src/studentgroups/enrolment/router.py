@@ -32,9 +32,11 @@ from studentgroups.groups.models import Group
 from studentgroups.groups.service import get_group
 from studentgroups.modules import service as modules
 from studentgroups.modules.models import Module
-from studentgroups.wire import id_path
+from studentgroups.wire import JsonBodyRoute, id_path
 
-router = APIRouter(prefix="/modules/{module_id}/enrolment", tags=["Self-enrolment"])
+router = APIRouter(
+    prefix="/modules/{module_id}/enrolment", tags=["Self-enrolment"], route_class=JsonBodyRoute
+)
 ModuleId = Annotated[int, id_path("module")]
 GroupId = Annotated[int, id_path("group")]
 StudentQuery = Annotated[

@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, field_validator
 
 from studentgroups.formation.random import MAX_SEED
-from studentgroups.wire import DomoscioTimestamp, Id
+from studentgroups.wire import DomoscioTimestamp, Id, JsonBody
 
 
 class EnrolmentGroupOut(BaseModel):
@@ -36,7 +36,7 @@ class EnrolmentGroupOut(BaseModel):
     queue_position: int | None = Field(description="Where the student stands in its queue (1 = next).")
 
 
-class JoinIn(BaseModel):
+class JoinIn(JsonBody):
     """POST /modules/{id}/enrolment/groups/{group_id}: a seat, or a place in the queue."""
 
     student_id: Id | None = Field(
@@ -83,7 +83,7 @@ class PolicyOut(BaseModel):
     last_allocation: LastAllocationOut | None = Field(description="The last allocation at the close.")
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(JsonBody):
     """PUT /modules/{id}/enrolment/policy: the fields sent change, and only those."""
 
     parent_group_id: Id | None = Field(default=None, description="The parent; absent: the module's root.")
@@ -108,7 +108,7 @@ class PolicyIn(BaseModel):
         return value
 
 
-class AllocateIn(BaseModel):
+class AllocateIn(JsonBody):
     """POST /modules/{id}/enrolment/allocate: what the close does, now."""
 
     parent_group_id: Id | None = Field(default=None, description="The parent; absent: the module's root.")

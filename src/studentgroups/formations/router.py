@@ -16,9 +16,9 @@ from studentgroups.groups import access
 from studentgroups.groups.service import parent_scope
 from studentgroups.listing import json_response
 from studentgroups.pagination import PageDep, set_page_headers
-from studentgroups.wire import id_path
+from studentgroups.wire import JsonBodyRoute, id_path
 
-router = APIRouter(tags=["Formations"])
+router = APIRouter(tags=["Formations"], route_class=JsonBodyRoute)
 GroupId = Annotated[int, id_path("parent group")]
 FormationId = Annotated[int, id_path("formation")]
 

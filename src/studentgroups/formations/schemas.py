@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from studentgroups.formation.random import MAX_SEED
-from studentgroups.wire import DomoscioTimestamp, Id, Name
+from studentgroups.wire import DomoscioTimestamp, Id, JsonBody, Name
 
 MAX_GROUPS_CREATED = 10_000
 MAX_CONSTRAINED = 10_000
@@ -24,7 +24,7 @@ AttributeName = Annotated[
 StudentSet = Annotated[list[Id], Field(min_length=2, max_length=1_000)]
 
 
-class GroupsToCreateIn(BaseModel):
+class GroupsToCreateIn(JsonBody):
     """Make new sub-groups to form into, as Moodle and Canvas do: `count` groups, or groups of `size`."""
 
     count: int | None = Field(default=None, ge=1, le=MAX_GROUPS_CREATED, description="How many groups.")
@@ -48,14 +48,14 @@ class GroupsToCreateIn(BaseModel):
         return self
 
 
-class Pin(BaseModel):
+class Pin(JsonBody):
     """A member who must be in a given group."""
 
     student_id: Id = Field(description="The student.")
     group_id: Id = Field(description="One of the groups formed.")
 
 
-class FormationIn(BaseModel):
+class FormationIn(JsonBody):
     """How to form the parent's members into its sub-groups (or into new ones)."""
 
     strategy: Literal["random", "balanced"] = Field(

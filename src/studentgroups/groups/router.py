@@ -20,9 +20,9 @@ from studentgroups.modules import service as modules
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.students import service as students
 from studentgroups.students.schemas import StudentOut, students_out
-from studentgroups.wire import id_path
+from studentgroups.wire import JsonBodyRoute, id_path
 
-router = APIRouter(prefix="/student_groups", tags=["Student groups"])
+router = APIRouter(prefix="/student_groups", tags=["Student groups"], route_class=JsonBodyRoute)
 GroupId = Annotated[int, id_path("student group")]
 StudentId = Annotated[int, id_path("student")]
 

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from studentgroups.wire import DomoscioTimestamp, Id, Name
+from studentgroups.wire import Changes, DomoscioTimestamp, Id, JsonBody, Name
 
 MAX_MEMBERS_PER_CALL = 10_000
 
 
-class GroupCreate(BaseModel):
+class GroupCreate(JsonBody):
     """POST /student_groups."""
 
     name: Name = Field(examples=["2nd year associates financial services"])
@@ -20,7 +20,7 @@ class GroupCreate(BaseModel):
     )
 
 
-class GroupUpdate(BaseModel):
+class GroupUpdate(Changes):
     """PUT /student_groups/{id}: only the fields sent change; `student_cluster_id: null` detaches."""
 
     name: Name | None = Field(default=None, description="A new name (≤ 255 characters).")
@@ -47,7 +47,7 @@ class GroupOut(BaseModel):
     updated_at: DomoscioTimestamp = Field(description="When it last changed (UTC).")
 
 
-class MembersAdd(BaseModel):
+class MembersAdd(JsonBody):
     """POST /student_groups/{id}/students: students to put in the group."""
 
     student_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_MEMBERS_PER_CALL)] = Field(

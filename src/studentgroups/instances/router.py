@@ -10,9 +10,9 @@ from studentgroups.dependencies import Admin, SessionDep
 from studentgroups.errors import error_responses
 from studentgroups.instances import service
 from studentgroups.instances.schemas import KeyCreate, KeyCreated, KeyOut, key_out
-from studentgroups.wire import id_path
+from studentgroups.wire import JsonBodyRoute, id_path
 
-router = APIRouter(prefix="/api_keys", tags=["API keys"])
+router = APIRouter(prefix="/api_keys", tags=["API keys"], route_class=JsonBodyRoute)
 KeyId = Annotated[int, id_path("API key")]
 
 

@@ -6,10 +6,10 @@ from pydantic import BaseModel, Field
 
 from studentgroups.instances.models import ApiKey, Role, User
 from studentgroups.permissions import KeyKind
-from studentgroups.wire import DomoscioTimestamp, Name, OptionalText
+from studentgroups.wire import DomoscioTimestamp, JsonBody, Name, OptionalText
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(JsonBody):
     """POST /api_keys."""
 
     role: Role = Field(

@@ -42,8 +42,9 @@ from studentgroups.results import service as results
 from studentgroups.results.aggregates import Figures
 from studentgroups.results.params import Items, Since, Threshold, Until
 from studentgroups.results.schemas import DEFAULT_THRESHOLD
+from studentgroups.wire import JsonBodyRoute
 
-router = APIRouter(prefix="/user", tags=["LumiNUS groups"])
+router = APIRouter(prefix="/user", tags=["LumiNUS groups"], route_class=JsonBodyRoute)
 
 ResourceId = Annotated[uuid.UUID, Path(alias="ResourceID", description="Module ID.")]
 ParentGroupQuery = Annotated[

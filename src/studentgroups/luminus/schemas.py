@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from studentgroups.formation.random import MAX_SEED
 from studentgroups.formations.schemas import AttributeName
 from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
-from studentgroups.wire import FreeText, Name, aware_utc
+from studentgroups.wire import Echoed, FreeText, JsonBody, Name, aware_utc
 
 MAX_CLASS_GROUPS_PER_CALL = 100
 MAX_USERS_PER_CALL = 10_000
@@ -37,6 +37,12 @@ class LumiNUSModel(BaseModel):
     """camelCase on the wire, snake_case in Python."""
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class LumiNUSBody(JsonBody):
+    """A request body on the LumiNUS surface: camelCase names only, strict JSON types."""
+
+    model_config = ConfigDict(validate_by_name=False, validate_by_alias=True, serialize_by_alias=True)
 
 
 class GroupModel(LumiNUSModel):
@@ -80,7 +86,7 @@ class GroupWithMembers(GroupModel):
     members: list[uuid.UUID] = Field(description="The members' user ids.")
 
 
-class ClassGroupIn(LumiNUSModel):
+class ClassGroupIn(LumiNUSBody):
     """One class group to create."""
 
     group_name: Name = Field(alias="groupName", description="Group name (≤ 255 characters).")
@@ -124,7 +130,7 @@ def _window_in_utc(model: BaseModel) -> None:
             raise ValueError(f"{name}: {error}") from None
 
 
-class AddClassGroupsRequest(LumiNUSModel):
+class AddClassGroupsRequest(LumiNUSBody):
     """Add class group(s) to a module, or sub-groups under a class group."""
 
     resource_id: uuid.UUID = Field(alias="resourceID", description="Module ID.")
@@ -137,7 +143,7 @@ class AddClassGroupsRequest(LumiNUSModel):
     )
 
 
-class GroupUsers(LumiNUSModel):
+class GroupUsers(LumiNUSBody):
     """One group and its users."""
 
     key: uuid.UUID = Field(description="Group id.")
@@ -146,7 +152,7 @@ class GroupUsers(LumiNUSModel):
     )
 
 
-class UpdateGroupsUsersRequest(LumiNUSModel):
+class UpdateGroupsUsersRequest(LumiNUSBody):
     """Update groups' users: each group's members become exactly the users given."""
 
     ids_user_guids: list[GroupUsers] = Field(
@@ -165,7 +171,7 @@ class UpdateGroupsUsersRequest(LumiNUSModel):
 UserSet = Annotated[list[uuid.UUID], Field(min_length=2, max_length=1_000)]
 
 
-class PinnedUser(LumiNUSModel):
+class PinnedUser(LumiNUSBody):
     """A user who must be in a given class group."""
 
     user_id: uuid.UUID = Field(alias="userID", description="The user.")
@@ -208,7 +214,7 @@ class QualityModel(LumiNUSModel):
     runtime_ms: float = Field(alias="runtimeMs", description="How long the engine took.")
 
 
-class RandomiseRequest(LumiNUSModel):
+class RandomiseRequest(LumiNUSBody):
     """HTTP Post Input class when randomise users to groups."""
 
     parent_group_id: ParentGroupId
@@ -393,8 +399,18 @@ class ComparedGroupsModel(LumiNUSModel):
 # Self-enrolment ------------------------------------------------------------------------------------
 
 
-class UpdateClassGroupRequest(LumiNUSModel):
-    """Beyond the document: change a module group's fields sent, and only those."""
+class UpdateClassGroupRequest(LumiNUSBody):
+    """Beyond the document: change a module group's fields sent, and only those. The class
+    group model's read-only fields may be sent back as read; they are ignored."""
+
+    id: Echoed
+    group_type: Annotated[Echoed, Field(alias="groupType")]
+    group_type_name: Annotated[Echoed, Field(alias="groupTypeName")]
+    creator_id: Annotated[Echoed, Field(alias="creatorID")]
+    resource_id: Annotated[Echoed, Field(alias="resourceID")]
+    parent_group_id: Annotated[Echoed, Field(alias="parentGroupID")]
+    member_count: Annotated[Echoed, Field(alias="memberCount")]
+    waiting_count: Annotated[Echoed, Field(alias="waitingCount")]
 
     group_name: Name | None = Field(default=None, alias="groupName", description="Group name.")
     description: FreeText | None = Field(default=None, description="Free text.")
@@ -450,7 +466,7 @@ class SelfEnrolEnvelope(Envelope):
     data: list[SelfEnrolGroupModel] = Field(description="The groups, in the order they were made.")
 
 
-class JoinRequest(LumiNUSModel):
+class JoinRequest(LumiNUSBody):
     """Join a group for a learner (or queue for it)."""
 
     user_id: uuid.UUID | None = Field(
@@ -524,7 +540,7 @@ class SelfEnrolPolicyModel(LumiNUSModel):
     )
 
 
-class SelfEnrolPolicyRequest(LumiNUSModel):
+class SelfEnrolPolicyRequest(LumiNUSBody):
     """Set the policy of the groups under a parent: the fields sent, and only those."""
 
     resource_id: uuid.UUID = Field(alias="resourceID", description="Module ID.")
@@ -552,7 +568,7 @@ class SelfEnrolPolicyRequest(LumiNUSModel):
         return self
 
 
-class AllocateRequest(LumiNUSModel):
+class AllocateRequest(LumiNUSBody):
     """Place now every student still without a group under a parent (what the close does)."""
 
     resource_id: uuid.UUID = Field(alias="resourceID", description="Module ID.")

@@ -45,8 +45,9 @@ from studentgroups.luminus.schemas import (
     UpdateClassGroupRequest,
 )
 from studentgroups.modules.service import get_module_by_uuid, require_manager
+from studentgroups.wire import JsonBodyRoute
 
-router = APIRouter(prefix="/user", tags=["LumiNUS self-enrolment"])
+router = APIRouter(prefix="/user", tags=["LumiNUS self-enrolment"], route_class=JsonBodyRoute)
 
 GroupIdPath = Annotated[uuid.UUID, Path(alias="groupID", description="Group id.")]
 UserIdQuery = Annotated[

@@ -36,9 +36,9 @@ from studentgroups.modules.service import ModuleView
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.students import service as students
 from studentgroups.students.schemas import StudentOut, students_out
-from studentgroups.wire import id_path
+from studentgroups.wire import JsonBodyRoute, id_path
 
-router = APIRouter(prefix="/modules", tags=["Modules"])
+router = APIRouter(prefix="/modules", tags=["Modules"], route_class=JsonBodyRoute)
 ModuleId = Annotated[int, id_path("module")]
 GroupId = Annotated[int, id_path("group")]
 

@@ -10,12 +10,12 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator, model
 
 from studentgroups.groups.schemas import MAX_MEMBERS_PER_CALL
 from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
-from studentgroups.wire import DomoscioTimestamp, FreeText, Id, Name, aware_utc
+from studentgroups.wire import Changes, DomoscioTimestamp, Echoed, FreeText, Id, JsonBody, Name, aware_utc
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
-class ModuleCreate(BaseModel):
+class ModuleCreate(JsonBody):
     """POST /modules."""
 
     code: Code = Field(
@@ -25,8 +25,12 @@ class ModuleCreate(BaseModel):
     description: FreeText | None = Field(default=None, description="Free text.")
 
 
-class ModuleUpdate(BaseModel):
+class ModuleUpdate(Changes):
     """PUT /modules/{id}: only the fields sent change."""
+
+    uuid: Echoed
+    roster_group_id: Echoed
+    guest_group_id: Echoed
 
     code: Code | None = Field(default=None, description="A new code, unique in the instance.")
     name: Name | None = Field(default=None, description="A new title.")
@@ -55,7 +59,7 @@ class ModuleOut(BaseModel):
     updated_at: DomoscioTimestamp = Field(description="When it last changed (UTC).")
 
 
-class StudentsByIdOrUid(BaseModel):
+class StudentsByIdOrUid(JsonBody):
     """Students named by `student_ids` or by `uids` (one of the two), 1 to 10,000."""
 
     student_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_MEMBERS_PER_CALL)] | None = Field(
@@ -90,13 +94,13 @@ class RosterAdded(RosterChange):
     )
 
 
-class StaffChange(BaseModel):
+class StaffChange(JsonBody):
     """Users (by name, created if new) who manage the module's groups."""
 
     users: Annotated[list[Name], Field(min_length=1, max_length=100)] = Field(description="Users' names.")
 
 
-class ModuleGroupCreate(BaseModel):
+class ModuleGroupCreate(JsonBody):
     """POST /modules/{id}/groups: a group of the module, of any documented type but the roster."""
 
     name: Name = Field(description="The group's name.", examples=["T01"])
@@ -130,8 +134,14 @@ class ModuleGroupCreate(BaseModel):
         return self
 
 
-class ModuleGroupUpdate(BaseModel):
+class ModuleGroupUpdate(Changes):
     """PUT /modules/{id}/groups/{group_id}: only the fields sent change."""
+
+    uuid: Echoed
+    group_type: Echoed
+    group_type_name: Echoed
+    module_id: Echoed
+    parent_group_id: Echoed
 
     name: Name | None = Field(default=None, description="A new name.")
     description: FreeText | None = Field(default=None, description="Free text; null clears it.")

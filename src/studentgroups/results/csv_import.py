@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+import orjson
 from sqlalchemy.orm import Session
 
 from studentgroups.csv_import import CsvFormat, InvalidCsvFile, OnProgress, RowProblem, counted, read_csv
@@ -36,6 +37,7 @@ NUMBER_COLUMNS = frozenset({"score", "max_score"})
 BATCH = MAX_RESULTS_PER_CALL
 """Results stored per call of the service: the most one POST /results may hold."""
 
+_INTEGER = re.compile(r"[+-]?\d{1,19}")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -79,17 +81,23 @@ class ResultsImport:
         )
 
 
-def _with_numbers(values: Mapping[str, str]) -> dict[str, object]:
-    # A cell is text: a decimal becomes the number it writes, anything else stays text for
-    # ResultIn to refuse as not a number, exactly as it refuses `"0.5"` in JSON.
-    return {
-        column: float(value) if column in NUMBER_COLUMNS and _DECIMAL.fullmatch(value) else value
-        for column, value in values.items()
-    }
+def _as_json(values: Mapping[str, str]) -> bytes:
+    # A cell is text: a decimal becomes the number it writes and an id the integer, anything else
+    # stays text for ResultIn to refuse as not a number, exactly as it refuses `"0.5"` in JSON.
+    row: dict[str, object] = {}
+    for column, value in values.items():
+        if column in NUMBER_COLUMNS and _DECIMAL.fullmatch(value):
+            row[column] = float(value)
+        elif column == "student_id" and _INTEGER.fullmatch(value):
+            row[column] = int(value)
+        else:
+            row[column] = value
+    return orjson.dumps(row)
 
 
 def _result_row(line: int, values: Mapping[str, str]) -> ResultRow:
-    return ResultRow(line, ResultIn.model_validate(_with_numbers(values)))
+    # Checked as the JSON of the API's own body would be: a time is its text there too.
+    return ResultRow(line, ResultIn.model_validate_json(_as_json(values)))
 
 
 def parse_results_csv(text: str, *, on_progress: OnProgress | None = None) -> list[ResultRow]:

@@ -33,9 +33,9 @@ from studentgroups.results.schemas import (
     ResultOut,
     ResultsCreated,
 )
-from studentgroups.wire import Id, id_path
+from studentgroups.wire import Id, JsonBodyRoute, id_path
 
-router = APIRouter(tags=["Results"])
+router = APIRouter(tags=["Results"], route_class=JsonBodyRoute)
 
 _ONE = TypeAdapter(ResultIn)
 _MANY = TypeAdapter(Annotated[list[ResultIn], Field(min_length=1, max_length=MAX_RESULTS_PER_CALL)])

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, ValidationInfo, WithJsonSchema, field_validator
 
-from studentgroups.wire import DomoscioTimestamp, Id, Name
+from studentgroups.wire import DomoscioTimestamp, Id, JsonBody, Name
 
 MAX_RESULTS_PER_CALL = 10_000
 DEFAULT_THRESHOLD = 0.5
@@ -35,7 +35,7 @@ WireTime = Annotated[
 """A time as clients send it: the Domoscio form or ISO 8601 (pydantic reads both natively)."""
 
 
-class ResultIn(BaseModel):
+class ResultIn(JsonBody):
     """One result: a student's outcome on an item. Name the student by `student_id` or by `uid`."""
 
     student_id: Id | None = Field(default=None, description="The student's id (or give `uid`).")

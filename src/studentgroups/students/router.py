@@ -15,9 +15,9 @@ from studentgroups.privacy.schemas import StudentExport
 from studentgroups.redaction import recorded_path
 from studentgroups.students import service
 from studentgroups.students.schemas import StudentCreate, StudentOut, StudentUpdate, student_out, students_out
-from studentgroups.wire import id_path
+from studentgroups.wire import JsonBodyRoute, id_path
 
-router = APIRouter(prefix="/students", tags=["Students"])
+router = APIRouter(prefix="/students", tags=["Students"], route_class=JsonBodyRoute)
 StudentId = Annotated[int, id_path("student")]
 
 

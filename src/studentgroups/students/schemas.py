@@ -21,7 +21,7 @@ from pydantic import (
 from studentgroups.auth import Principal
 from studentgroups.permissions import StudentFields, student_fields
 from studentgroups.students.models import Student
-from studentgroups.wire import DomoscioTimestamp, Id, Name, OptionalText
+from studentgroups.wire import Changes, DomoscioTimestamp, Echoed, Id, JsonBody, Name, OptionalText
 
 MAX_ATTRIBUTES = 100
 
@@ -56,7 +56,7 @@ Attributes = Annotated[
 Uid = Annotated[Name, Field(description="The platform's own id for the student; unique in the instance.")]
 
 
-class _StudentFields(BaseModel):
+class _StudentFields(JsonBody):
     name: OptionalText | None = Field(default=None, description="Full name (≤ 255 chars).")
     sexe: Sexe | None = Field(default=None, description="male, female or undefined.")
     date_of_birth: date | None = Field(default=None, description="`YYYY-MM-DD`.")
@@ -75,8 +75,10 @@ class StudentCreate(_StudentFields):
     attributes: Attributes = Field(default_factory=dict)
 
 
-class StudentUpdate(_StudentFields):
+class StudentUpdate(_StudentFields, Changes):
     """PUT /students/{id}: only the fields sent change; `student_group_id: null` leaves the group."""
+
+    uuid: Echoed
 
     uid: Uid | None = Field(default=None, description="A new platform id (unique in the instance).")
     attributes: Attributes | None = Field(default=None, description="Replaces the attributes as a whole.")
