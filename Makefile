@@ -28,6 +28,18 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## make .venv and install the service with its dev tools
 
+# The browser tests drive Debian's Chromium (Playwright's own download cannot work offline).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests (once)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+			|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+	else \
+		echo "the browser tests need Chromium at $(CHROMIUM): install Debian's chromium package (or set CHROMIUM=...)"; \
+		exit 1; \
+	fi
+
 run: $(STAMP) ## start on the embedded SQLite database, with a demo instance and its key printed
 	@$(BIN)/studentgroups migrate
 	@$(BIN)/studentgroups demo
@@ -42,11 +54,11 @@ migrate: $(STAMP) ## upgrade the database to the newest migration
 demo: $(STAMP) ## make a demo instance and print its key
 	@$(BIN)/studentgroups demo
 
-test: $(STAMP) ## run the whole test suite (embedded SQLite), a worker per core
-	@$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
+test: $(STAMP) $(CHROMIUM) ## run the whole test suite (embedded SQLite), a worker per core
+	@STUDENTGROUPS_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
-test-pg: $(STAMP) ## run the whole test suite on PostgreSQL (a fresh database on $(PG_URL))
-	@STUDENTGROUPS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
+test-pg: $(STAMP) $(CHROMIUM) ## run the whole test suite on PostgreSQL (a fresh database on $(PG_URL))
+	@STUDENTGROUPS_CHROMIUM=$(CHROMIUM) STUDENTGROUPS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 fuzz: $(STAMP) ## long schemathesis run: FUZZ_EXAMPLES (300) cases an operation; FUZZ_DB=$(PG_URL) for PostgreSQL
 	@STUDENTGROUPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STUDENTGROUPS_TEST_DATABASE_URL=$(FUZZ_DB) \

@@ -7,15 +7,15 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.resources import files
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from studentgroups import __version__
 from studentgroups.audit.router import router as audit_router
@@ -71,6 +71,8 @@ memberships removed (the students kept).
 """
 
 V1_PREFIX = "/v1/instances/{instance_id}"
+SWAGGER_UI_ASSETS = files("fastapi_swagger") / "resources"
+"""Swagger UI's bundle, styles and icon, as the fastapi-swagger package ships them."""
 DOMOSCIO_ROUTERS: tuple[APIRouter, ...] = (
     clusters_router,
     groups_router,
@@ -193,22 +195,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(luminus_router)
     app.include_router(self_enrol_router)
 
-    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
-    # Served from the installed swagger-ui-bundle package: works without internet access. No
-    # validator badge: it would send the document's address to validator.swagger.io.
+    # Swagger UI 5 (it reads OpenAPI 3.1, which 4.x cannot), served from the installed
+    # fastapi-swagger package: works without internet access. No validator badge: it would send
+    # the document's address to validator.swagger.io.
+    app.mount("/docs-assets", StaticFiles(directory=str(SWAGGER_UI_ASSETS)), name="docs-assets")
     docs_page = get_swagger_ui_html(
         openapi_url="/openapi.json",
         title="studentgroups API",
         swagger_js_url="/docs-assets/swagger-ui-bundle.js",
         swagger_css_url="/docs-assets/swagger-ui.css",
         swagger_favicon_url="/docs-assets/favicon-32x32.png",
-        swagger_ui_parameters={"validatorUrl": None},
+        # No deep links: they put a link inside each operation's button, which screen readers
+        # and keyboards stumble on (axe-core: nested-interactive).
+        swagger_ui_parameters={"validatorUrl": None, "deepLinking": False},
     )
-    docs_policy = docs_content_security_policy(bytes(docs_page.body).decode())
+    page = bytes(docs_page.body).decode()
+    page = page.replace("<html>", '<html lang="en">', 1).replace(
+        "</head>", '<link type="text/css" rel="stylesheet" href="/docs-theme.css">\n</head>', 1
+    )
+    docs_policy = docs_content_security_policy(page)
+    theme = (files("studentgroups") / "static" / "docs-theme.css").read_bytes()
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return HTMLResponse(docs_page.body, headers={"Content-Security-Policy": docs_policy})
+        return HTMLResponse(page, headers={"Content-Security-Policy": docs_policy})
+
+    @app.get("/docs-theme.css", include_in_schema=False)
+    async def docs_theme() -> Response:
+        return Response(theme, media_type="text/css")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
