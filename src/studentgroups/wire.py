@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import Path, Request, Response
 from fastapi.routing import APIRoute
@@ -135,10 +135,12 @@ class _ValidatedRequest(Request):
 
 
 def _json_body_model(route: APIRoute) -> type[JsonBody] | None:
+    """The `JsonBody` a route's body is (an optional body: `Model | None`), if it is one."""
     field = route.body_field
     annotation = getattr(getattr(field, "field_info", None), "annotation", None)
-    if isinstance(annotation, type) and issubclass(annotation, JsonBody):
-        return annotation
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, JsonBody):
+            return candidate
     return None
 
 

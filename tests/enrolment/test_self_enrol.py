@@ -499,3 +499,20 @@ def test_users_a_manager_places_leave_the_queues_and_free_seats_go_to_them(cohor
     assert {g["groupName"]: g["isMember"] for g in cohort.offers(c).json()["data"]} == {"A": True, "B": False}
     assert [g["waitingCount"] for g in cohort.offers(c).json()["data"]] == [0, 0]
     assert {g["groupName"]: g["isMember"] for g in cohort.offers(a).json()["data"]} == {"A": False, "B": True}
+
+
+def test_a_learner_joins_with_no_body_at_all_on_either_surface(cohort: Cohort) -> None:
+    a, b = cohort.groups("A", "B")
+    me = cohort.course.roster[0]
+    key = cohort.tenant.post("/api_keys", json={"role": "staff", "student_uid": me["uid"]}).json()["api_key"]
+    joined = cohort.tenant.post(f"/user/Groups/{a['id']}/SelfEnrol", key=key)
+    assert joined.status_code == 200, joined.text
+    assert joined.json()["status"] == "joined"
+    module_id = cohort.course.module["id"]
+    group_b = numeric_id(cohort.tenant.sessions, b)
+    switched = cohort.tenant.post(f"/modules/{module_id}/enrolment/groups/{group_b}", key=key)
+    assert switched.status_code == 409  # already in A: a switch is asked for, never assumed
+    assert (
+        cohort.tenant.post(f"/user/Groups/{a['id']}/SelfEnrol", key=key, json={"queue": "yes"}).status_code
+        == 400
+    )

@@ -305,3 +305,12 @@ def test_randomise_without_extra_fields_is_unchanged(tenant: Tenant) -> None:
     answer = course.randomise(seed=42).json()
     expected = random_assignment(sorted(course.user_ids()), [Target(key=g["id"]) for g in groups], 42)
     assert {g["id"]: g["members"] for g in answer} == expected.groups
+
+
+def test_the_report_counts_the_groups_in_the_order_it_answers_them(tenant: Tenant) -> None:
+    parent, _ = _parent_with(tenant, 16)
+    _ok(_form(tenant, parent["id"], create={"count": 11}, seed=3, save=True))  # 11 sub-groups
+    for seed in range(1, 6):  # into the existing groups, which the engine knows by uuid
+        answer = _ok(_form(tenant, parent["id"], strategy="balanced", seed=seed))
+        assert answer["report"]["sizes"] == [len(g["members"]) for g in answer["groups"]]
+        assert sorted(answer["report"]["sizes"]) == [1] * 6 + [2] * 5

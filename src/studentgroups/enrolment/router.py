@@ -119,13 +119,18 @@ def list_enrolment_groups(
     responses=error_responses(400, 401, 403, 404, 409, 411, 415),
 )
 def join_group(
-    module_id: ModuleId, group_id: GroupId, body: JoinIn, session: SessionDep, principal: LearnerWriter
+    module_id: ModuleId,
+    group_id: GroupId,
+    session: SessionDep,
+    principal: LearnerWriter,
+    body: JoinIn | None = None,
 ) -> EnrolmentOut:
     """Take a seat for the student (or with `queue`, a place in a full group's waiting list; with
     `switch`, leave their group under the same parent for this one). 403 outside the window, not
     self-enrol, not on the roster or a guest not admitted; 409 full or already in a sibling group."""
     module = _module(session, principal.instance_id, module_id)
     group = _group_of(session, module, group_id)
+    body = body or JoinIn()
     student = service.acting_for(session, principal, student_id=body.student_id, field="student_id")
     done = service.join(
         session, group=group, student_id=student, now=utcnow(), switch=body.switch, queue=body.queue

@@ -9,6 +9,8 @@ can be undone while nothing has changed since.
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -252,7 +254,9 @@ def form(
         record = {**request_record, "seed": seed}
         saved, formed_groups = _save(session, user_id, place, options, groups, seed, record)
         groups = [(target, name, keys) for target, (_, name, keys) in zip(formed_groups, groups, strict=True)]
-    return Outcome(groups=groups, unplaced=formed.unplaced, report=formed.report, seed=seed, saved=saved)
+    # The engine counts its groups in key order; the answer lists them in the place's order.
+    report = dataclasses.replace(formed.report, sizes=[len(keys) for _, _, keys in groups])
+    return Outcome(groups=groups, unplaced=formed.unplaced, report=report, seed=seed, saved=saved)
 
 
 def lock_place(session: Session, place: Place) -> None:

@@ -136,7 +136,7 @@ def list_self_enrol_groups(
     summary="Join a group (self-enrolment)",
 )
 def join_group(
-    group_id: GroupIdPath, body: JoinRequest, session: SessionDep, principal: LearnerWriter
+    group_id: GroupIdPath, session: SessionDep, principal: LearnerWriter, body: JoinRequest | None = None
 ) -> Response:
     """Take a seat in the group for the learner, within its window and `maxUser`.
 
@@ -146,6 +146,7 @@ def join_group(
     already in a group under the same parent. Sent twice, the second answers `alreadyMember`.
     """
     group = _group(session, principal.instance_id, group_id)
+    body = body or JoinRequest()
     student_id = service.acting_for(session, principal, user_id=body.user_id)
     done = service.join(
         session, group=group, student_id=student_id, now=utcnow(), switch=body.switch, queue=body.queue
