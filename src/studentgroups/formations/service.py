@@ -10,7 +10,6 @@ can be undone while nothing has changed since.
 from __future__ import annotations
 
 import dataclasses
-
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
