@@ -245,7 +245,8 @@ def test_line_numbers_count_the_lines_of_the_file() -> None:
     with pytest.raises(roster_import.InvalidRosterFile) as refused:
         roster_import.parse_roster_csv(text)
     assert [str(p) for p in refused.value.problems] == [
-        "line 5, column name: Value error, must not contain control characters [value_error]"
+        "line 5, column name: must not contain control characters (tab and line breaks aside) "
+        "[control_character]"
     ]
 
 

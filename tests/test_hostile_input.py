@@ -30,7 +30,6 @@ NASTY_NAMES = [
     "e\u0301 combining",
     "\u202eRTL override\u202c",
     "zero\u200bwidth",
-    "tab\tinside",
     "<script>alert(1)</script>",
     "${jndi:ldap://x}",
     "\U0001f600" * 255,  # 255 characters of four bytes each: the limit counts characters
@@ -38,9 +37,17 @@ NASTY_NAMES = [
 
 # Refused, with the rule named, and nothing written.
 REFUSED_NAMES = [
-    ("nul\x00byte", "value_error"),
-    ("escape\x1b[31m", "value_error"),
-    ("bell\x07", "value_error"),
+    ("nul\x00byte", "control_character"),
+    ("escape\x1b[31m", "control_character"),
+    ("bell\x07", "control_character"),
+    ("tab\tinside", "control_character"),
+    ("line\nbreak", "control_character"),
+    ("carriage\rreturn", "control_character"),
+    ("next\x85line", "control_character"),
+    ("line\u2028separator", "control_character"),
+    (" ", "blank"),
+    ("\t", "control_character"),
+    ("\u00a0\u3000", "blank"),
     ("x" * 256, "string_too_long"),
     ("", "string_too_short"),
 ]

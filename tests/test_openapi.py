@@ -11,8 +11,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -123,6 +125,39 @@ def test_fuzzing_finds_no_server_error_and_no_contradiction_of_the_schema(
         response = case.call(headers={"X-API-Key": tenant.key})
         case.validate_response(response, checks=CHECKS)
         assert NEIGHBOUR_MARK not in response.text, "another instance's rows in the answer"
+        if response.status_code >= 400:
+            assert _committed_writes(tenant) == writes, "a refused request wrote"
+
+    call()
+
+
+def _operations_with_bodies() -> list[tuple[str, str]]:
+    spec = create_app(Settings(database_url="sqlite:///never-opened.db")).openapi()
+    return [
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation and not path.startswith("/v1/")
+    ]
+
+
+@pytest.mark.parametrize(("method", "path"), _operations_with_bodies())
+def test_fuzzing_with_bodies_the_schema_refuses_is_answered_4xx_and_writes_nothing(
+    method: str, path: str, fuzz_target: tuple[Any, Tenant]
+) -> None:
+    """Negative cases: unknown fields, wrong JSON types, blank or control-character names, out of
+    range numbers. Each is refused (never a 5xx, never a 2xx) and leaves nothing written."""
+    schema, tenant = fuzz_target
+    operation = schema[path][method]
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+    @settings(
+        max_examples=FUZZ_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    def call(case: Any) -> None:
+        writes = _committed_writes(tenant)
+        response = case.call(headers={"X-API-Key": tenant.key})
+        case.validate_response(response, checks=[not_a_server_error, negative_data_rejection])
         if response.status_code >= 400:
             assert _committed_writes(tenant) == writes, "a refused request wrote"
 

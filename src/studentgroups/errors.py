@@ -262,7 +262,8 @@ def json_body_errors(request: Request, errors: Sequence[Any]) -> Sequence[Any]:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = field_errors_from_validation(json_body_errors(request, exc.errors()))
-    if request.method in ("POST", "PUT", "PATCH"):
+    # An empty or non-JSON body is what is wrong only when the body is (a body may be optional).
+    if request.method in ("POST", "PUT", "PATCH") and any(e.location == "body" for e in errors):
         if not await request.body():
             return error_response(
                 request,

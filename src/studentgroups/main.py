@@ -198,7 +198,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Swagger UI 5 (it reads OpenAPI 3.1, which 4.x cannot), served from the installed
     # fastapi-swagger package: works without internet access. No validator badge: it would send
     # the document's address to validator.swagger.io.
-    app.mount("/docs-assets", StaticFiles(directory=str(SWAGGER_UI_ASSETS)), name="docs-assets")
     docs_page = get_swagger_ui_html(
         openapi_url="/openapi.json",
         title="studentgroups API",
@@ -210,9 +209,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"validatorUrl": None, "deepLinking": False},
     )
     page = bytes(docs_page.body).decode()
-    page = page.replace("<html>", '<html lang="en">', 1).replace(
-        "</head>", '<link type="text/css" rel="stylesheet" href="/docs-theme.css">\n</head>', 1
-    )
+    theme_link = '<link type="text/css" rel="stylesheet" href="/docs-assets/studentgroups-theme.css">'
+    page = page.replace("<html>", '<html lang="en">', 1).replace("</head>", f"{theme_link}\n</head>", 1)
     docs_policy = docs_content_security_policy(page)
     theme = (files("studentgroups") / "static" / "docs-theme.css").read_bytes()
 
@@ -220,9 +218,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def docs() -> HTMLResponse:
         return HTMLResponse(page, headers={"Content-Security-Policy": docs_policy})
 
-    @app.get("/docs-theme.css", include_in_schema=False)
+    # Before the mount of Swagger UI's own assets, which would take the path otherwise.
+    @app.get("/docs-assets/studentgroups-theme.css", include_in_schema=False)
     async def docs_theme() -> Response:
         return Response(theme, media_type="text/css")
+
+    app.mount("/docs-assets", StaticFiles(directory=str(SWAGGER_UI_ASSETS)), name="docs-assets")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

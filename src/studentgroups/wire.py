@@ -19,18 +19,55 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 from studentgroups.db import MAX_ID
 
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NOT_IN_A_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""What a name (one line) never holds: the C0 and C1 control characters (tab, line feed, carriage
+return, U+0085 next line among them), DEL, and the line and paragraph separators. PostgreSQL
+cannot even store NUL."""
+_NOT_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""What free text never holds: the control characters but tab, line feed and carriage return."""
+_SHOWN = re.compile(r"[^\s\ufeff]")
+"""A character that is not white space: a name holds at least one."""
 
 
-def _no_control_characters(value: str) -> str:
-    # NUL cannot be stored by PostgreSQL, and no name needs a control character (tab, newline and
-    # carriage return aside). A compiled search: a batch of 10,000 results checks 20,000 names.
-    if _CONTROL_CHARACTER.search(value):
-        raise ValueError("must not contain control characters")
+def _single_line(value: str) -> str:
+    # Compiled searches: a batch of 10,000 results checks 20,000 names.
+    if _NOT_IN_A_NAME.search(value):
+        raise PydanticCustomError(
+            "control_character", "must not contain control characters, tabs or line breaks"
+        )
     return value
+
+
+def check_name(value: str) -> str:
+    """A name: on one line, with no control character, and not blank."""
+    _single_line(value)
+    if not _SHOWN.search(value):
+        raise PydanticCustomError("blank", "must not be blank (white space only)")
+    return value
+
+
+def _optional_text(value: str) -> str:
+    # A profile's text (a name, a city) as a spreadsheet's cell may hold it: line breaks too.
+    _free_text(value)
+    if value and not _SHOWN.search(value):
+        raise PydanticCustomError("blank", "must not be blank (white space only)")
+    return value
+
+
+def _free_text(value: str) -> str:
+    if _NOT_IN_TEXT.search(value):
+        raise PydanticCustomError(
+            "control_character", "must not contain control characters (tab and line breaks aside)"
+        )
+    return value
+
+
+# The documented form of a name: schema-driven fuzzing generates from it, blank strings and all.
+_NAME_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*\S[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
 
 
 def domoscio_time(value: datetime) -> str:
@@ -57,14 +94,20 @@ DomoscioTimestamp = Annotated[
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=255),
-    AfterValidator(_no_control_characters),
-    Field(description="At most 255 characters, no control characters."),
+    AfterValidator(check_name),
+    Field(
+        description="1 to 255 characters on one line: not blank, no control characters (no tab, "
+        "no line break).",
+        json_schema_extra={"pattern": _NAME_PATTERN},
+    ),
 ]
-OptionalText = Annotated[str, StringConstraints(max_length=255), AfterValidator(_no_control_characters)]
+OptionalText = Annotated[str, StringConstraints(max_length=255), AfterValidator(_optional_text)]
+"""At most 255 characters, empty (not given) or not blank; tabs and line breaks but no other
+control characters (a profile's name or city, as a spreadsheet's cell may hold it)."""
 FreeText = Annotated[
     str,
     StringConstraints(max_length=10_000),
-    AfterValidator(_no_control_characters),
+    AfterValidator(_free_text),
     Field(description="At most 10,000 characters; tabs and line breaks but no other control characters."),
 ]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]

@@ -314,3 +314,13 @@ def test_the_report_counts_the_groups_in_the_order_it_answers_them(tenant: Tenan
         answer = _ok(_form(tenant, parent["id"], strategy="balanced", seed=seed))
         assert answer["report"]["sizes"] == [len(g["members"]) for g in answer["groups"]]
         assert sorted(answer["report"]["sizes"]) == [1] * 6 + [2] * 5
+
+
+@pytest.mark.parametrize("pattern", [" ", "\t", "\n", "\u00a0", "   "])
+def test_a_blank_name_pattern_is_a_400_naming_it_never_a_500(tenant: Tenant, pattern: str) -> None:
+    parent, _ = _parent_with(tenant, 4)
+    response = _form(tenant, parent["id"], create={"count": 2, "name_pattern": pattern})
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "create.name_pattern"
+    assert error["rule"] in ("blank", "control_character")

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from studentgroups.formation.random import MAX_SEED
-from studentgroups.wire import DomoscioTimestamp, Id, JsonBody, Name
+from studentgroups.wire import DomoscioTimestamp, Id, JsonBody, Name, check_name
 
 MAX_GROUPS_CREATED = 10_000
 MAX_CONSTRAINED = 10_000
 
 AttributeName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    StringConstraints(min_length=1, max_length=300),
+    AfterValidator(check_name),
     Field(
         description="A key of the students' `attributes`; for numbers also `results` (the mean "
         "normalised score over all results) or `results:<item>`; for categories also `sexe`, "

@@ -6,13 +6,23 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from studentgroups.groups.schemas import MAX_MEMBERS_PER_CALL
 from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
-from studentgroups.wire import Changes, DomoscioTimestamp, Echoed, FreeText, Id, JsonBody, Name, aware_utc
+from studentgroups.wire import (
+    Changes,
+    DomoscioTimestamp,
+    Echoed,
+    FreeText,
+    Id,
+    JsonBody,
+    Name,
+    aware_utc,
+    check_name,
+)
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(check_name)]
 
 
 class ModuleCreate(JsonBody):
