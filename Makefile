@@ -81,5 +81,7 @@ bench: $(STAMP) ## run every benchmark but the soak (needs PostgreSQL at $(PG_UR
 soak: $(STAMP) ## 5 minutes of mixed traffic, 4 instances, 2 workers: errors, latency, memory (PostgreSQL at $(PG_URL))
 	@PG_URL=$(PG_URL) $(BIN)/python bench/soak.py
 
-clean: ## remove the virtual environment and the local SQLite database
-	rm -rf $(VENV) studentgroups.db studentgroups.db-wal studentgroups.db-shm
+clean: ## remove the virtual environment and the embedded SQLite database
+	@test -x $(BIN)/python && db=$$($(BIN)/python -c 'from studentgroups.settings import default_database_path as d; print(d())') \
+		&& rm -f "$$db" "$$db-wal" "$$db-shm" && echo "removed $$db" || true
+	rm -rf $(VENV)

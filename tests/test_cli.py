@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import event
 
 from studentgroups.db import transaction
+from studentgroups.migrations import upgrade_database
 from studentgroups.modules import roster_import
 from studentgroups.results import csv_import as results_import
 from studentgroups.students.lookup import student_ids_by_uid
@@ -656,3 +657,77 @@ def test_form_refuses_a_bad_roster_or_constraints_that_cannot_hold(tmp_path: Pat
     assert "cannot hold" in too_big.stderr
     neither = run("sqlite:///unused.db", "form", str(roster))
     assert neither.returncode == 2
+
+
+# The database the CLI finds, and what it says when it cannot use it ---------------------------
+
+
+def run_in(
+    directory: Path, data_home: Path, *args: str, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command run from `directory`, with the embedded default database unless one is named."""
+    env = {k: v for k, v in os.environ.items() if k != "STUDENTGROUPS_DATABASE_URL"}
+    env["XDG_DATA_HOME"] = str(data_home)
+    if database_url is not None:
+        env["STUDENTGROUPS_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [COMMAND, *args], env=env, cwd=directory, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def _one_clear_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_without_a_database_a_command_says_to_migrate_and_creates_no_file(tmp_path: Path) -> None:
+    here, data = tmp_path / "somewhere", tmp_path / "data"
+    here.mkdir()
+    line = _one_clear_line(run_in(here, data, "instance", "list"))
+    assert "studentgroups migrate" in line
+    assert str(data / "studentgroups" / "studentgroups.db") in line
+    assert list(here.iterdir()) == []
+    assert not data.exists()
+    assert "studentgroups migrate" in _one_clear_line(run_in(here, data, "serve", "--port", "1"))
+
+
+def test_the_cli_finds_the_same_database_wherever_it_runs(tmp_path: Path) -> None:
+    first, second, data = tmp_path / "one", tmp_path / "two", tmp_path / "data"
+    first.mkdir()
+    second.mkdir()
+    assert run_in(first, data, "migrate").returncode == 0
+    made = run_in(first, data, "instance", "create", "Found everywhere", "--json")
+    assert made.returncode == 0, made.stderr
+    listed = run_in(second, data, "instance", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "Found everywhere" in listed.stdout
+    assert (data / "studentgroups" / "studentgroups.db").is_file()
+    assert list(first.iterdir()) == list(second.iterdir()) == []
+
+
+def test_a_database_behind_the_migrations_is_named_with_what_to_do(tmp_database: str, tmp_path: Path) -> None:
+    upgrade_database(tmp_database, "0008")
+    line = _one_clear_line(run_in(tmp_path, tmp_path, "instance", "list", database_url=tmp_database))
+    assert "at migration 0008" in line
+    assert "run `studentgroups migrate`" in line
+    assert "run `studentgroups migrate`" in _one_clear_line(
+        run_in(tmp_path, tmp_path, "serve", "--port", "1", database_url=tmp_database)
+    )
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_never_a_traceback(tmp_path: Path) -> None:
+    unreachable = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2"
+    line = _one_clear_line(run_in(tmp_path, tmp_path, "instance", "list", database_url=unreachable))
+    assert "127.0.0.1:1/nowhere" in line
+    assert "STUDENTGROUPS_DATABASE_URL" in line
+
+
+def test_help_says_where_the_database_is(tmp_path: Path) -> None:
+    shown = run_in(tmp_path, tmp_path, "--help")
+    assert shown.returncode == 0
+    assert "STUDENTGROUPS_DATABASE_URL" in shown.stdout
+    assert "XDG_DATA_HOME" in shown.stdout

@@ -10,44 +10,29 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from rich.markup import escape
 
-import studentgroups.models  # noqa: F401 - every table, so foreign keys resolve
-from studentgroups import formation as engine
-from studentgroups.audit import service as audit
-from studentgroups.csv_import import InvalidCsvFile, OnProgress, RowProblem, decode_csv
-from studentgroups.db import create_db_engine, create_session_factory, transaction
-from studentgroups.enrolment.allocation import close_due_windows
-from studentgroups.errors import AppError
-from studentgroups.formations import csv_form
-from studentgroups.instances import service as instances
-from studentgroups.instances.demo import create_demo
-from studentgroups.instances.models import Role
-from studentgroups.migrations import upgrade_database
-from studentgroups.modules import roster_import
-from studentgroups.operations.process import MALLOC_ARENAS
-from studentgroups.privacy import export
-from studentgroups.results import csv_import as results_import
-from studentgroups.settings import get_settings
-from studentgroups.students import service as students
+from studentgroups.roles import Role
+
+# Everything else is imported by the command that needs it: `studentgroups --help` and a
+# mistyped command answer before the service, its database layer and numpy are loaded (measured
+# in bench/cli_start.py).
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from studentgroups import formation as engine
+    from studentgroups.audit import service as audit
+    from studentgroups.csv_import import OnProgress, RowProblem
 
 app = typer.Typer(
-    help="studentgroups: group management for learning platforms.",
+    help="studentgroups: group management for learning platforms.\n\n"
+    "The database is STUDENTGROUPS_DATABASE_URL (from the environment, or a .env file in the working "
+    "directory); without one, the embedded SQLite file $XDG_DATA_HOME/studentgroups/studentgroups.db "
+    "(~/.local/share/... without XDG_DATA_HOME), the same wherever the command runs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -68,14 +53,73 @@ out = Console(highlight=False, soft_wrap=True)
 InstanceOption = Annotated[int, typer.Option("--instance", "-i", help="The instance's id.")]
 
 
+class DatabaseNotReady(Exception):
+    """The command's database is missing or behind the migrations: what to do, in one line."""
+
+
+def _where(database_url: str) -> str:
+    return database_url.rsplit("@", maxsplit=1)[-1]  # never a password
+
+
+def _ready_database_url(*, serving: bool = False) -> str:
+    """The configured database, if it exists and is migrated; else DatabaseNotReady. A SQLite
+    file is never created here: only `migrate` makes one.
+
+    `serving`: a database that does not answer now does not keep the service from starting (it
+    answers 503 until the database is back, and `/readyz` says so); one that answers with an old
+    schema does.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    import studentgroups.models  # noqa: F401 - every table, so that foreign keys resolve
+    from studentgroups.db import create_db_engine
+    from studentgroups.migrations import schema_state
+    from studentgroups.settings import get_settings
+
+    settings = get_settings()
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise DatabaseNotReady(f"no database at {path}: run `studentgroups migrate` to make it")
+    engine = create_db_engine(settings)  # with the connect timeout: a silent server never hangs it
+    try:
+        with engine.connect() as connection:
+            state = schema_state(connection)
+    except DBAPIError:
+        if not serving:
+            raise
+        err.print(
+            f"[yellow]the database at {_where(url)} does not answer now: serving anyway "
+            "(503 until it does)[/]"
+        )
+        return url
+    finally:
+        engine.dispose()
+    if not state.up_to_date:
+        raise DatabaseNotReady(state.advice(f"at {_where(url)}"))
+    return url
+
+
 def _session_factory(*, read_only: bool = False) -> sessionmaker[Session]:
+    from studentgroups.db import create_db_engine, create_session_factory
+    from studentgroups.settings import get_settings
+
+    _ready_database_url()
     return create_session_factory(create_db_engine(get_settings()), read_only=read_only)
 
 
 @app.command()
 def migrate() -> None:
     """Upgrade the database to the newest migration."""
+    from studentgroups.migrations import upgrade_database
+    from studentgroups.settings import get_settings
+
     settings = get_settings()
+    if settings.database_url.startswith("sqlite:///") and not settings.database_url.startswith(
+        "sqlite:///:memory:"
+    ):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.database_url)
     err.print(f"database is up to date: {settings.database_url.split('@')[-1]}")
 
@@ -89,7 +133,13 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the HTTP API."""
+    import uvicorn
+
+    from studentgroups.operations.process import MALLOC_ARENAS
+    from studentgroups.settings import get_settings
+
     settings = get_settings()
+    _ready_database_url(serving=True)  # never serve a schema the service cannot use: say what to do
     if workers > 1:
         # Worker processes start with at most two malloc arenas (the operator's choice wins): with
         # glibc's default, freed memory stayed spread over the threads' arenas and RSS crept up.
@@ -119,6 +169,10 @@ def instance_create(
     ] = False,
 ) -> None:
     """Create an instance and its first admin key (the key is shown once)."""
+    from studentgroups.audit import service as audit
+    from studentgroups.db import transaction
+    from studentgroups.instances import service as instances
+
     with transaction(_session_factory()) as session:
         instance, issued = instances.create_instance(session, name=name)
         instance_id, secret = instance.id, issued.secret
@@ -133,6 +187,11 @@ def instance_create(
 @instance_app.command("list")
 def instance_list() -> None:
     """List the instances."""
+    from rich.table import Table
+
+    from studentgroups.db import transaction
+    from studentgroups.instances import service as instances
+
     with transaction(_session_factory(read_only=True)) as session:
         table = Table("id", "name", "created")
         for instance in instances.list_instances(session):
@@ -162,6 +221,10 @@ def key_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print the key as JSON.")] = False,
 ) -> None:
     """Create a key (shown once)."""
+    from studentgroups.audit import service as audit
+    from studentgroups.db import transaction
+    from studentgroups.instances import service as instances
+
     with transaction(_session_factory()) as session:
         issued = instances.create_key(
             session, instance_id=instance, role=role, user_name=user, name=name, student_uid=student
@@ -178,6 +241,11 @@ def key_create(
 @key_app.command("list")
 def key_list(instance: InstanceOption) -> None:
     """List an instance's keys (never their secrets)."""
+    from rich.table import Table
+
+    from studentgroups.db import transaction
+    from studentgroups.instances import service as instances
+
     with transaction(_session_factory(read_only=True)) as session:
         table = Table("id", "prefix", "role", "user", "name", "created", "revoked")
         for key, user, student_uid in instances.list_keys(session, instance_id=instance):
@@ -199,6 +267,10 @@ def key_revoke(
     key_id: Annotated[int, typer.Argument(help="The key's id.")], instance: InstanceOption
 ) -> None:
     """Revoke a key: it answers 401 from its next request on."""
+    from studentgroups.audit import service as audit
+    from studentgroups.db import transaction
+    from studentgroups.instances import service as instances
+
     with transaction(_session_factory()) as session:
         instances.revoke_key(session, instance_id=instance, key_id=key_id)
         audit.record(session, _cli_write(instance, "key_revoke"))
@@ -207,6 +279,8 @@ def key_revoke(
 
 def _cli_write(instance_id: int, operation: str) -> audit.Write:
     """The audit log's account of a write made with this command: who ran it, and the command."""
+    from studentgroups.audit import service as audit
+
     return audit.Write(
         instance_id=instance_id,
         actor=f"cli:{getpass.getuser()}",
@@ -229,6 +303,8 @@ def _read_file(file: str) -> tuple[str, bytes]:
 @contextmanager
 def _progress_bars() -> Iterator[OnProgress]:
     """Bars on stderr, one per stage the import reports; yields the function it reports to."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
     tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description:<26}"),
@@ -258,6 +334,10 @@ def _print_problems(source: str, problems: list[RowProblem]) -> None:
 def _refused_file(source: str, *, written_meanwhile: str) -> Iterator[None]:
     """A refused file ends the command with its problems on stderr and exit code 1; so does a write
     another client made at the same time (`written_meanwhile` says which)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from studentgroups.csv_import import InvalidCsvFile
+
     try:
         yield
     except InvalidCsvFile as error:
@@ -299,6 +379,11 @@ def roster_import_command(
     ] = True,
 ) -> None:
     """Put a CSV file's students on a module's roster, all or none: every row is checked first."""
+    from studentgroups.audit import service as audit
+    from studentgroups.csv_import import decode_csv
+    from studentgroups.db import transaction
+    from studentgroups.modules import roster_import
+
     source, data = _read_file(file)
     with (
         _refused_file(source, written_meanwhile="students or memberships of this module were written"),
@@ -334,6 +419,11 @@ def results_import_command(
     instance: InstanceOption,
 ) -> None:
     """Store a CSV file's results, all or none: every row is checked first, then one transaction."""
+    from studentgroups.audit import service as audit
+    from studentgroups.csv_import import decode_csv
+    from studentgroups.db import transaction
+    from studentgroups.results import csv_import as results_import
+
     source, data = _read_file(file)
     with (
         _refused_file(source, written_meanwhile="students of this file were removed"),
@@ -360,6 +450,11 @@ def student_export(
 ) -> None:
     """Everything held about one student, as one JSON document (as GET /students/{id}/export);
     the export is recorded in the audit log."""
+    from studentgroups.audit import service as audit
+    from studentgroups.db import transaction
+    from studentgroups.privacy import export
+    from studentgroups.students import service as students
+
     with transaction(_session_factory()) as session:
         student_id = students.student_id_of_uid(session, instance_id=instance, uid=uid)
         document = export.export_student(session, instance_id=instance, student_id=student_id)
@@ -416,6 +511,10 @@ def form_command(
     The quality report (sizes, balance beside seeded random, spread, isolated members) goes to
     standard error. A constraint that cannot hold, or a bad roster, ends with exit code 1.
     """
+    from studentgroups import formation as engine
+    from studentgroups.csv_import import decode_csv
+    from studentgroups.formations import csv_form
+
     if strategy not in {"random", "balanced"}:
         raise typer.BadParameter("random or balanced.", param_hint="--strategy")
     if (groups is None) == (size is None):
@@ -464,6 +563,8 @@ def form_command(
 
 
 def _print_report(report: engine.QualityReport) -> None:
+    from rich.table import Table
+
     sizes = sorted(report.sizes)
     err.print(
         f"{len(sizes)} groups of {sizes[0]} to {sizes[-1]}; strategy {report.strategy}, seed {report.seed}, "
@@ -492,6 +593,8 @@ def _print_report(report: engine.QualityReport) -> None:
 def close_enrolment() -> None:
     """Allocate every self-enrolment window that has closed (what `serve` does every
     ENROLMENT_SWEEP_SECONDS): for cron, when the service's own sweep is off."""
+    from studentgroups.enrolment.allocation import close_due_windows
+
     closed = close_due_windows(_session_factory())
     for window in closed:
         outcome = (
@@ -509,6 +612,9 @@ def demo(
     port: Annotated[int, typer.Option(help="Port shown in the example curl.")] = 8000,
 ) -> None:
     """Create a demo instance with clusters, groups and students, and print its key."""
+    from studentgroups.db import transaction
+    from studentgroups.instances.demo import create_demo
+
     with transaction(_session_factory()) as session:
         summary = create_demo(session)
     base = f"http://{host}:{port}"
@@ -524,12 +630,36 @@ def demo(
     out.print(f"  open {base}/docs")
 
 
+def _one_line(error: Exception) -> str | None:
+    """What the user reads of an error the command ends on, or None when it is a bug (traceback)."""
+    # Imported only now: what an error needs is not loaded for `--help`.
+    from sqlalchemy.exc import DBAPIError
+
+    from studentgroups.errors import AppError
+    from studentgroups.settings import get_settings
+
+    if isinstance(error, AppError):
+        return error.detail
+    if isinstance(error, DatabaseNotReady):
+        return str(error)
+    if isinstance(error, DBAPIError):
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        return (
+            f"the database at {_where(get_settings().database_url)} answered: {reason}. "
+            "Check STUDENTGROUPS_DATABASE_URL, that the database runs, and `studentgroups migrate`."
+        )
+    return None
+
+
 def main() -> None:
-    """Run the CLI; the service's own errors end it with their message, not a traceback."""
+    """Run the CLI. Its errors end it with one line that says what to do, never a traceback."""
     try:
         app()
-    except AppError as error:
-        err.print(f"[red]error:[/] {error.detail}")
+    except Exception as error:
+        message = _one_line(error)
+        if message is None:
+            raise
+        err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
         raise SystemExit(1) from None
 
 

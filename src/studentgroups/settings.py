@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
+
+
+def default_database_path() -> Path:
+    """Where the embedded database lives when none is configured: the same file wherever the
+    command runs, in the user's data directory (`$XDG_DATA_HOME`, else `~/.local/share`)."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "studentgroups" / "studentgroups.db"
+
+
+DATABASE_DEFAULT_HELP = (
+    "The database is STUDENTGROUPS_DATABASE_URL (from the environment, or a .env file in the "
+    "working directory); without one, the embedded SQLite file $XDG_DATA_HOME/studentgroups/"
+    "studentgroups.db (~/.local/share/… when XDG_DATA_HOME is not set), wherever the command runs."
+)
 POSTGRES_RATE_LIMIT_PER_MINUTE = 6_000
 """The rate limit on PostgreSQL when none is set: 100 requests a second per key, sustained."""
 
@@ -23,8 +39,9 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     database_url: str = Field(
-        default="sqlite:///./studentgroups.db",
-        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
+        default_factory=lambda: f"sqlite:///{default_database_path()}",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db; "
+        "the embedded default is `default_database_path()`.",
     )
     db_pool_size: int = Field(default=8, ge=1, le=200)
     db_max_overflow: int = Field(default=4, ge=0, le=200)

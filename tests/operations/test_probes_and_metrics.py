@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from studentgroups.main import create_app
+from studentgroups.migrations import upgrade_database
 from studentgroups.operations.process import limit_malloc_arenas
 from studentgroups.settings import Settings
 from tests.factories import Tenant
@@ -210,3 +211,16 @@ def test_the_worker_limits_malloc_arenas_unless_the_operator_chose(monkeypatch: 
     assert limit_malloc_arenas() is (ctypes.util.find_library("c") is not None and sys.platform == "linux")
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert limit_malloc_arenas() is False
+
+
+def test_readyz_is_503_while_the_schema_is_behind_and_200_once_migrated(
+    start_server: StartServer, tmp_database: str
+) -> None:
+    upgrade_database(tmp_database, "0008")
+    live = start_server(database_url=tmp_database, enrolment_sweep_seconds=0)
+    behind = httpx.get(f"{live.url}/readyz")
+    assert behind.status_code == 503
+    assert "studentgroups migrate" in behind.json()["detail"]
+    assert behind.headers["Retry-After"]
+    upgrade_database(tmp_database)
+    assert httpx.get(f"{live.url}/readyz").status_code == 200

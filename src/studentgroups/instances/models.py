@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studentgroups.db import Base, BigId, InstanceEntity, UTCDateTime, utcnow
+from studentgroups.roles import Role
 
-
-class Role(StrEnum):
-    """What a key may do: read-only reads, staff also writes, admin also manages keys."""
-
-    ADMIN = "admin"
-    STAFF = "staff"
-    READ_ONLY = "read-only"
-
-    @property
-    def rank(self) -> int:
-        return {Role.READ_ONLY: 0, Role.STAFF: 1, Role.ADMIN: 2}[self]
+__all__ = ["ApiKey", "Instance", "Role", "User"]
 
 
 class Instance(Base):

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from studentgroups.errors import error_response
+from studentgroups.migrations import schema_state
 
 logger = logging.getLogger("studentgroups.operations")
 
@@ -28,14 +29,21 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+class SchemaBehind(Exception):
+    """The database answers, but its schema is older than this version of the service needs."""
+
+
 def _select_one(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         session.execute(text("SELECT 1"))
+        if not schema_state(session.connection()).up_to_date:
+            raise SchemaBehind
 
 
 @router.get("/readyz", include_in_schema=False)
 async def readyz(request: Request) -> Response:
-    """Readiness: the database answers `SELECT 1` in time (200), or not (503 with `Retry-After`).
+    """Readiness: the database answers `SELECT 1` in time and its schema is this version's (200),
+    or not (503 with `Retry-After`).
 
     The query runs in a worker thread of its own (one at a time), so a database that hangs holds
     neither the event loop nor a thread that requests need.
@@ -48,6 +56,16 @@ async def readyz(request: Request) -> Response:
             await anyio.to_thread.run_sync(
                 _select_one, state.read_sessions, limiter=state.readiness_limiter, abandon_on_cancel=True
             )
+    except SchemaBehind:
+        logger.warning("not ready: the database's schema is behind; run studentgroups migrate")
+        return error_response(
+            request,
+            503,
+            "Service Unavailable",
+            "unavailable",
+            "Not ready: the database's schema is behind this version; run `studentgroups migrate`.",
+            headers={"Retry-After": str(READINESS_RETRY_AFTER_SECONDS)},
+        )
     except Exception as error:  # whatever keeps the database from answering: not ready
         reason = "no answer in time" if isinstance(error, TimeoutError) else type(error).__name__
         logger.warning("not ready: the database did not answer SELECT 1 (%s)", reason)
