@@ -35,6 +35,7 @@ app = typer.Typer(
     "(~/.local/share/... without XDG_DATA_HOME), the same wherever the command runs.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no markdown parser to load (bench/cli_start.py)
 )
 instance_app = typer.Typer(help="Instances (tenants).", no_args_is_help=True)
 key_app = typer.Typer(help="API keys of an instance.", no_args_is_help=True)
