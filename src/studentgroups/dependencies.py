@@ -50,7 +50,7 @@ def audited_read(endpoint: Endpoint) -> Endpoint:
 async def _unit_of_work(request: Request, *, writes: bool, always_recorded: bool) -> AsyncIterator[Session]:
     state = request.app.state
     factory = state.write_sessions if writes else state.read_sessions
-    async with _database_slot(state):
+    async with database_slot(state):
         session: Session = factory()
         try:
             yield session
@@ -64,7 +64,7 @@ async def _unit_of_work(request: Request, *, writes: bool, always_recorded: bool
 
 
 @asynccontextmanager
-async def _database_slot(state: Any) -> AsyncIterator[None]:
+async def database_slot(state: Any) -> AsyncIterator[None]:
     """A slot, waited for no longer than the pool's timeout: when the database stops answering,
     a 503 rather than a queue that grows for as long as it does not."""
     try:

@@ -60,10 +60,10 @@ def _pg_uuid_text(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(uuid_text, "sqlite")
 def _sqlite_uuid_text(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps a UUID as 32 hex characters.
+    # SQLite keeps a UUID as the 32 lower-case hex characters of `uuid.hex`.
     col = compiler.process(element.clauses, **kw)
     parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
-    return "lower(" + " || '-' || ".join(f"substr({col}, {start}, {length})" for start, length in parts) + ")"
+    return " || '-' || ".join(f"substr({col}, {start}, {length})" for start, length in parts)
 
 
 def json_rows(rows: Sequence[Row[Any]]) -> Response:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.factories import Tenant
+from studentgroups.instances.models import Role
+from tests.factories import Tenant, unique
 
 PROFILE: dict[str, Any] = {
     "uid": "learner-00042",
@@ -152,3 +153,28 @@ def test_non_finite_numbers_in_attributes_are_refused(tenant: Tenant) -> None:
     )
     assert response.status_code == 400
     assert tenant.get("/students").json() == []
+
+
+def test_every_list_of_students_answers_each_as_its_own_read_does(tenant: Tenant) -> None:
+    group = tenant.group()
+    made = [
+        tenant.student(
+            unique("s"),
+            name="Ada Lovelace",
+            sexe="female",
+            date_of_birth="2008-12-10",
+            country_of_residence="UK",
+            city_of_residence="London",
+            attributes={"score": 0.75, "major": "maths", "year": 2},
+            student_group_id=group["id"],
+        ),
+        tenant.student(unique("s")),
+    ]
+    reader = tenant.new_key(Role.READ_ONLY, user=unique("reporting"))
+    for key in (None, reader):
+        listed = tenant.get("/students", key=key).json()
+        assert listed == [tenant.get(f"/students/{s['id']}", key=key).json() for s in made]
+        members = tenant.get(f"/student_groups/{group['id']}/students", key=key).json()
+        assert members == listed[:1]
+    assert tenant.get("/students", params={"limit": 1, "offset": 1}).json() == [made[1]]
+    assert tenant.get("/students", params={"limit": 0}).json() == []

@@ -19,6 +19,7 @@ from studentgroups.listing import json_rows
 from studentgroups.modules import service as modules
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.students import service as students
+from studentgroups.students.lists import streamed_students
 from studentgroups.students.schemas import StudentOut, students_out
 from studentgroups.wire import JsonBodyRoute, id_path
 
@@ -111,18 +112,16 @@ def delete_student_group(
 def list_group_students(
     student_group_id: GroupId,
     request: Request,
-    response: Response,
     page: PageDep,
     session: SessionDep,
     principal: Reader,
-) -> list[StudentOut]:
+) -> Response:
     """The group's students (pages with `limit` and `offset`)."""
     access.viewable_group(session, principal, student_group_id)
-    views, total = students.list_students(
+    stmt, total = students.wire_rows(
         session, instance_id=principal.instance_id, page=page, group_id=student_group_id
     )
-    set_page_headers(request, response, page, total)
-    return students_out(views, principal)
+    return streamed_students(request, page, stmt, total, principal)
 
 
 def _add_members(session: Session, principal: Principal, group: Group, student_ids: list[int]) -> None:

@@ -35,7 +35,8 @@ from studentgroups.modules.schemas import (
 from studentgroups.modules.service import ModuleView
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.students import service as students
-from studentgroups.students.schemas import StudentOut, students_out
+from studentgroups.students.lists import streamed_students
+from studentgroups.students.schemas import StudentOut
 from studentgroups.wire import JsonBodyRoute, id_path
 
 router = APIRouter(prefix="/modules", tags=["Modules"], route_class=JsonBodyRoute)
@@ -260,20 +261,18 @@ def list_module_students(
     module_id: ModuleId,
     kind: RosterKind,
     request: Request,
-    response: Response,
     page: PageDep,
     session: SessionDep,
     principal: Reader,
-) -> list[StudentOut]:
+) -> Response:
     """The module's roster or guests (pages with `limit` and `offset`), as their `groupAccess` allows
     (staff only, by default)."""
     view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
     access.viewable_group(session, principal, service.roster_group_id(view, kind))
-    views, total = students.list_students(
+    stmt, total = students.wire_rows(
         session, instance_id=principal.instance_id, page=page, group_id=service.roster_group_id(view, kind)
     )
-    set_page_headers(request, response, page, total)
-    return students_out(views, principal)
+    return streamed_students(request, page, stmt, total, principal)
 
 
 @router.post(

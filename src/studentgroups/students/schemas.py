@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -19,7 +20,7 @@ from pydantic import (
 )
 
 from studentgroups.auth import Principal
-from studentgroups.permissions import StudentFields, student_fields
+from studentgroups.permissions import CIVIL_PROFILE, StudentFields, student_fields
 from studentgroups.students.models import Student
 from studentgroups.wire import Changes, DomoscioTimestamp, Echoed, Id, JsonBody, Name, OptionalText
 
@@ -118,26 +119,57 @@ class StudentOut(BaseModel):
     updated_at: DomoscioTimestamp = Field(description="When it last changed (UTC).")
 
 
+HIDDEN: dict[StudentFields, dict[str, object]] = {
+    StudentFields.FULL: {},
+    StudentFields.NO_PROFILE: dict.fromkeys(CIVIL_PROFILE),
+    StudentFields.MEMBER: {
+        **dict.fromkeys(("uid", "student_group_id", *CIVIL_PROFILE)),
+        "name": ...,  # a fellow member's name is what a group shows: kept
+        "attributes": {},
+    },
+}
+"""What each view puts in place of the fields it hides (`...`: the field is kept)."""
+
+
+def shown(student: dict[str, Any], fields: StudentFields) -> dict[str, Any]:
+    """A student's wire fields with those the caller may not read nulled (attributes emptied)."""
+    hidden = HIDDEN[fields]
+    if not hidden:
+        return student
+    return {**student, **{k: v for k, v in hidden.items() if v is not ...}}
+
+
 def student_out(view: tuple[Student, int | None], fields: StudentFields = StudentFields.FULL) -> StudentOut:
     """A student and their root group, as the wire shows them to a caller who sees `fields`."""
     student, root_group_id = view
-    full = fields is StudentFields.FULL
-    profile = full or fields is StudentFields.MEMBER  # a fellow member's name, and no more
     return StudentOut(
-        id=student.id,
-        uid=student.uid if fields is not StudentFields.MEMBER else None,
-        uuid=student.uuid,
-        student_group_id=root_group_id if fields is not StudentFields.MEMBER else None,
-        name=student.name if profile else None,
-        sexe=Sexe(student.sexe) if student.sexe and full else None,
-        date_of_birth=student.date_of_birth if full else None,
-        country_of_residence=student.country_of_residence if full else None,
-        city_of_residence=student.city_of_residence if full else None,
-        attributes=student.attributes if fields is not StudentFields.MEMBER else {},
-        instance_id=student.instance_id,
-        created_at=student.created_at,
-        updated_at=student.updated_at,
+        **shown(
+            {
+                "id": student.id,
+                "uid": student.uid,
+                "uuid": student.uuid,
+                "student_group_id": root_group_id,
+                "name": student.name,
+                "sexe": Sexe(student.sexe) if student.sexe else None,
+                "date_of_birth": student.date_of_birth,
+                "country_of_residence": student.country_of_residence,
+                "city_of_residence": student.city_of_residence,
+                "attributes": student.attributes,
+                "instance_id": student.instance_id,
+                "created_at": student.created_at,
+                "updated_at": student.updated_at,
+            },
+            fields,
+        )
     )
+
+
+def wire_row(row: dict[str, Any], fields: StudentFields) -> dict[str, Any]:
+    """A row of `students.service.WIRE_COLUMNS` as the list answers it: the same fields as
+    `StudentOut`, already in their wire form, `attributes` still the JSON text the database
+    holds (written as it is)."""
+    row["attributes"] = orjson.Fragment(row["attributes"] or "{}")
+    return shown(row, fields)
 
 
 def students_out(views: Sequence[tuple[Student, int | None]], principal: Principal) -> list[StudentOut]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from studentgroups import permissions
@@ -13,9 +13,10 @@ from studentgroups.auth import Principal
 from studentgroups.errors import Conflict, FieldError, NotFound
 from studentgroups.groups.models import ROOT_SCOPE, Membership
 from studentgroups.groups.service import get_group, set_root_group
+from studentgroups.listing import uuid_text, wire_timestamp
 from studentgroups.pagination import Page
 from studentgroups.students.models import Student
-from studentgroups.tenancy import get_in_instance, paginate, scoped_columns
+from studentgroups.tenancy import get_in_instance, scoped_columns
 
 StudentView = tuple[Student, int | None]
 """A student and the id of their root group (Domoscio's `student_group_id`)."""
@@ -28,17 +29,39 @@ def _with_root_group(instance_id: int) -> Any:
     )
 
 
-def list_students(
+WIRE_COLUMNS = (
+    Student.id,
+    Student.uid,
+    uuid_text(Student.uuid).label("uuid"),
+    Membership.group_id.label("student_group_id"),
+    Student.name,
+    Student.sexe,
+    cast(Student.date_of_birth, Text).label("date_of_birth"),  # YYYY-MM-DD, as the wire has it
+    Student.country_of_residence,
+    Student.city_of_residence,
+    cast(Student.attributes, Text).label("attributes"),  # the JSON text itself: never parsed here
+    Student.instance_id,
+    wire_timestamp(Student.created_at).label("created_at"),
+    wire_timestamp(Student.updated_at).label("updated_at"),
+)
+"""A student as the lists answer it, shaped by the database (`listing`): no ORM object per row,
+and no JSON parsed only to be written again (`students.schemas.wire_row`)."""
+
+
+def wire_rows(
     session: Session,
     *,
     instance_id: int,
     page: Page,
     group_id: int | None = None,
     condition: ColumnElement[bool] | None = None,
-) -> tuple[Sequence[StudentView], int]:
-    """One page of the instance's students (or of one group's members) that meet `condition`
-    (those the caller reads: `permissions.students_readable`), by id."""
-    stmt = _with_root_group(instance_id)
+) -> tuple[Select[Any], int]:
+    """The query of one page of the instance's students (or of one group's members) that meet
+    `condition`, by id, in `WIRE_COLUMNS`, and how many there are in all (counted now)."""
+    stmt = scoped_columns(Student, instance_id, *WIRE_COLUMNS).outerjoin(
+        Membership,
+        and_(Membership.student_id == Student.id, Membership.sibling_scope == ROOT_SCOPE),
+    )
     if condition is not None:
         stmt = stmt.where(condition)
     if group_id is not None:
@@ -47,8 +70,13 @@ def list_students(
             Membership.group_id == group_id
         )
         stmt = stmt.where(Student.id.in_(in_group))
-    rows, total = paginate(session, stmt.order_by(Student.id), page)
-    return [(row[0], row[1]) for row in rows], total
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    stmt = stmt.order_by(Student.id)
+    if page.limit is not None:
+        stmt = stmt.limit(page.limit)
+    if page.offset:
+        stmt = stmt.offset(page.offset)
+    return stmt, total
 
 
 def get_student(
