@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -71,6 +72,33 @@ def _admin_connection(server: URL) -> psycopg.Connection[Any]:
         dbname=server.database,
         autocommit=True,
     )
+
+
+class DriverQuery:
+    """One query through the bare driver (psycopg or sqlite3) on one open connection: what a
+    benchmark's baseline reads, without the service. `sql` has `{p}` where each parameter goes."""
+
+    def __init__(self, url: str, sql: str) -> None:
+        parsed = make_url(url)
+        self.conn: Any
+        if parsed.get_backend_name() == "postgresql":
+            self.conn = psycopg.connect(
+                host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database
+            )
+            self.sql = sql.format(p="%s")
+        else:
+            self.conn = sqlite3.connect(parsed.database or "")
+            self.sql = sql.format(p="?")
+
+    def rows(self, *params: Any) -> list[Any]:
+        """Every row, fetched; the transaction ended."""
+        rows = self.conn.execute(self.sql, params).fetchall()
+        if isinstance(self.conn, psycopg.Connection):
+            self.conn.rollback()
+        return list(rows)
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def free_port() -> int:

@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import statistics
 import time
-from typing import Any
 
 import httpx
 import orjson
-import psycopg
 from sqlalchemy import insert
-from sqlalchemy.engine import make_url
 
-from harness import fresh_database, running_server
+from harness import DriverQuery, fresh_database, running_server
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
 from studentgroups.instances.service import create_instance
 from studentgroups.settings import Settings
@@ -66,31 +62,20 @@ class Baseline:
     """The same rows through the bare driver on one open connection, encoded with orjson."""
 
     def __init__(self, url: str, instance_id: int) -> None:
-        parsed = make_url(url)
+        self.query = DriverQuery(url, BASELINE_SQL)
         self.instance_id = instance_id
-        self.conn: Any
-        if parsed.get_backend_name() == "postgresql":
-            self.conn = psycopg.connect(
-                host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database
-            )
-            self.sql = BASELINE_SQL.format(p="%s")
-        else:
-            self.conn = sqlite3.connect(parsed.database or "")
-            self.sql = BASELINE_SQL.format(p="?")
         columns = BASELINE_SQL.split("FROM", maxsplit=1)[0].removeprefix("SELECT")
         self.names = [c.strip() for c in columns.split(",")]
 
     def once(self) -> float:
         start = time.perf_counter()
-        rows = self.conn.execute(self.sql, (self.instance_id,)).fetchall()
+        rows = self.query.rows(self.instance_id)
         body = orjson.dumps([dict(zip(self.names, row, strict=True)) for row in rows], default=str)
         assert body
-        if isinstance(self.conn, psycopg.Connection):
-            self.conn.rollback()
         return time.perf_counter() - start
 
     def close(self) -> None:
-        self.conn.close()
+        self.query.close()
 
 
 def main() -> None:

@@ -103,6 +103,7 @@ class Run:
     def summary(self) -> dict[str, Any]:
         return {
             "joins_per_s": round(self.joins_per_s, 1),
+            "last_answer_s": round(self.seconds, 2),  # from the first join sent to the last answered
             "p50_ms": round(percentile(self.latencies_ms, 50), 1),
             "p99_ms": round(percentile(self.latencies_ms, 99), 1),
             "joined": self.statuses["joined"],
@@ -292,6 +293,7 @@ def main() -> None:
             "joins_per_s": round(statistics.median(r.joins_per_s for r in per_round), 1),
             "p50_ms": round(statistics.median(percentile(r.latencies_ms, 50) for r in per_round), 1),
             "p99_ms": round(statistics.median(percentile(r.latencies_ms, 99) for r in per_round), 1),
+            "last_answer_s": round(statistics.median(r.seconds for r in per_round), 2),
             "rounds": [r.summary() for r in per_round],
         }
     result["throughput_ratio_per_round"] = [round(r, 3) for r in ratios]
@@ -307,7 +309,7 @@ def main() -> None:
         shown = result[scenario]
         print(
             f"{scenario:>9}: {shown['joins_per_s']:8.1f} joins/s  p50 {shown['p50_ms']:7.1f} ms  "
-            f"p99 {shown['p99_ms']:7.1f} ms",
+            f"p99 {shown['p99_ms']:7.1f} ms  last answer {shown['last_answer_s']:6.2f} s",
             file=sys.stderr,
         )
     print(

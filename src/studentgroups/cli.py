@@ -159,6 +159,7 @@ def serve(
         # A worker imports the whole app before it answers the supervisor's health check; on a
         # busy machine that took 8-12 s, past uvicorn's 5 s, and the workers were killed in a loop.
         timeout_worker_healthcheck=30,
+        timeout_keep_alive=settings.keep_alive_seconds,  # uvicorn's 5 s reset clients mid-burst
     )
 
 

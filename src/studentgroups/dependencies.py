@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
-import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -18,6 +17,7 @@ from studentgroups.auth import Principal, authenticate, key_from_headers
 from studentgroups.db import has_written, mark_written
 from studentgroups.errors import DATABASE_BUSY, BadRequest, FieldError, ServiceUnavailable
 from studentgroups.redaction import recorded_path
+from studentgroups.slots import Slots, Stalled
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -50,7 +50,7 @@ def audited_read(endpoint: Endpoint) -> Endpoint:
 async def _unit_of_work(request: Request, *, writes: bool, always_recorded: bool) -> AsyncIterator[Session]:
     state = request.app.state
     factory = state.write_sessions if writes else state.read_sessions
-    async with database_slot(state):
+    async with database_slot(state, writes=writes):
         session: Session = factory()
         try:
             yield session
@@ -64,18 +64,29 @@ async def _unit_of_work(request: Request, *, writes: bool, always_recorded: bool
 
 
 @asynccontextmanager
-async def database_slot(state: Any) -> AsyncIterator[None]:
-    """A slot, waited for no longer than the pool's timeout: when the database stops answering,
-    a 503 rather than a queue that grows for as long as it does not."""
+async def database_slot(state: Any, *, writes: bool = False) -> AsyncIterator[None]:
+    """A place in the queue for the database (`slots`), and on SQLite, for a writer, the one
+    writer's place first: the service serialises its own writers, so that none waits out
+    SQLite's busy timeout on another. A 503 only when the queue stops moving."""
+    queues: list[Slots] = [state.database_slots]
+    if writes and state.writer_slots is not None:
+        queues.insert(0, state.writer_slots)
+    taken: list[Slots] = []
     try:
-        with anyio.fail_after(state.settings.db_pool_timeout_seconds):
-            await state.database_slots.acquire()
-    except TimeoutError:
-        raise ServiceUnavailable(DATABASE_BUSY) from None
+        for slots in queues:
+            await slots.acquire()
+            taken.append(slots)
+    except BaseException as exc:
+        for slots in reversed(taken):
+            slots.release()
+        if isinstance(exc, Stalled):
+            raise ServiceUnavailable(DATABASE_BUSY) from None
+        raise
     try:
         yield
     finally:
-        state.database_slots.release()
+        for slots in reversed(taken):
+            slots.release()
 
 
 def _write_of(request: Request) -> audit.Write | None:

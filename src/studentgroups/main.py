@@ -21,7 +21,7 @@ from studentgroups import __version__
 from studentgroups.audit.router import router as audit_router
 from studentgroups.clusters.router import router as clusters_router
 from studentgroups.db import create_db_engine, create_session_factory, pool_capacity
-from studentgroups.dependencies import Reader, refuse_nul_in_query
+from studentgroups.dependencies import Reader, database_slot, refuse_nul_in_query
 from studentgroups.enrolment.router import router as enrolment_router
 from studentgroups.enrolment.sweeper import sweep_windows
 from studentgroups.errors import (
@@ -43,6 +43,7 @@ from studentgroups.operations.security import docs_content_security_policy
 from studentgroups.results.router import BODY_MODELS
 from studentgroups.results.router import router as results_router
 from studentgroups.settings import Settings, get_settings
+from studentgroups.slots import Slots
 from studentgroups.students.router import router as students_router
 from studentgroups.wire import id_path
 
@@ -150,7 +151,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.enrolment_sweep_seconds:
             sweeper = asyncio.create_task(
                 sweep_windows(
-                    app.state.write_sessions, settings.enrolment_sweep_seconds, app.state.database_slots
+                    app.state.write_sessions,
+                    settings.enrolment_sweep_seconds,
+                    lambda: database_slot(app.state, writes=True),
                 )
             )
         yield
@@ -175,7 +178,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.write_sessions = create_session_factory(engine)
     app.state.read_sessions = create_session_factory(engine, read_only=True)
-    app.state.database_slots = anyio.Semaphore(pool_capacity(settings))
+    patience = settings.db_pool_timeout_seconds
+    app.state.database_slots = Slots(pool_capacity(settings), patience_seconds=patience)
+    app.state.writer_slots = Slots(1, patience_seconds=patience) if settings.is_sqlite else None
     install_error_handlers(app)
     # Request ids, logs, metrics, security headers, CORS, limits; /healthz, /readyz, /metrics.
     operations = install_operations(app, settings)

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
-        description="Wait at most this long for a free database connection, then answer 503.",
+        description="A request waits in line for a database connection for as long as the line "
+        "moves; when no connection has come free for this long, it is answered 503 (busy).",
     )
     db_connect_timeout_seconds: int = Field(
         default=5,
@@ -113,6 +114,14 @@ class Settings(BaseSettings):
     )
     readiness_timeout_seconds: float = Field(
         default=2.0, gt=0, le=60, description="How long /readyz waits for the database's answer."
+    )
+    keep_alive_seconds: int = Field(
+        default=75,
+        gt=0,
+        le=3_600,
+        description="How long an idle client connection stays open. Keep it above the idle timeout "
+        "of whatever sits in front (60 s on most load balancers): a client that reuses a connection "
+        "the server is closing sees 'connection reset by peer'.",
     )
 
     @property

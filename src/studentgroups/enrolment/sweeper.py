@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 import anyio
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +17,9 @@ logger = logging.getLogger("studentgroups.enrolment")
 
 
 async def sweep_windows(
-    factory: sessionmaker[Session], interval_seconds: float, database_slots: anyio.Semaphore
+    factory: sessionmaker[Session],
+    interval_seconds: float,
+    database_slot: Callable[[], AbstractAsyncContextManager[None]],
 ) -> None:
     """Run until cancelled; a failed sweep (the database down, say) is logged and tried again.
 
@@ -26,7 +30,7 @@ async def sweep_windows(
     own_thread = anyio.CapacityLimiter(1)
     while True:
         try:
-            async with database_slots:
+            async with database_slot():
                 await anyio.to_thread.run_sync(close_due_windows, factory, limiter=own_thread)
         except asyncio.CancelledError:
             raise
