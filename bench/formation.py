@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from studentgroups.formation import (
+from studentgroups.grouping import (
     Formation,
     FormationRequest,
     Member,

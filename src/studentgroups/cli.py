@@ -24,7 +24,7 @@ from studentgroups.roles import Role
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from studentgroups import formation as engine
+    from studentgroups import grouping
     from studentgroups.audit import service as audit
     from studentgroups.csv_import import OnProgress, RowProblem
 
@@ -513,7 +513,7 @@ def form_command(
     The quality report (sizes, balance beside seeded random, spread, isolated members) goes to
     standard error. A constraint that cannot hold, or a bad roster, ends with exit code 1.
     """
-    from studentgroups import formation as engine
+    from studentgroups import grouping
     from studentgroups.csv_import import decode_csv
     from studentgroups.formations import csv_form
 
@@ -529,26 +529,26 @@ def form_command(
             categorical=_split(categorical) + _split(no_isolation),
         )
     try:
-        count = engine.groups_needed(
+        count = grouping.groups_needed(
             len(members), count=groups, size=size, prevent_small_last=prevent_small_last_group
         )
-        group_names = engine.group_names(names, count)
-        formed = engine.form_groups(
-            engine.FormationRequest(
+        group_names = grouping.group_names(names, count)
+        formed = grouping.form_groups(
+            grouping.FormationRequest(
                 members=members,
-                targets=[engine.Target(key=f"{i:06d}") for i in range(count)],
+                targets=[grouping.Target(key=f"{i:06d}") for i in range(count)],
                 strategy="balanced" if strategy == "balanced" else "random",
-                seed=engine.new_seed() if seed is None else seed,
+                seed=grouping.new_seed() if seed is None else seed,
                 numeric=[n.lower() for n in _split(numeric)],
                 categorical=[c.lower() for c in _split(categorical)],
                 no_isolation=[c.lower() for c in _split(no_isolation)],
-                constraints=engine.Constraints(
+                constraints=grouping.Constraints(
                     keep_together=[_split(s) for s in keep_together or []],
                     keep_apart=[_split(s) for s in keep_apart or []],
                 ),
             )
         )
-    except engine.Infeasible as error:
+    except grouping.Infeasible as error:
         for problem in error.problems:
             err.print(f"[red]cannot hold:[/] {problem}", soft_wrap=True)
         raise typer.Exit(1) from None
@@ -564,7 +564,7 @@ def form_command(
     _print_report(formed.report)
 
 
-def _print_report(report: engine.QualityReport) -> None:
+def _print_report(report: grouping.QualityReport) -> None:
     from rich.table import Table
 
     sizes = sorted(report.sizes)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from studentgroups.formation import Target, random_assignment
+from studentgroups.grouping import Target, random_assignment
 from studentgroups.instances.models import Role
 from tests.factories import Tenant, unique
 from tests.luminus.conftest import Course, make_course

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator
 
-from studentgroups.formation.random import MAX_SEED
+from studentgroups.grouping.random import MAX_SEED
 from studentgroups.wire import DomoscioTimestamp, Id, JsonBody
 
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from studentgroups import formation as engine
+from studentgroups import grouping
 from studentgroups.csv_import import CsvFormat, InvalidCsvFile, RowProblem, read_csv
 
 
@@ -39,10 +39,10 @@ class RosterRow:
     """A student of the roster and the line it is on."""
 
     line: int
-    member: engine.Member
+    member: grouping.Member
 
 
-def read_roster(text: str, *, numeric: Sequence[str], categorical: Sequence[str]) -> list[engine.Member]:
+def read_roster(text: str, *, numeric: Sequence[str], categorical: Sequence[str]) -> list[grouping.Member]:
     """The roster's students with the attributes named; InvalidFormationRoster lists every problem
     (a missing column, a number that is not one, a uid given twice) with its line."""
     wanted_numeric = [a.lower() for a in numeric]
@@ -68,7 +68,7 @@ def read_roster(text: str, *, numeric: Sequence[str], categorical: Sequence[str]
         if bad:
             return bad
         categories = {name: values[name] for name in wanted_categorical if name in values}
-        return RosterRow(line, engine.Member(key=uid, numeric=numbers, categorical=categories))
+        return RosterRow(line, grouping.Member(key=uid, numeric=numbers, categorical=categories))
 
     checked = read_csv(text, ROSTER, check)
     rows = checked.entries

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from studentgroups.formation.random import MAX_SEED
+from studentgroups.grouping.random import MAX_SEED
 from studentgroups.wire import DomoscioTimestamp, Id, JsonBody, Name, check_name
 
 MAX_GROUPS_CREATED = 10_000

@@ -1,6 +1,6 @@
 """Forming the groups under a parent on the database, saving it with its history, and undoing it.
 
-The rules of a formation live in the pure engine (`studentgroups.formation`); this module gives it
+The rules of a formation live in the pure engine (`studentgroups.grouping`); this module gives it
 the members (with the attributes asked for), the groups and the constraints, and writes what it
 answers. A save replaces the grouping under the parent (or, in top-up mode, only adds to it) in
 one transaction, and records the memberships under the parent before and after, so that the save
@@ -19,7 +19,7 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
-from studentgroups import formation as engine
+from studentgroups import grouping
 from studentgroups.auth import Principal
 from studentgroups.db import utcnow
 from studentgroups.enrolment.seats import drop_queues
@@ -98,7 +98,7 @@ class Outcome:
     groups: list[tuple[Group | None, str, list[str]]]
     """each group (None: to be created), its name, and its members' keys (all of them)"""
     unplaced: list[str]
-    report: engine.QualityReport
+    report: grouping.QualityReport
     seed: int
     saved: SavedFormation | None
 
@@ -121,12 +121,12 @@ def _members_of(session: Session, instance_id: int, group_ids: Sequence[int]) ->
     return out
 
 
-def _seeded_shuffle(place: Place, targets: list[engine.Target], seed: int) -> engine.Formation:
+def _seeded_shuffle(place: Place, targets: list[grouping.Target], seed: int) -> grouping.Formation:
     """The documented Randomise: the engine's seeded shuffle (what `form_groups` answers when
     nothing beyond it is asked), without building a member object for each of 100,000 keys."""
     started = time.perf_counter()
-    assignment = engine.random_assignment(list(place.pool), targets, seed)
-    report = engine.QualityReport(
+    assignment = grouping.random_assignment(list(place.pool), targets, seed)
+    report = grouping.QualityReport(
         sizes=[len(assignment.groups[t.key]) for t in sorted(targets, key=lambda t: t.key)],
         numeric=[],
         categorical=[],
@@ -135,12 +135,12 @@ def _seeded_shuffle(place: Place, targets: list[engine.Target], seed: int) -> en
         strategy="random",
         runtime_ms=(time.perf_counter() - started) * 1000,
     )
-    return engine.Formation(groups=assignment.groups, unplaced=assignment.unplaced, report=report)
+    return grouping.Formation(groups=assignment.groups, unplaced=assignment.unplaced, report=report)
 
 
 def _request(
-    place: Place, options: Options, seed: int, session: Session, targets: list[engine.Target]
-) -> engine.FormationRequest:
+    place: Place, options: Options, seed: int, session: Session, targets: list[grouping.Target]
+) -> grouping.FormationRequest:
     """The engine's request: members with their attributes, groups with their capacities, the
     constraints in member and group keys, and in top-up mode the members already placed."""
     key_of = {student_id: key for key, student_id in place.pool.items()}
@@ -162,9 +162,9 @@ def _request(
         categorical=tuple(dict.fromkeys(options.categorical + options.no_isolation)),
     )
 
-    def member(key: str) -> engine.Member:
+    def member(key: str) -> grouping.Member:
         student_id = place.pool[key]
-        return engine.Member(
+        return grouping.Member(
             key=key, numeric=numbers.get(student_id, {}), categorical=categories.get(student_id, {})
         )
 
@@ -193,14 +193,14 @@ def _request(
         for key in keys([student_id], "pinned"):
             if group_id in group_key:
                 pinned[key] = group_key[group_id]
-    constraints = engine.Constraints(
+    constraints = grouping.Constraints(
         keep_together=[keys(s, "keep_together") for s in options.keep_together],
         keep_apart=[keys(s, "keep_apart") for s in options.keep_apart],
         pinned=pinned,
     )
     if problems:
         raise BadRequest("Some constraints name what is not being formed.", errors=problems[:100])
-    return engine.FormationRequest(
+    return grouping.FormationRequest(
         members=[member(k) for k in place.pool if k not in placed],
         targets=targets,
         strategy="balanced" if options.strategy == "balanced" else "random",
@@ -224,17 +224,17 @@ def form(
 ) -> Outcome:
     """Form the pool into the place's groups; with `save`, write it and record it in the history
     as `user_id`'s (None: the service's own, as at the close of a self-enrolment window)."""
-    seed = engine.new_seed() if options.seed is None else options.seed
-    targets = [engine.Target(key=target_key(g), capacity=g.max_user) for g in place.targets]
-    targets += [engine.Target(key=NEW_GROUP_KEY.format(i)) for i in range(len(place.new_names))]
+    seed = grouping.new_seed() if options.seed is None else options.seed
+    targets = [grouping.Target(key=target_key(g), capacity=g.max_user) for g in place.targets]
+    targets += [grouping.Target(key=NEW_GROUP_KEY.format(i)) for i in range(len(place.new_names))]
     existing: dict[str, list[str]] = {}
     if options.is_plain_random:
         formed = _seeded_shuffle(place, targets, seed)
     else:
         request = _request(place, options, seed, session, targets)
         try:
-            formed = engine.form_groups(request)
-        except engine.Infeasible as error:
+            formed = grouping.form_groups(request)
+        except grouping.Infeasible as error:
             raise BadRequest(
                 "The hard constraints cannot all hold: " + "; ".join(error.problems[:20]) + ".",
                 errors=[
@@ -518,12 +518,12 @@ def place_under(session: Session, parent: Group, *, create: GroupsToCreate | Non
     new_names: list[str] = []
     if create is not None:
         try:
-            count = engine.groups_needed(
+            count = grouping.groups_needed(
                 len(pool), count=create.count, size=create.size, prevent_small_last=create.prevent_small_last
             )
         except ValueError as error:
             raise BadRequest(f"create: {error}.") from None
-        new_names = engine.group_names(create.name_pattern, count, taken={c.name for c in children})
+        new_names = grouping.group_names(create.name_pattern, count, taken={c.name for c in children})
         children = []
     elif not children:
         raise BadRequest(

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from studentgroups import formation as engine
+from studentgroups import grouping
 from studentgroups.auth import Principal
 from studentgroups.errors import BadRequest, FieldError
 from studentgroups.formations.service import Options, form
@@ -52,7 +52,7 @@ class Randomised:
     seed: int
     saved: bool
     seconds: float
-    report: engine.QualityReport
+    report: grouping.QualityReport
     formation_id: int | None
 
 

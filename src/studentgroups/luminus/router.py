@@ -11,8 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, aliased
 
-from studentgroups import formation as engine
-from studentgroups import permissions
+from studentgroups import grouping, permissions
 from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import BadRequest
@@ -366,7 +365,7 @@ def search_module(
     return json_response({"status": "success", "code": 200, "total": total, "offset": offset, "data": data})
 
 
-def quality_json(report: engine.QualityReport) -> dict[str, Any]:
+def quality_json(report: grouping.QualityReport) -> dict[str, Any]:
     """A formation's quality report, camelCase."""
     return {
         "sizes": report.sizes,

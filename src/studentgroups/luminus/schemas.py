@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from studentgroups.formation.random import MAX_SEED
 from studentgroups.formations.schemas import AttributeName
+from studentgroups.grouping.random import MAX_SEED
 from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
 from studentgroups.wire import Echoed, FreeText, JsonBody, Name, aware_utc
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from studentgroups.formation.random import Target
+from studentgroups.grouping.random import Target
 
 Strategy = Literal["random", "balanced"]
 STRATEGIES: tuple[Strategy, ...] = ("random", "balanced")

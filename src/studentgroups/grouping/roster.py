@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from studentgroups.formation.model import FormationRequest, Member
-from studentgroups.formation.random import MAX_SEED, Target, shuffled
+from studentgroups.grouping.model import FormationRequest, Member
+from studentgroups.grouping.random import MAX_SEED, Target, shuffled
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]

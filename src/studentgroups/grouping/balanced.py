@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from studentgroups.formation.sizing import Rooms
+from studentgroups.grouping.sizing import Rooms
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from studentgroups.formation.model import (
+from studentgroups.grouping.model import (
     CategoricalQuality,
     Constraints,
     NumericQuality,
 )
-from studentgroups.formation.roster import Roster
+from studentgroups.grouping.roster import Roster
 
 Ints = npt.NDArray[np.int64]
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from studentgroups.formation.balanced import (
+from studentgroups.grouping.balanced import (
     Balance,
     BalancedChooser,
     deal,
@@ -31,7 +31,7 @@ from studentgroups.formation.balanced import (
     kplus_features,
     standardised,
 )
-from studentgroups.formation.constraints import (
+from studentgroups.grouping.constraints import (
     GroupChooser,
     Rules,
     check_capacity,
@@ -40,12 +40,12 @@ from studentgroups.formation.constraints import (
     place_rules,
     read_rules,
 )
-from studentgroups.formation.isolation import place_minorities
-from studentgroups.formation.model import Formation, FormationRequest, Infeasible, QualityReport
-from studentgroups.formation.quality import categorical_quality, numeric_quality, sizes, violations
-from studentgroups.formation.random import shuffled
-from studentgroups.formation.roster import Roster, build_roster, check_request
-from studentgroups.formation.sizing import Rooms, common_level, total_room
+from studentgroups.grouping.isolation import place_minorities
+from studentgroups.grouping.model import Formation, FormationRequest, Infeasible, QualityReport
+from studentgroups.grouping.quality import categorical_quality, numeric_quality, sizes, violations
+from studentgroups.grouping.random import shuffled
+from studentgroups.grouping.roster import Roster, build_roster, check_request
+from studentgroups.grouping.sizing import Rooms, common_level, total_room
 
 Ints = npt.NDArray[np.int64]
 

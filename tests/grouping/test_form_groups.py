@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from studentgroups.formation import (
+from studentgroups.grouping import (
     Constraints,
     Formation,
     FormationRequest,
@@ -21,9 +21,9 @@ from studentgroups.formation import (
     form_groups,
     random_assignment,
 )
-from studentgroups.formation.model import Strategy
-from studentgroups.formation.random import MAX_SEED
-from tests.formation.checks import broken_rules, check, isolated
+from studentgroups.grouping.model import Strategy
+from studentgroups.grouping.random import MAX_SEED
+from tests.grouping.checks import broken_rules, check, isolated
 
 T = TypeVar("T")
 SECTIONS = ["main"] * 8 + ["evening", "weekend"]

@@ -8,14 +8,14 @@ from collections import Counter
 
 import pytest
 
-from studentgroups.formation import (
+from studentgroups.grouping import (
     Constraints,
     FormationRequest,
     Member,
     Target,
     form_groups,
 )
-from tests.formation.checks import check, isolated
+from tests.grouping.checks import check, isolated
 
 
 def roster(count: int, seed: int = 1, minority: float = 0.0) -> list[Member]:

@@ -7,8 +7,8 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studentgroups.formation import Target, plan_sizes, random_assignment
-from studentgroups.formation.random import MAX_SEED
+from studentgroups.grouping import Target, plan_sizes, random_assignment
+from studentgroups.grouping.random import MAX_SEED
 
 member_keys = st.lists(st.uuids().map(str), unique=True, max_size=300)
 capacities = st.lists(st.integers(0, 40), min_size=1, max_size=30)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from studentgroups.formation import Constraints, FormationRequest, Infeasible, Member, Target, form_groups
+from studentgroups.grouping import Constraints, FormationRequest, Infeasible, Member, Target, form_groups
 
 TWO_GROUPS = [Target("T1"), Target("T2")]
 

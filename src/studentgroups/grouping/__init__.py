@@ -6,8 +6,8 @@ capacities, sizes within one), noIsolation and top-up, with a quality report.
 `groups_needed` and `group_names` create groups as Moodle and Canvas do.
 """
 
-from studentgroups.formation.engine import form_groups
-from studentgroups.formation.model import (
+from studentgroups.grouping.engine import form_groups
+from studentgroups.grouping.model import (
     CategoricalQuality,
     Constraints,
     Formation,
@@ -17,8 +17,8 @@ from studentgroups.formation.model import (
     NumericQuality,
     QualityReport,
 )
-from studentgroups.formation.random import Assignment, Target, new_seed, plan_sizes, random_assignment
-from studentgroups.formation.sizing import group_names, groups_needed
+from studentgroups.grouping.random import Assignment, Target, new_seed, plan_sizes, random_assignment
+from studentgroups.grouping.sizing import group_names, groups_needed
 
 __all__ = [
     "Assignment",

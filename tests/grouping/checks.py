@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from studentgroups.formation import Formation, FormationRequest
+from studentgroups.grouping import Formation, FormationRequest
 
 
 def totals(request: FormationRequest, groups: Mapping[str, Sequence[str]]) -> dict[str, int]:

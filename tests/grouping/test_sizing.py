@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studentgroups.formation import group_names, groups_needed, plan_sizes
-from studentgroups.formation.sizing import Rooms, common_level
+from studentgroups.grouping import group_names, groups_needed, plan_sizes
+from studentgroups.grouping.sizing import Rooms, common_level
 
 
 @pytest.mark.parametrize(

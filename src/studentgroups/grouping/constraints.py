@@ -28,9 +28,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from studentgroups.formation.model import Constraints, Infeasible
-from studentgroups.formation.roster import Roster, capped
-from studentgroups.formation.sizing import Rooms
+from studentgroups.grouping.model import Constraints, Infeasible
+from studentgroups.grouping.roster import Roster, capped
+from studentgroups.grouping.sizing import Rooms
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]

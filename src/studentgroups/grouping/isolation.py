@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from studentgroups.formation.constraints import GroupChooser
-from studentgroups.formation.roster import Roster
-from studentgroups.formation.sizing import Rooms
+from studentgroups.grouping.constraints import GroupChooser
+from studentgroups.grouping.roster import Roster
+from studentgroups.grouping.sizing import Rooms
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
