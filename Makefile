@@ -64,10 +64,11 @@ fuzz: $(STAMP) ## long schemathesis run: FUZZ_EXAMPLES (300) cases an operation;
 	@STUDENTGROUPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STUDENTGROUPS_TEST_DATABASE_URL=$(FUZZ_DB) \
 		$(BIN)/pytest -q tests/test_openapi.py -k fuzzing
 
-lint: $(STAMP) ## ruff and mypy --strict
+lint: $(STAMP) ## ruff, mypy --strict, and the layers' import contracts (docs/architecture.md)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
+	@$(BIN)/lint-imports --no-cache
 
 fmt: $(STAMP) ## format and autofix
 	@$(BIN)/ruff format .

@@ -10,7 +10,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
-from studentgroups.pagination import Page, set_page_headers
+from studentgroups.listing import Page
+from studentgroups.pagination import set_page_headers
 from tests.factories import Tenant
 
 

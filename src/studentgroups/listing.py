@@ -9,18 +9,26 @@ list's items with the single-object answers, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from fastapi import Response
-from sqlalchemy import Row
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
+
+MAX_LIMIT = 100_000
+"""The longest page a client may ask for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The slice of a list the client asked for; `limit=None` means the whole list."""
+
+    limit: int | None
+    offset: int
 
 
 class wire_timestamp(FunctionElement[str]):  # noqa: N801 - a SQL function reads as one
@@ -64,18 +72,3 @@ def _sqlite_uuid_text(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> s
     col = compiler.process(element.clauses, **kw)
     parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
     return " || '-' || ".join(f"substr({col}, {start}, {length})" for start, length in parts)
-
-
-def json_rows(rows: Sequence[Row[Any]]) -> Response:
-    """A JSON array of objects, one per row, keyed by the rows' column labels."""
-    if not rows:
-        return Response(b"[]", media_type="application/json")
-    keys = rows[0]._fields
-    body = orjson.dumps([dict(zip(keys, row, strict=True)) for row in rows])
-    return Response(body, media_type="application/json")
-
-
-def json_response(body: Any, headers: dict[str, str] | None = None) -> Response:
-    """A JSON answer encoded by orjson, for big answers already made of plain dicts and lists
-    (the route's `response_model` still documents it)."""
-    return Response(orjson.dumps(body), media_type="application/json", headers=headers)

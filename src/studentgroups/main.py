@@ -24,13 +24,7 @@ from studentgroups.db import create_db_engine, create_session_factory, pool_capa
 from studentgroups.dependencies import Reader, database_slot, refuse_nul_in_query
 from studentgroups.enrolment.router import router as enrolment_router
 from studentgroups.enrolment.sweeper import sweep_windows
-from studentgroups.errors import (
-    LUMINUS_PREFIX,
-    PROBLEM_MEDIA_TYPE,
-    NotFound,
-    error_responses,
-    install_error_handlers,
-)
+from studentgroups.errors import NotFound
 from studentgroups.formations.router import router as formations_router
 from studentgroups.groups.router import router as groups_router
 from studentgroups.instances.router import router as keys_router
@@ -40,12 +34,13 @@ from studentgroups.modules.router import router as modules_router
 from studentgroups.operations import configure_logging, install_operations
 from studentgroups.operations.process import limit_malloc_arenas
 from studentgroups.operations.security import docs_content_security_policy
+from studentgroups.problems import LUMINUS_PREFIX, PROBLEM_MEDIA_TYPE, error_responses, install_error_handlers
 from studentgroups.results.router import BODY_MODELS
 from studentgroups.results.router import router as results_router
+from studentgroups.routing import id_path
 from studentgroups.settings import Settings, get_settings
 from studentgroups.slots import Slots
 from studentgroups.students.router import router as students_router
-from studentgroups.wire import id_path
 
 DESCRIPTION = """\
 Organise learners into groups, form those groups, and read results per group.

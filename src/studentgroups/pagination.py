@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
 
 from studentgroups.db import MAX_ID
-
-MAX_LIMIT = 100_000
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """The slice of a list the client asked for; `limit=None` means the whole list."""
-
-    limit: int | None
-    offset: int
+from studentgroups.listing import MAX_LIMIT, Page
 
 
 async def _page(

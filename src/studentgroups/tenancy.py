@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from studentgroups.db import InstanceEntity, InstanceOwned
 from studentgroups.errors import FieldError, NotFound
-from studentgroups.pagination import Page
+from studentgroups.listing import Page
 
 M = TypeVar("M", bound=InstanceEntity)
 Owned = TypeVar("Owned", bound=InstanceOwned)

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from sqlalchemy import exc as sa
 
-from studentgroups.errors import database_unavailable
+from studentgroups.database_faults import database_unavailable
 from studentgroups.groups import service as groups
 from studentgroups.main import create_app
 from studentgroups.settings import Settings

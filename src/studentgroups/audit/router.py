@@ -10,8 +10,8 @@ from studentgroups.audit import service
 from studentgroups.audit.schemas import AuditEventOut, event_out
 from studentgroups.db import MAX_ID
 from studentgroups.dependencies import Admin, SessionDep
-from studentgroups.errors import error_responses
 from studentgroups.pagination import PageDep, set_page_headers
+from studentgroups.problems import error_responses
 from studentgroups.results.schemas import WireTime
 
 router = APIRouter(prefix="/audit_events", tags=["Audit"])

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from studentgroups.audit.models import AuditEvent
-from studentgroups.pagination import Page
+from studentgroups.listing import Page
 from studentgroups.tenancy import paginate, scoped
 
 MAX_PATH = 2048

@@ -10,10 +10,10 @@ from studentgroups.clusters import service
 from studentgroups.clusters.models import StudentCluster
 from studentgroups.clusters.schemas import ClusterCreate, ClusterOut, ClusterUpdate
 from studentgroups.dependencies import PlatformReader, SessionDep, Writer
-from studentgroups.errors import error_responses
-from studentgroups.listing import json_rows
 from studentgroups.pagination import PageDep, set_page_headers
-from studentgroups.wire import JsonBodyRoute, id_path
+from studentgroups.problems import error_responses
+from studentgroups.responses import json_rows
+from studentgroups.routing import JsonBodyRoute, id_path
 
 router = APIRouter(prefix="/student_clusters", tags=["Student clusters"], route_class=JsonBodyRoute)
 ClusterId = Annotated[int, id_path("student cluster")]

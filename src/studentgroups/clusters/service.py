@@ -12,8 +12,7 @@ from studentgroups.clusters.models import StudentCluster
 from studentgroups.db import utcnow
 from studentgroups.errors import Conflict
 from studentgroups.groups.models import Group
-from studentgroups.listing import wire_timestamp
-from studentgroups.pagination import Page
+from studentgroups.listing import Page, wire_timestamp
 from studentgroups.tenancy import get_in_instance, list_page_rows, scoped_columns, scoped_update
 
 

@@ -27,12 +27,13 @@ from studentgroups.enrolment.schemas import (
     PolicyOut,
 )
 from studentgroups.enrolment.service import Enrolment, Level
-from studentgroups.errors import NotFound, error_responses
+from studentgroups.errors import NotFound
 from studentgroups.groups.models import Group
 from studentgroups.groups.service import get_group
 from studentgroups.modules import service as modules
 from studentgroups.modules.models import Module
-from studentgroups.wire import JsonBodyRoute, id_path
+from studentgroups.problems import error_responses
+from studentgroups.routing import JsonBodyRoute, id_path
 
 router = APIRouter(
     prefix="/modules/{module_id}/enrolment", tags=["Self-enrolment"], route_class=JsonBodyRoute

@@ -29,10 +29,9 @@ from studentgroups.formations.models import SavedFormation, pack_pairs, unpack_p
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import parent_scope, under_parent, write_memberships
 from studentgroups.groups.types import GroupAccess, GroupType
-from studentgroups.listing import uuid_text
+from studentgroups.listing import Page, uuid_text
 from studentgroups.modules.models import Module
 from studentgroups.modules.service import require_manager
-from studentgroups.pagination import Page
 from studentgroups.students.models import Student
 from studentgroups.tenancy import get_in_instance, paginate, scoped, scoped_columns, scoped_delete
 

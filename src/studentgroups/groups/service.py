@@ -15,9 +15,8 @@ from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
 from studentgroups.groups.models import ROOT_SCOPE, Group, Membership
 from studentgroups.groups.types import GroupType
-from studentgroups.listing import wire_timestamp
+from studentgroups.listing import Page, wire_timestamp
 from studentgroups.modules.models import Module
-from studentgroups.pagination import Page
 from studentgroups.students.lookup import existing_student_ids
 from studentgroups.tenancy import get_in_instance, paginate, scoped_columns, scoped_delete
 

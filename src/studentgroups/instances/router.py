@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from studentgroups.dependencies import Admin, SessionDep
-from studentgroups.errors import error_responses
 from studentgroups.instances import service
 from studentgroups.instances.schemas import KeyCreate, KeyCreated, KeyOut, key_out
-from studentgroups.wire import JsonBodyRoute, id_path
+from studentgroups.problems import error_responses
+from studentgroups.routing import JsonBodyRoute, id_path
 
 router = APIRouter(prefix="/api_keys", tags=["API keys"], route_class=JsonBodyRoute)
 KeyId = Annotated[int, id_path("API key")]

@@ -21,7 +21,6 @@ from studentgroups.groups.models import Group
 from studentgroups.groups.randomise import RandomiseOptions, randomise_class_groups
 from studentgroups.groups.types import GroupType
 from studentgroups.instances.models import User
-from studentgroups.listing import json_response
 from studentgroups.luminus.schemas import (
     AddClassGroupsRequest,
     ClassGroupModel,
@@ -37,11 +36,12 @@ from studentgroups.luminus.schemas import (
 from studentgroups.modules.models import Module
 from studentgroups.modules.service import get_module_by_uuid
 from studentgroups.permissions import StudentFields
+from studentgroups.responses import json_response
 from studentgroups.results import service as results
 from studentgroups.results.aggregates import Figures
 from studentgroups.results.params import Items, Since, Threshold, Until
 from studentgroups.results.schemas import DEFAULT_THRESHOLD
-from studentgroups.wire import JsonBodyRoute
+from studentgroups.routing import JsonBodyRoute
 
 router = APIRouter(prefix="/user", tags=["LumiNUS groups"], route_class=JsonBodyRoute)
 

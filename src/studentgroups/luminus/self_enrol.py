@@ -21,7 +21,6 @@ from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.service import Enrolment, Level, Offer
 from studentgroups.groups import class_groups
 from studentgroups.groups.models import Group
-from studentgroups.listing import json_response
 from studentgroups.luminus.router import (
     RESPONSES,
     ParentGroupQuery,
@@ -45,7 +44,8 @@ from studentgroups.luminus.schemas import (
     UpdateClassGroupRequest,
 )
 from studentgroups.modules.service import get_module_by_uuid, require_manager
-from studentgroups.wire import JsonBodyRoute
+from studentgroups.responses import json_response
+from studentgroups.routing import JsonBodyRoute
 
 router = APIRouter(prefix="/user", tags=["LumiNUS self-enrolment"], route_class=JsonBodyRoute)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from studentgroups import permissions
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
-from studentgroups.errors import Forbidden, NotFound, error_responses
+from studentgroups.errors import Forbidden, NotFound
 from studentgroups.formations import service as formations
 from studentgroups.formations.router import saved_out
 from studentgroups.formations.schemas import SavedFormationOut
@@ -34,10 +34,11 @@ from studentgroups.modules.schemas import (
 )
 from studentgroups.modules.service import ModuleView
 from studentgroups.pagination import PageDep, set_page_headers
+from studentgroups.problems import error_responses
+from studentgroups.routing import JsonBodyRoute, id_path
 from studentgroups.students import service as students
 from studentgroups.students.lists import streamed_students
 from studentgroups.students.schemas import StudentOut
-from studentgroups.wire import JsonBodyRoute, id_path
 
 router = APIRouter(prefix="/modules", tags=["Modules"], route_class=JsonBodyRoute)
 ModuleId = Annotated[int, id_path("module")]

@@ -16,8 +16,8 @@ from studentgroups.errors import Conflict, FieldError, Forbidden, NotFound
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import add_members
 from studentgroups.groups.types import GroupAccess, GroupType
+from studentgroups.listing import Page
 from studentgroups.modules.models import Module, ModuleStaff
-from studentgroups.pagination import Page
 from studentgroups.permissions import manages_module, modules_readable, require_platform_writer
 from studentgroups.students.lookup import student_ids_by_uid
 from studentgroups.tenancy import get_in_instance, paginate, scoped, scoped_columns, scoped_delete

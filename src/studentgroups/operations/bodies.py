@@ -11,7 +11,8 @@ import numpy as np
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from studentgroups.errors import FieldError, error_response, is_json_media_type
+from studentgroups.errors import FieldError
+from studentgroups.problems import error_response, is_json_media_type
 
 _STRUCTURE = b'[]{}"'
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in _STRUCTURE)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from studentgroups.auth import key_from_headers
-from studentgroups.errors import error_response
+from studentgroups.problems import error_response
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

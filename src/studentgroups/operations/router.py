@@ -12,8 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from studentgroups.errors import error_response
 from studentgroups.migrations import schema_state
+from studentgroups.problems import error_response
 
 logger = logging.getLogger("studentgroups.operations")
 

@@ -17,7 +17,7 @@ from studentgroups.formations.models import SavedFormation, unpack_pairs
 from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.types import GroupType
 from studentgroups.instances.models import ApiKey, Role, User
-from studentgroups.pagination import Page
+from studentgroups.listing import Page
 from studentgroups.privacy.schemas import (
     ExportedFormation,
     ExportedKey,

@@ -14,13 +14,12 @@ from studentgroups.errors import (
     BadRequest,
     LengthRequired,
     UnsupportedMediaType,
-    error_responses,
     field_errors_from_validation,
-    is_json_media_type,
 )
 from studentgroups.groups import access
-from studentgroups.listing import json_response, json_rows
 from studentgroups.pagination import PageDep, set_page_headers
+from studentgroups.problems import error_responses, is_json_media_type
+from studentgroups.responses import json_response, json_rows
 from studentgroups.results import service
 from studentgroups.results.aggregates import Figures
 from studentgroups.results.params import Items, Since, Threshold, Until
@@ -33,7 +32,8 @@ from studentgroups.results.schemas import (
     ResultOut,
     ResultsCreated,
 )
-from studentgroups.wire import Id, JsonBodyRoute, id_path
+from studentgroups.routing import JsonBodyRoute, id_path
+from studentgroups.wire import Id
 
 router = APIRouter(tags=["Results"], route_class=JsonBodyRoute)
 

@@ -19,8 +19,7 @@ from studentgroups.clusters.service import get_cluster
 from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, FieldError, NotFound
 from studentgroups.groups.models import Group
-from studentgroups.listing import wire_timestamp
-from studentgroups.pagination import Page
+from studentgroups.listing import Page, wire_timestamp
 from studentgroups.results.aggregates import Figures, ResultFilters, figures_by_set
 from studentgroups.results.models import Result
 from studentgroups.results.schemas import ResultIn, as_utc

@@ -8,7 +8,8 @@ from fastapi import Request, Response
 from sqlalchemy import Select
 
 from studentgroups.auth import Principal
-from studentgroups.pagination import Page, set_page_headers
+from studentgroups.listing import Page
+from studentgroups.pagination import set_page_headers
 from studentgroups.permissions import student_fields
 from studentgroups.streaming import stream_json_array
 from studentgroups.students.schemas import wire_row

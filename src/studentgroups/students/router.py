@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups import permissions
 from studentgroups.dependencies import Admin, Reader, SessionDep, Writer, audited_read
-from studentgroups.errors import error_responses
 from studentgroups.pagination import PageDep
 from studentgroups.privacy import erasure, export
 from studentgroups.privacy.schemas import StudentExport
+from studentgroups.problems import error_responses
 from studentgroups.redaction import recorded_path
+from studentgroups.routing import JsonBodyRoute, id_path
 from studentgroups.students import service
 from studentgroups.students.lists import streamed_students
 from studentgroups.students.schemas import (
@@ -22,7 +23,6 @@ from studentgroups.students.schemas import (
     student_out,
     students_out,
 )
-from studentgroups.wire import JsonBodyRoute, id_path
 
 router = APIRouter(prefix="/students", tags=["Students"], route_class=JsonBodyRoute)
 StudentId = Annotated[int, id_path("student")]
