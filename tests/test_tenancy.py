@@ -10,7 +10,8 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from studentgroups.db import transaction, utcnow
-from studentgroups.groups.models import Membership
+from studentgroups.groups.models import Group, Membership
+from studentgroups.tenancy import related_in_instance
 from tests.factories import Tenant
 
 # A valid body for each write, so that the wall (not validation) is what answers.
@@ -221,3 +222,23 @@ def test_the_database_itself_refuses_a_membership_across_two_instances(
                 )
             )
     assert mine.get(f"/student_groups/{group['id']}/students").json() == []
+
+
+def test_a_row_read_by_an_id_off_another_row_never_comes_from_another_instance(
+    make_tenant: Callable[[], Tenant],
+) -> None:
+    """`tenancy.related_in_instance`, which reads parents, siblings and queued groups by id: the
+    caller's own row, found; another instance's, None as if it did not exist (identity map or not)."""
+    mine, theirs = make_tenant(), make_tenant()
+    own = mine.post("/student_groups", json={"name": "mine"}).json()["id"]
+    other = theirs.post("/student_groups", json={"name": "theirs"}).json()["id"]
+    with transaction(mine.sessions) as session:
+        found = related_in_instance(session, Group, own, mine.instance_id)
+        assert found is not None
+        assert found.id == own
+        assert related_in_instance(session, Group, other, mine.instance_id) is None
+        loaded = session.get(Group, other)  # now in the identity map: still refused
+        assert loaded is not None
+        assert related_in_instance(session, Group, other, mine.instance_id) is None
+        assert related_in_instance(session, Group, other, mine.instance_id, refresh=True) is None
+        assert related_in_instance(session, Group, None, mine.instance_id) is None

@@ -80,3 +80,15 @@ def get_in_instance(
         )
         raise NotFound(f"No {what} with id {object_id} in this instance.", errors=errors)
     return found
+
+
+def related_in_instance(
+    session: Session, model: type[M], object_id: int | None, instance_id: int, *, refresh: bool = False
+) -> M | None:
+    """The row an id read off another row of the instance names (a parent, a sibling, a group in
+    a queue), or None: from the session's identity map when it is there, and never across the
+    wall (a row of another instance is None, as a missing one). `refresh` reads it again."""
+    if object_id is None:
+        return None
+    found = session.get(model, object_id, populate_existing=refresh)
+    return found if found is not None and found.instance_id == instance_id else None

@@ -28,7 +28,7 @@ from studentgroups.groups.service import lock_module, under_parent
 from studentgroups.listing import uuid_text
 from studentgroups.modules.models import Module
 from studentgroups.students.models import Student
-from studentgroups.tenancy import scoped, scoped_columns
+from studentgroups.tenancy import related_in_instance, scoped, scoped_columns
 
 logger = logging.getLogger("studentgroups.enrolment")
 
@@ -186,7 +186,7 @@ def _close_one(
         session.refresh(policy)
         if policy.allocated_at is not None or not policy.allocate_after_close:
             return None  # another process got there first
-        parent = session.get(Group, policy.parent_group_id) if policy.parent_group_id is not None else None
+        parent = related_in_instance(session, Group, policy.parent_group_id, policy.instance_id)
         allocation = allocate_unplaced(session, level=Level(module, parent), user_id=None, save=True)
         policy.allocated_at = now
         policy.allocation_formation_id = allocation.formation_id
@@ -214,7 +214,7 @@ def _record_failure(
         policy.allocated_at = now
         policy.allocation_error = detail[:2000]
         module = session.scalar(scoped(Module, instance_id).where(Module.id == policy.module_id))
-        parent = session.get(Group, policy.parent_group_id) if policy.parent_group_id is not None else None
+        parent = related_in_instance(session, Group, policy.parent_group_id, instance_id)
         assert module is not None
         audit.record(session, _system_write(instance_id, module, parent))
         return ClosedWindow(instance_id, policy_id, 0, 0, detail)

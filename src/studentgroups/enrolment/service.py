@@ -58,7 +58,7 @@ from studentgroups.modules.models import Module
 from studentgroups.modules.service import is_manager, require_manager
 from studentgroups.students.lookup import CHUNK
 from studentgroups.students.models import Student
-from studentgroups.tenancy import scoped, scoped_columns, scoped_delete, scoped_update
+from studentgroups.tenancy import related_in_instance, scoped, scoped_columns, scoped_delete, scoped_update
 
 logger = logging.getLogger("studentgroups.enrolment")
 
@@ -143,7 +143,7 @@ def level_of(session: Session, module: Module, parent_uuid: uuid.UUID | None) ->
 def level_of_group(session: Session, group: Group) -> Level:
     """The level a group is one of."""
     module = _module_of(session, group)
-    parent = session.get(Group, group.parent_group_id) if group.parent_group_id is not None else None
+    parent = related_in_instance(session, Group, group.parent_group_id, group.instance_id)
     return Level(module=module, parent=parent)
 
 
@@ -429,7 +429,7 @@ def join(
         return Enrolment("alreadyMember", group, members)
     elsewhere = [g for g, is_exclusive in held.items() if is_exclusive] if exclusive else []
     if elsewhere and not switch:
-        other = session.get(Group, elsewhere[0])
+        other = related_in_instance(session, Group, elsewhere[0], group.instance_id)
         name = other.name if other else str(elsewhere[0])
         raise Conflict(
             f"Refused (already in a group): the user is in {name!r} under the same parent, and may be "
@@ -440,7 +440,7 @@ def join(
         return _queue_or_refuse(session, group, student_id, scope, members, queue=queue)
     left = None
     if elsewhere:
-        left = session.get(Group, elsewhere[0])
+        left = related_in_instance(session, Group, elsewhere[0], group.instance_id)
         if left is not None:
             _require_self_enrol(left, now)  # a switch leaves a group: within that group's window too
         session.execute(
@@ -491,9 +491,7 @@ def _locked_level(session: Session, group: Group, student_id: int, *, check_modu
     module = _module_of(session, group)
     lock_module(session, module)
     session.refresh(group)
-    parent = None
-    if group.parent_group_id is not None:
-        parent = session.get(Group, group.parent_group_id, populate_existing=True)
+    parent = related_in_instance(session, Group, group.parent_group_id, group.instance_id, refresh=True)
     level = Level(module=module, parent=parent)
     if check_module:
         require_on_module(
@@ -603,7 +601,7 @@ def fill_from_queues(session: Session, instance_id: int, group_ids: Sequence[int
     given: list[tuple[int, int]] = []
     pending = deque(group_ids)
     while pending:
-        group = session.get(Group, pending.popleft())
+        group = related_in_instance(session, Group, pending.popleft(), instance_id)
         if group is None or group.module_id is None:
             continue
         scope, exclusive = sibling_scope(session, group)

@@ -260,9 +260,11 @@ def form(
 def lock_place(session: Session, place: Place) -> None:
     """Serialise the saves and undos under one parent: a second one waits, then sees the first whole."""
     if place.module_id is not None:
-        session.execute(select(Module.id).where(Module.id == place.module_id).with_for_update())
+        stmt = scoped_columns(Module, place.instance_id, Module.id).where(Module.id == place.module_id)
+        session.execute(stmt.with_for_update())
     elif place.parent is not None:
-        session.execute(select(Group.id).where(Group.id == place.parent.id).with_for_update())
+        stmt = scoped_columns(Group, place.instance_id, Group.id).where(Group.id == place.parent.id)
+        session.execute(stmt.with_for_update())
 
 
 def groups_under(session: Session, place: Place) -> list[int]:

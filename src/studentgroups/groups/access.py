@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import Session
 
 from studentgroups import permissions
@@ -88,7 +88,9 @@ def can_view(session: Session, principal: Principal, group: Group) -> bool:
     """Whether the caller may see the group and its members."""
     if group.module_id is None or (principal.role == Role.ADMIN and principal.student_id is None):
         return True
-    stmt = select(Group.id).where(Group.id == group.id, visible(principal))
+    stmt = scoped_columns(Group, principal.instance_id, Group.id).where(
+        Group.id == group.id, visible(principal)
+    )
     return session.scalar(stmt) is not None
 
 

@@ -27,7 +27,7 @@ from studentgroups.listing import uuid_text
 from studentgroups.modules.models import Module
 from studentgroups.modules.service import is_manager, require_manager
 from studentgroups.students.models import Student
-from studentgroups.tenancy import scoped, scoped_columns, scoped_delete
+from studentgroups.tenancy import related_in_instance, scoped, scoped_columns, scoped_delete
 
 _CHUNK = 5_000
 
@@ -248,7 +248,7 @@ def _listed_groups(
 
 def _class_siblings(session: Session, module: Module, groups: list[Group]) -> Siblings:
     """The groups as siblings of their parent: class groups only, none with sub-groups."""
-    parent = session.get(Group, groups[0].parent_group_id) if groups[0].parent_group_id else None
+    parent = related_in_instance(session, Group, groups[0].parent_group_id, module.instance_id)
     if parent is not None and parent.group_type != GroupType.CLASS_GROUP:
         raise BadRequest(f"Parent group {parent.name!r} is not a class group: class groups only.")
     not_class = [g for g in groups if g.group_type != GroupType.CLASS_GROUP]

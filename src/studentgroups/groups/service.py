@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, func
 from sqlalchemy.orm import Session
 
 from studentgroups.bulk import insert_rows
@@ -118,7 +118,8 @@ def lock_module(session: Session, module: Module) -> None:
     Randomise, setting groups' users and every self-enrolment change take it, so a join never
     counts a group's members while another write is changing them.
     """
-    session.execute(select(Module.id).where(Module.id == module.id).with_for_update())
+    stmt = scoped_columns(Module, module.instance_id, Module.id).where(Module.id == module.id)
+    session.execute(stmt.with_for_update())
 
 
 def under_parent(module_id: int | None, parent_group_id: int | None) -> ColumnElement[bool]:
@@ -140,7 +141,8 @@ def sibling_scope(session: Session, group: Group) -> tuple[str, bool]:
     module, no parent) share the instance's root.
     """
     if group.parent_group_id is not None:
-        allow_multiple = session.scalar(select(Group.allow_multiple).where(Group.id == group.parent_group_id))
+        parent = scoped_columns(Group, group.instance_id, Group.allow_multiple)
+        allow_multiple = session.scalar(parent.where(Group.id == group.parent_group_id))
         return parent_scope(group.parent_group_id), not allow_multiple
     if group.module_id is not None:
         return module_root_scope(group.module_id, group.group_type), True
