@@ -18,9 +18,9 @@ from sqlalchemy import insert
 
 from harness import DriverQuery, fresh_database, percentile, running_server
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
-from studentgroups.groups.models import Group
 from studentgroups.instances.service import create_instance
 from studentgroups.settings import Settings
+from studentgroups.tables.groups import Group
 
 BASELINE_SQL = (
     "SELECT id, name, student_cluster_id, instance_id, created_at, updated_at "

@@ -23,7 +23,7 @@ from harness import DriverQuery, fresh_database, running_server
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
 from studentgroups.instances.service import create_instance
 from studentgroups.settings import Settings
-from studentgroups.students.models import Student
+from studentgroups.tables.students import Student
 
 BASELINE_SQL = (
     "SELECT id, uid, uuid, name, sexe, date_of_birth, country_of_residence, city_of_residence, "

@@ -28,14 +28,14 @@ from sqlalchemy import create_engine, insert, select
 from sqlalchemy.engine import make_url
 
 from harness import fresh_database, percentile, running_server
-from studentgroups.clusters.models import StudentCluster
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
-from studentgroups.groups.models import ROOT_SCOPE, Group
 from studentgroups.groups.service import write_memberships
 from studentgroups.instances.service import create_instance
 from studentgroups.results.aggregates import ResultFilters, figures_statement
 from studentgroups.settings import Settings
-from studentgroups.students.models import Student
+from studentgroups.tables.clusters import StudentCluster
+from studentgroups.tables.groups import ROOT_SCOPE, Group
+from studentgroups.tables.students import Student
 
 ITEMS = [f"kn-{i:03d}" for i in range(200)]
 START = datetime(2026, 1, 1)

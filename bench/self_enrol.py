@@ -52,7 +52,7 @@ from studentgroups.instances.service import create_instance
 from studentgroups.modules.roster_import import RosterEntry, StudentProfile, import_roster
 from studentgroups.modules.service import create_module
 from studentgroups.settings import Settings
-from studentgroups.students.models import Student
+from studentgroups.tables.students import Student
 
 SCENARIOS = ("contended", "baseline")
 SWEEP_ENV = "STUDENTGROUPS_ENROLMENT_SWEEP_SECONDS"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from studentgroups.db import transaction
 from studentgroups.instances import service as instances
-from studentgroups.instances.models import Role
+from studentgroups.tables.instances import Role
 
 _counter = itertools.count(1)
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from studentgroups.auth import hash_key, key_from_headers
 from studentgroups.db import transaction
-from studentgroups.groups.models import Group
-from studentgroups.instances.models import ApiKey, Role, User
+from studentgroups.tables.groups import Group
+from studentgroups.tables.instances import ApiKey, Role, User
 from tests.factories import Tenant
 
 

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import event
 
 from studentgroups.db import transaction
+from studentgroups.lookup import student_ids_by_uid
 from studentgroups.migrations import upgrade_database
 from studentgroups.modules import roster_import
 from studentgroups.results import csv_import as results_import
-from studentgroups.students.lookup import student_ids_by_uid
 from tests.factories import Tenant, unique
 from tests.live_server import LiveServer
 

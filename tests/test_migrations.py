@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, insert, inspect, text
 
 from studentgroups.migrations import downgrade_database, upgrade_database
-from studentgroups.models import Base
+from studentgroups.tables import Base
 
 
 def _tables(url: str) -> set[str]:

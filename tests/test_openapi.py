@@ -20,9 +20,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from studentgroups.groups.types import GROUP_TYPE_NAMES
 from studentgroups.main import create_app
 from studentgroups.settings import Settings
+from studentgroups.tables.group_types import GROUP_TYPE_NAMES
 from tests.factories import Tenant, new_tenant
 from tests.live_server import LiveServer
 

@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from studentgroups.db import transaction, utcnow
-from studentgroups.groups.models import Group, Membership
+from studentgroups.tables.groups import Group, Membership
 from studentgroups.tenancy import related_in_instance
 from tests.factories import Tenant
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studentgroups.errors import Forbidden, Unauthorized
-from studentgroups.instances.models import ApiKey, Role, User
+from studentgroups.tables.instances import ApiKey, Role, User
 
 KEY_PREFIX = "sg_"
 

@@ -72,7 +72,7 @@ def _ready_database_url(*, serving: bool = False) -> str:
     """
     from sqlalchemy.exc import DBAPIError
 
-    import studentgroups.models  # noqa: F401 - every table, so that foreign keys resolve
+    import studentgroups.tables  # noqa: F401 - every table, so that foreign keys resolve
     from studentgroups.db import create_db_engine
     from studentgroups.migrations import schema_state
     from studentgroups.settings import get_settings
@@ -615,7 +615,7 @@ def demo(
 ) -> None:
     """Create a demo instance with clusters, groups and students, and print its key."""
     from studentgroups.db import transaction
-    from studentgroups.instances.demo import create_demo
+    from studentgroups.demo import create_demo
 
     with transaction(_session_factory()) as session:
         summary = create_demo(session)

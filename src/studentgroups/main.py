@@ -18,29 +18,29 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from studentgroups import __version__
-from studentgroups.audit.router import router as audit_router
-from studentgroups.clusters.router import router as clusters_router
+from studentgroups.api.audit import router as audit_router
+from studentgroups.api.clusters import router as clusters_router
+from studentgroups.api.enrolment import router as enrolment_router
+from studentgroups.api.formations import router as formations_router
+from studentgroups.api.groups import router as groups_router
+from studentgroups.api.keys import router as keys_router
+from studentgroups.api.modules import router as modules_router
+from studentgroups.api.results import BODY_MODELS
+from studentgroups.api.results import router as results_router
+from studentgroups.api.students import router as students_router
 from studentgroups.db import create_db_engine, create_session_factory, pool_capacity
 from studentgroups.dependencies import Reader, database_slot, refuse_nul_in_query
-from studentgroups.enrolment.router import router as enrolment_router
 from studentgroups.enrolment.sweeper import sweep_windows
 from studentgroups.errors import NotFound
-from studentgroups.formations.router import router as formations_router
-from studentgroups.groups.router import router as groups_router
-from studentgroups.instances.router import router as keys_router
 from studentgroups.luminus.router import router as luminus_router
 from studentgroups.luminus.self_enrol import router as self_enrol_router
-from studentgroups.modules.router import router as modules_router
 from studentgroups.operations import configure_logging, install_operations
 from studentgroups.operations.process import limit_malloc_arenas
 from studentgroups.operations.security import docs_content_security_policy
 from studentgroups.problems import LUMINUS_PREFIX, PROBLEM_MEDIA_TYPE, error_responses, install_error_handlers
-from studentgroups.results.router import BODY_MODELS
-from studentgroups.results.router import router as results_router
 from studentgroups.routing import id_path
 from studentgroups.settings import Settings, get_settings
 from studentgroups.slots import Slots
-from studentgroups.students.router import router as students_router
 
 DESCRIPTION = """\
 Organise learners into groups, form those groups, and read results per group.

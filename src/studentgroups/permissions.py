@@ -33,12 +33,12 @@ from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
 from studentgroups.errors import Forbidden
-from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.types import GroupType
-from studentgroups.instances.models import Role
-from studentgroups.modules.models import Module, ModuleStaff
-from studentgroups.results.models import Result
-from studentgroups.students.models import Student
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.instances import Role
+from studentgroups.tables.modules import Module, ModuleStaff
+from studentgroups.tables.results import Result
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import scoped_columns
 
 ROSTER_TYPES = (GroupType.STUDENT_ROSTER, GroupType.GUEST_GROUP)

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from studentgroups.instances.models import Role
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant, unique
 from tests.luminus.conftest import make_course
 from tests.test_cli import run

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from studentgroups.groups.models import Group
-from studentgroups.instances.models import Role
+from studentgroups.tables.groups import Group
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant, unique
 from tests.luminus.conftest import Course, make_course
 

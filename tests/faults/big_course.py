@@ -12,15 +12,15 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
-from studentgroups.formations.models import SavedFormation, pack_pairs
-from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import module_root_scope, parent_scope, write_memberships
-from studentgroups.groups.types import GroupType
 from studentgroups.instances.service import create_instance
 from studentgroups.listing import uuid_text
 from studentgroups.modules.service import create_module
 from studentgroups.settings import Settings
-from studentgroups.students.models import Student
+from studentgroups.tables.formations import SavedFormation, pack_pairs
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.students import Student
 
 Grouping = dict[str, frozenset[str]]
 """Each class group's id (uuid) to its members' user ids (uuids)."""

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from studentgroups.grouping import Target, random_assignment
-from studentgroups.instances.models import Role
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant, unique
 from tests.luminus.conftest import Course, make_course
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from studentgroups.db import transaction
-from studentgroups.students.models import Student
+from studentgroups.tables.students import Student
 from tests.factories import Tenant
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, event
 
-from studentgroups.instances.models import Role
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant
 from tests.live_server import LiveServer
 from tests.luminus.conftest import GROUP_MODEL, Course, make_course

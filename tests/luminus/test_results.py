@@ -6,7 +6,7 @@ import random
 import re
 from typing import Any
 
-from studentgroups.instances.models import Role
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant, unique
 from tests.luminus.conftest import GROUP_MODEL, Course, make_course
 from tests.results.reference import Scored, assert_figures_equal, figures

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from studentgroups.groups.types import GROUP_TYPE_NAMES, GroupType
-from studentgroups.instances.models import Role
+from studentgroups.tables.group_types import GROUP_TYPE_NAMES, GroupType
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant, unique
 from tests.luminus.conftest import Course, make_course
 

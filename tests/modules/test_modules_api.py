@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from studentgroups.db import transaction
-from studentgroups.instances.models import Role
 from studentgroups.modules.roster_import import StudentProfile, create_students
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant, unique
 
 KINDS = ["roster", "guests"]

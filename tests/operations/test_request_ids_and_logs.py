@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from studentgroups.dependencies import Reader
-from studentgroups.instances.models import Role
 from studentgroups.main import create_app
 from studentgroups.operations.logs import HANDLER_NAME
 from studentgroups.settings import Settings
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant
 from tests.live_server import LiveServer
 from tests.operations.conftest import StartServer, captured_logs, tenant_on

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from studentgroups.instances.models import Role
 from studentgroups.privacy import erasure
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant, unique
 from tests.luminus.conftest import Course, make_course
 from tests.test_cli import run

@@ -7,7 +7,6 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studentgroups.audit.models import AuditEvent
 from studentgroups.privacy.subjects import (
     Subject,
     names_in_event,
@@ -15,6 +14,7 @@ from studentgroups.privacy.subjects import (
     pseudonymise_request,
     rewrite_event_path,
 )
+from studentgroups.tables.audit import AuditEvent
 
 SUBJECT = Subject(id=17, uid="ada", uuid=uuid.UUID("6f1c0a4e-1111-4222-8333-444455556666"), user_ids=(5,))
 NAMING = [

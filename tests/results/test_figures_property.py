@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from studentgroups.groups.models import ROOT_SCOPE, Group
 from studentgroups.groups.service import write_memberships
-from studentgroups.instances.models import Instance
 from studentgroups.results.aggregates import ResultFilters, figures_by_set
-from studentgroups.results.models import Result
-from studentgroups.students.models import Student
+from studentgroups.tables.groups import ROOT_SCOPE, Group
+from studentgroups.tables.instances import Instance
+from studentgroups.tables.results import Result
+from studentgroups.tables.students import Student
 from tests.results.reference import Scored, assert_figures_equal, figures
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

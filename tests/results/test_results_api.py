@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from studentgroups.instances.models import Role
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant, unique
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from studentgroups.instances.models import Role
+from studentgroups.tables.instances import Role
 from tests.factories import Tenant, unique
 from tests.luminus.conftest import Course, make_course
 

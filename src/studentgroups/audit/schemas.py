@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from studentgroups.audit.models import AuditEvent
+from studentgroups.tables.audit import AuditEvent
 from studentgroups.wire import DomoscioTimestamp
 
 

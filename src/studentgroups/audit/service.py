@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from studentgroups.audit.models import AuditEvent
 from studentgroups.listing import Page
+from studentgroups.tables.audit import AuditEvent
 from studentgroups.tenancy import paginate, scoped
 
 MAX_PATH = 2048

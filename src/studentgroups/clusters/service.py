@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import Row, func
 from sqlalchemy.orm import Session
 
-from studentgroups.clusters.models import StudentCluster
 from studentgroups.db import utcnow
 from studentgroups.errors import Conflict
-from studentgroups.groups.models import Group
 from studentgroups.listing import Page, wire_timestamp
+from studentgroups.tables.clusters import StudentCluster
+from studentgroups.tables.groups import Group
 from studentgroups.tenancy import get_in_instance, list_page_rows, scoped_columns, scoped_update
 
 

@@ -18,16 +18,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from studentgroups.audit import service as audit
 from studentgroups.db import transaction, utcnow
-from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.service import Level, policy_of
 from studentgroups.errors import AppError
 from studentgroups.formations.service import Options, form
 from studentgroups.groups.class_groups import Siblings, pool_of, siblings_under
-from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import lock_module, under_parent
 from studentgroups.listing import uuid_text
-from studentgroups.modules.models import Module
-from studentgroups.students.models import Student
+from studentgroups.tables.enrolment import EnrolmentPolicy
+from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.modules import Module
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import related_in_instance, scoped, scoped_columns
 
 logger = logging.getLogger("studentgroups.enrolment")

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.seats import has_room, member_counts, take_seats
-from studentgroups.groups.models import Group
 from studentgroups.groups.service import lock_module, memberships_in_scope, under_parent
-from studentgroups.modules.models import Module
+from studentgroups.tables.enrolment import EnrolmentPolicy
+from studentgroups.tables.groups import Group
+from studentgroups.tables.modules import Module
 from studentgroups.tenancy import scoped, scoped_columns
 
 

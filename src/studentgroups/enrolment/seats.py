@@ -17,12 +17,12 @@ from sqlalchemy import ColumnElement, func, tuple_
 from sqlalchemy.orm import Session
 
 from studentgroups.db import InstanceOwned
-from studentgroups.enrolment.models import EnrolmentPolicy, WaitlistEntry
 from studentgroups.errors import FieldError, Forbidden
-from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import write_memberships
-from studentgroups.groups.types import GroupType
-from studentgroups.students.lookup import CHUNK
+from studentgroups.lookup import CHUNK
+from studentgroups.tables.enrolment import EnrolmentPolicy, WaitlistEntry
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.groups import Group, Membership
 from studentgroups.tenancy import scoped, scoped_columns, scoped_delete
 
 

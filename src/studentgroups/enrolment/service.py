@@ -26,7 +26,6 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session, aliased
 
 from studentgroups.auth import Principal
-from studentgroups.enrolment.models import EnrolmentPolicy, WaitlistEntry
 from studentgroups.enrolment.seats import (
     Window,
     admitted,
@@ -45,7 +44,6 @@ from studentgroups.enrolment.seats import (
 from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound
 from studentgroups.groups import service as groups_service
 from studentgroups.groups.class_groups import class_parent
-from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import (
     lock_module,
     module_root_scope,
@@ -53,11 +51,13 @@ from studentgroups.groups.service import (
     sibling_scope,
     under_parent,
 )
-from studentgroups.groups.types import GroupType
-from studentgroups.modules.models import Module
+from studentgroups.lookup import CHUNK
 from studentgroups.modules.service import is_manager, require_manager
-from studentgroups.students.lookup import CHUNK
-from studentgroups.students.models import Student
+from studentgroups.tables.enrolment import EnrolmentPolicy, WaitlistEntry
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.modules import Module
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import related_in_instance, scoped, scoped_columns, scoped_delete, scoped_update
 
 logger = logging.getLogger("studentgroups.enrolment")

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from studentgroups.results.models import Result
-from studentgroups.students.lookup import CHUNK
-from studentgroups.students.models import Student
+from studentgroups.lookup import CHUNK
+from studentgroups.tables.results import Result
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import scoped_columns
 
 RESULTS = "results"

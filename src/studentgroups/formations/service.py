@@ -25,14 +25,14 @@ from studentgroups.db import utcnow
 from studentgroups.enrolment.seats import drop_queues
 from studentgroups.errors import BadRequest, Conflict, FieldError
 from studentgroups.formations.attributes import member_attributes
-from studentgroups.formations.models import SavedFormation, pack_pairs, unpack_pairs
-from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import parent_scope, under_parent, write_memberships
-from studentgroups.groups.types import GroupAccess, GroupType
 from studentgroups.listing import Page, uuid_text
-from studentgroups.modules.models import Module
 from studentgroups.modules.service import require_manager
-from studentgroups.students.models import Student
+from studentgroups.tables.formations import SavedFormation, pack_pairs, unpack_pairs
+from studentgroups.tables.group_types import GroupAccess, GroupType
+from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.modules import Module
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import get_in_instance, paginate, scoped, scoped_columns, scoped_delete
 
 NEW_GROUP_KEY = "new:{:05d}"

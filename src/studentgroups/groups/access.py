@@ -28,11 +28,11 @@ from sqlalchemy.orm import Session
 from studentgroups import permissions
 from studentgroups.auth import Principal
 from studentgroups.errors import Forbidden
-from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import get_group, no_such_students
-from studentgroups.groups.types import GroupAccess
-from studentgroups.instances.models import Role
-from studentgroups.modules.models import Module
+from studentgroups.tables.group_types import GroupAccess
+from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.instances import Role
+from studentgroups.tables.modules import Module
 from studentgroups.tenancy import scoped, scoped_columns
 
 

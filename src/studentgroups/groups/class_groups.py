@@ -19,14 +19,14 @@ from studentgroups.auth import Principal
 from studentgroups.errors import BadRequest, FieldError, Forbidden, NotFound
 from studentgroups.formations.service import Place
 from studentgroups.groups.access import require_manage_members, visible
-from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import lock_module, module_root_scope, parent_scope, write_memberships
-from studentgroups.groups.types import GroupAccess, GroupType
-from studentgroups.instances.models import User
 from studentgroups.listing import uuid_text
-from studentgroups.modules.models import Module
 from studentgroups.modules.service import is_manager, require_manager
-from studentgroups.students.models import Student
+from studentgroups.tables.group_types import GroupAccess, GroupType
+from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.instances import User
+from studentgroups.tables.modules import Module
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import related_in_instance, scoped, scoped_columns, scoped_delete
 
 _CHUNK = 5_000

@@ -21,13 +21,13 @@ from studentgroups.auth import Principal
 from studentgroups.errors import Forbidden
 from studentgroups.groups.access import visible
 from studentgroups.groups.class_groups import module_groups
-from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.types import GroupType
 from studentgroups.listing import uuid_text
-from studentgroups.modules.models import Module
+from studentgroups.lookup import chunk_size, one_of
 from studentgroups.modules.service import is_manager
-from studentgroups.students.lookup import chunk_size, one_of
-from studentgroups.students.models import Student
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.modules import Module
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import scoped_columns
 
 IN_NO_GROUP = -1

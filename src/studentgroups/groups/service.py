@@ -13,11 +13,11 @@ from studentgroups.bulk import insert_rows
 from studentgroups.clusters.service import get_cluster
 from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
-from studentgroups.groups.models import ROOT_SCOPE, Group, Membership
-from studentgroups.groups.types import GroupType
 from studentgroups.listing import Page, wire_timestamp
-from studentgroups.modules.models import Module
-from studentgroups.students.lookup import existing_student_ids
+from studentgroups.lookup import existing_student_ids
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.groups import ROOT_SCOPE, Group, Membership
+from studentgroups.tables.modules import Module
 from studentgroups.tenancy import get_in_instance, paginate, scoped_columns, scoped_delete
 
 # A bound parameter list this long stays under every driver's limit.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from studentgroups.instances.models import ApiKey, Role, User
 from studentgroups.permissions import KeyKind
+from studentgroups.tables.instances import ApiKey, Role, User
 from studentgroups.wire import DomoscioTimestamp, JsonBody, Name, OptionalText
 
 

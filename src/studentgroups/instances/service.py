@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from studentgroups.auth import generate_key, hash_key
 from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
-from studentgroups.instances.models import ApiKey, Instance, Role, User
-from studentgroups.students.models import Student
+from studentgroups.tables.instances import ApiKey, Instance, Role, User
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import get_in_instance, scoped, scoped_columns
 
 DEFAULT_USER = "admin"

@@ -17,10 +17,7 @@ from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import BadRequest
 from studentgroups.groups import access, class_groups, search
 from studentgroups.groups.class_groups import Siblings
-from studentgroups.groups.models import Group
 from studentgroups.groups.randomise import RandomiseOptions, randomise_class_groups
-from studentgroups.groups.types import GroupType
-from studentgroups.instances.models import User
 from studentgroups.luminus.schemas import (
     AddClassGroupsRequest,
     ClassGroupModel,
@@ -33,15 +30,18 @@ from studentgroups.luminus.schemas import (
     SearchEnvelope,
     UpdateGroupsUsersRequest,
 )
-from studentgroups.modules.models import Module
 from studentgroups.modules.service import get_module_by_uuid
 from studentgroups.permissions import StudentFields
 from studentgroups.responses import json_response
+from studentgroups.result_filters import Items, Since, Threshold, Until
 from studentgroups.results import service as results
 from studentgroups.results.aggregates import Figures
-from studentgroups.results.params import Items, Since, Threshold, Until
 from studentgroups.results.schemas import DEFAULT_THRESHOLD
 from studentgroups.routing import JsonBodyRoute
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.groups import Group
+from studentgroups.tables.instances import User
+from studentgroups.tables.modules import Module
 
 router = APIRouter(prefix="/user", tags=["LumiNUS groups"], route_class=JsonBodyRoute)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from studentgroups.formations.schemas import AttributeName
 from studentgroups.grouping.random import MAX_SEED
-from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
+from studentgroups.tables.group_types import ACCESS_DESCRIPTION, GroupAccess, GroupType
 from studentgroups.wire import Echoed, FreeText, JsonBody, Name, aware_utc
 
 MAX_CLASS_GROUPS_PER_CALL = 100

@@ -17,10 +17,8 @@ from sqlalchemy.orm import Session
 from studentgroups.db import utcnow
 from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import allocation, service
-from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.service import Enrolment, Level, Offer
 from studentgroups.groups import class_groups
-from studentgroups.groups.models import Group
 from studentgroups.luminus.router import (
     RESPONSES,
     ParentGroupQuery,
@@ -46,6 +44,8 @@ from studentgroups.luminus.schemas import (
 from studentgroups.modules.service import get_module_by_uuid, require_manager
 from studentgroups.responses import json_response
 from studentgroups.routing import JsonBodyRoute
+from studentgroups.tables.enrolment import EnrolmentPolicy
+from studentgroups.tables.groups import Group
 
 router = APIRouter(prefix="/user", tags=["LumiNUS self-enrolment"], route_class=JsonBodyRoute)
 

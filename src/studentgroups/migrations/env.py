@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from studentgroups.db import create_db_engine
-from studentgroups.models import Base
 from studentgroups.settings import Settings, get_settings
+from studentgroups.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

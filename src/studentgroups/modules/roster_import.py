@@ -28,11 +28,11 @@ from studentgroups.db import utcnow
 from studentgroups.errors import NotFound
 from studentgroups.groups.service import member_count
 from studentgroups.instances.service import get_instance
-from studentgroups.modules.models import Module
+from studentgroups.lookup import student_ids_by_uid
 from studentgroups.modules.service import ModuleView, add_to_roster_group, get_module, roster_group_id
-from studentgroups.students.lookup import student_ids_by_uid
-from studentgroups.students.models import Student
 from studentgroups.students.schemas import Sexe, Uid
+from studentgroups.tables.modules import Module
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import scoped
 from studentgroups.wire import OptionalText
 

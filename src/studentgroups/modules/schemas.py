@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from studentgroups.groups.schemas import MAX_MEMBERS_PER_CALL
-from studentgroups.groups.types import ACCESS_DESCRIPTION, GroupAccess, GroupType
+from studentgroups.tables.group_types import ACCESS_DESCRIPTION, GroupAccess, GroupType
 from studentgroups.wire import (
     Changes,
     DomoscioTimestamp,

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from studentgroups.auth import Principal
 from studentgroups.enrolment.late import LatePlacement, place_late_enrollees
 from studentgroups.errors import Conflict, FieldError, Forbidden, NotFound
-from studentgroups.groups.models import Group, Membership
 from studentgroups.groups.service import add_members
-from studentgroups.groups.types import GroupAccess, GroupType
 from studentgroups.listing import Page
-from studentgroups.modules.models import Module, ModuleStaff
+from studentgroups.lookup import student_ids_by_uid
 from studentgroups.permissions import manages_module, modules_readable, require_platform_writer
-from studentgroups.students.lookup import student_ids_by_uid
+from studentgroups.tables.group_types import GroupAccess, GroupType
+from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.modules import Module, ModuleStaff
 from studentgroups.tenancy import get_in_instance, paginate, scoped, scoped_columns, scoped_delete
 
 ROSTER_NAME = "Student Roster"

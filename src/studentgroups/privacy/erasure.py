@@ -14,10 +14,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from studentgroups.audit.models import AuditEvent
-from studentgroups.enrolment.models import EnrolmentPolicy
-from studentgroups.formations.models import pack_pairs, unpack_pairs
-from studentgroups.instances.models import User
 from studentgroups.privacy.export import events_naming, formations_naming, subject_of
 from studentgroups.privacy.subjects import (
     Subject,
@@ -26,6 +22,10 @@ from studentgroups.privacy.subjects import (
     rewrite_event_path,
 )
 from studentgroups.students.service import StudentView
+from studentgroups.tables.audit import AuditEvent
+from studentgroups.tables.enrolment import EnrolmentPolicy
+from studentgroups.tables.formations import pack_pairs, unpack_pairs
+from studentgroups.tables.instances import User
 from studentgroups.tenancy import scoped, scoped_delete
 
 

@@ -9,14 +9,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.orm import Session, aliased
 
-from studentgroups.audit.models import AuditEvent
 from studentgroups.audit.schemas import event_out
 from studentgroups.db import utcnow
-from studentgroups.enrolment.models import WaitlistEntry
-from studentgroups.formations.models import SavedFormation, unpack_pairs
-from studentgroups.groups.models import Group, Membership
-from studentgroups.groups.types import GroupType
-from studentgroups.instances.models import ApiKey, Role, User
 from studentgroups.listing import Page
 from studentgroups.privacy.schemas import (
     ExportedFormation,
@@ -30,6 +24,12 @@ from studentgroups.results import service as results
 from studentgroups.results.schemas import ResultOut
 from studentgroups.students import service as students
 from studentgroups.students.schemas import student_out
+from studentgroups.tables.audit import AuditEvent
+from studentgroups.tables.enrolment import WaitlistEntry
+from studentgroups.tables.formations import SavedFormation, unpack_pairs
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.instances import ApiKey, Role, User
 from studentgroups.tenancy import scoped, scoped_columns
 
 FORMATIONS_AT_ONCE = 20

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from studentgroups.audit.schemas import AuditEventOut
-from studentgroups.groups.types import GroupType
-from studentgroups.instances.models import Role
 from studentgroups.results.schemas import ResultOut
 from studentgroups.students.schemas import StudentOut
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.instances import Role
 from studentgroups.wire import DomoscioTimestamp
 
 

@@ -20,7 +20,7 @@ from urllib.parse import unquote_plus
 
 from sqlalchemy import ColumnElement, func, or_
 
-from studentgroups.audit.models import AuditEvent
+from studentgroups.tables.audit import AuditEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,9 +35,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session
 
-from studentgroups.groups.models import Membership
-from studentgroups.results.models import Result
 from studentgroups.results.schemas import DEFAULT_THRESHOLD, HISTOGRAM_BINS
+from studentgroups.tables.groups import Membership
+from studentgroups.tables.results import Result
 from studentgroups.tenancy import scoped_columns
 
 PERCENTILES = (0.25, 0.5, 0.75)

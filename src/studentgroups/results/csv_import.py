@@ -24,9 +24,9 @@ from studentgroups.csv_import import CsvFormat, InvalidCsvFile, OnProgress, RowP
 from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest
 from studentgroups.instances.service import get_instance
+from studentgroups.lookup import existing_student_ids, student_ids_by_uid
 from studentgroups.results import service
 from studentgroups.results.schemas import MAX_RESULTS_PER_CALL, ResultIn
-from studentgroups.students.lookup import existing_student_ids, student_ids_by_uid
 
 RESULTS_COLUMNS = ("uid", "student_id", "item", "score", "max_score", "recorded_at")
 """The columns a results file may have."""

@@ -18,13 +18,13 @@ from studentgroups.bulk import insert_rows
 from studentgroups.clusters.service import get_cluster
 from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, FieldError, NotFound
-from studentgroups.groups.models import Group
 from studentgroups.listing import Page, wire_timestamp
+from studentgroups.lookup import existing_student_ids, student_ids_by_uid
 from studentgroups.results.aggregates import Figures, ResultFilters, figures_by_set
-from studentgroups.results.models import Result
 from studentgroups.results.schemas import ResultIn, as_utc
-from studentgroups.students.lookup import existing_student_ids, student_ids_by_uid
-from studentgroups.students.models import Student
+from studentgroups.tables.groups import Group
+from studentgroups.tables.results import Result
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import paginate, scoped_columns
 
 MAX_ROW_ERRORS = 100

@@ -21,7 +21,7 @@ from pydantic import (
 
 from studentgroups.auth import Principal
 from studentgroups.permissions import CIVIL_PROFILE, StudentFields, student_fields
-from studentgroups.students.models import Student
+from studentgroups.tables.students import Student
 from studentgroups.wire import Changes, DomoscioTimestamp, Echoed, Id, JsonBody, Name, OptionalText
 
 MAX_ATTRIBUTES = 100

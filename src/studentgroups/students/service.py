@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from studentgroups import permissions
 from studentgroups.auth import Principal
 from studentgroups.errors import Conflict, FieldError, NotFound
-from studentgroups.groups.models import ROOT_SCOPE, Membership
 from studentgroups.groups.service import get_group, set_root_group
 from studentgroups.listing import Page, uuid_text, wire_timestamp
-from studentgroups.students.models import Student
+from studentgroups.tables.groups import ROOT_SCOPE, Membership
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import get_in_instance, scoped_columns
 
 StudentView = tuple[Student, int | None]

@@ -20,9 +20,9 @@ from studentgroups.groups import access
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.problems import error_responses, is_json_media_type
 from studentgroups.responses import json_response, json_rows
+from studentgroups.result_filters import Items, Since, Threshold, Until
 from studentgroups.results import service
 from studentgroups.results.aggregates import Figures
-from studentgroups.results.params import Items, Since, Threshold, Until
 from studentgroups.results.schemas import (
     DEFAULT_THRESHOLD,
     MAX_RESULTS_PER_CALL,

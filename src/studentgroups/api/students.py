@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups import permissions
+from studentgroups.api.student_lists import streamed_students
 from studentgroups.dependencies import Admin, Reader, SessionDep, Writer, audited_read
 from studentgroups.pagination import PageDep
 from studentgroups.privacy import erasure, export
@@ -15,7 +16,6 @@ from studentgroups.problems import error_responses
 from studentgroups.redaction import recorded_path
 from studentgroups.routing import JsonBodyRoute, id_path
 from studentgroups.students import service
-from studentgroups.students.lists import streamed_students
 from studentgroups.students.schemas import (
     StudentCreate,
     StudentOut,

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request, Response
 
 from studentgroups.dependencies import PlatformReader, SessionDep, Writer
 from studentgroups.formations import service
-from studentgroups.formations.models import SavedFormation
 from studentgroups.formations.schemas import FormationIn, FormationOut, SavedFormationOut
 from studentgroups.groups import access
 from studentgroups.groups.service import parent_scope
@@ -17,6 +16,7 @@ from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.problems import error_responses
 from studentgroups.responses import json_response
 from studentgroups.routing import JsonBodyRoute, id_path
+from studentgroups.tables.formations import SavedFormation
 
 router = APIRouter(tags=["Formations"], route_class=JsonBodyRoute)
 GroupId = Annotated[int, id_path("parent group")]

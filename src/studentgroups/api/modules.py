@@ -8,16 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups import permissions
+from studentgroups.api.formations import saved_out
+from studentgroups.api.student_lists import streamed_students
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import Forbidden, NotFound
 from studentgroups.formations import service as formations
-from studentgroups.formations.router import saved_out
 from studentgroups.formations.schemas import SavedFormationOut
 from studentgroups.groups import access, class_groups
-from studentgroups.groups.models import Group
 from studentgroups.groups.service import get_group, member_count
-from studentgroups.groups.types import GroupAccess, GroupType
 from studentgroups.instances.service import ensure_platform_user
 from studentgroups.modules import service
 from studentgroups.modules.schemas import (
@@ -37,8 +36,9 @@ from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.problems import error_responses
 from studentgroups.routing import JsonBodyRoute, id_path
 from studentgroups.students import service as students
-from studentgroups.students.lists import streamed_students
 from studentgroups.students.schemas import StudentOut
+from studentgroups.tables.group_types import GroupAccess, GroupType
+from studentgroups.tables.groups import Group
 
 router = APIRouter(prefix="/modules", tags=["Modules"], route_class=JsonBodyRoute)
 ModuleId = Annotated[int, id_path("module")]

@@ -13,7 +13,7 @@ from studentgroups.groups.service import add_members, create_group
 from studentgroups.instances.service import create_instance
 from studentgroups.results.schemas import ResultIn
 from studentgroups.results.service import record_results
-from studentgroups.students.models import Student
+from studentgroups.tables.students import Student
 
 _CLUSTERS = {
     "Financial services academy": [

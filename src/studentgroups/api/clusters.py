@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups.clusters import service
-from studentgroups.clusters.models import StudentCluster
 from studentgroups.clusters.schemas import ClusterCreate, ClusterOut, ClusterUpdate
 from studentgroups.dependencies import PlatformReader, SessionDep, Writer
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.problems import error_responses
 from studentgroups.responses import json_rows
 from studentgroups.routing import JsonBodyRoute, id_path
+from studentgroups.tables.clusters import StudentCluster
 
 router = APIRouter(prefix="/student_clusters", tags=["Student clusters"], route_class=JsonBodyRoute)
 ClusterId = Annotated[int, id_path("student cluster")]

@@ -7,21 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from studentgroups.api.student_lists import streamed_students
 from studentgroups.auth import Principal
 from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.groups import access, service
-from studentgroups.groups.models import Group
 from studentgroups.groups.schemas import GroupCreate, GroupOut, GroupUpdate, MembersAdd
-from studentgroups.groups.types import GroupType
 from studentgroups.modules import service as modules
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.problems import error_responses
 from studentgroups.responses import json_rows
 from studentgroups.routing import JsonBodyRoute, id_path
 from studentgroups.students import service as students
-from studentgroups.students.lists import streamed_students
 from studentgroups.students.schemas import StudentOut, students_out
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.groups import Group
 
 router = APIRouter(prefix="/student_groups", tags=["Student groups"], route_class=JsonBodyRoute)
 GroupId = Annotated[int, id_path("student group")]

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from studentgroups.db import utcnow
 from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import allocation, service
-from studentgroups.enrolment.models import EnrolmentPolicy
 from studentgroups.enrolment.schemas import (
     AllocatedGroupOut,
     AllocateIn,
@@ -28,12 +27,13 @@ from studentgroups.enrolment.schemas import (
 )
 from studentgroups.enrolment.service import Enrolment, Level
 from studentgroups.errors import NotFound
-from studentgroups.groups.models import Group
 from studentgroups.groups.service import get_group
 from studentgroups.modules import service as modules
-from studentgroups.modules.models import Module
 from studentgroups.problems import error_responses
 from studentgroups.routing import JsonBodyRoute, id_path
+from studentgroups.tables.enrolment import EnrolmentPolicy
+from studentgroups.tables.groups import Group
+from studentgroups.tables.modules import Module
 
 router = APIRouter(
     prefix="/modules/{module_id}/enrolment", tags=["Self-enrolment"], route_class=JsonBodyRoute

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, ColumnElement, String, any_, bindparam, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from studentgroups.students.models import Student
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import scoped_columns
 
 CHUNK = 5_000
