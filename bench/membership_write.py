@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from harness import fresh_database
 from randomise import seed_course
 from studentgroups.db import utcnow
-from studentgroups.groups.service import parent_scope
+from studentgroups.siblings import parent_scope
 
 COLUMNS = "group_id, student_id, instance_id, sibling_scope, exclusive, created_at"
 Rows = list[tuple[int, int]]

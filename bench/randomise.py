@@ -24,10 +24,11 @@ from sqlalchemy.engine import make_url
 
 from harness import Server, fresh_database, running_server
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
-from studentgroups.groups.service import parent_scope, write_memberships
+from studentgroups.groups.service import write_memberships
 from studentgroups.instances.service import create_instance
 from studentgroups.modules.service import create_module
 from studentgroups.settings import Settings
+from studentgroups.siblings import parent_scope
 from studentgroups.tables.group_types import GroupType
 from studentgroups.tables.groups import Group
 from studentgroups.tables.students import Student

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -9,8 +10,10 @@ from sqlalchemy import BigInteger, ColumnElement, String, any_, bindparam, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from studentgroups.errors import FieldError, NotFound
+from studentgroups.tables.groups import Group
 from studentgroups.tables.students import Student
-from studentgroups.tenancy import scoped_columns
+from studentgroups.tenancy import scoped, scoped_columns
 
 CHUNK = 5_000
 """Ids or uids looked up per query on SQLite: an `IN` list every driver accepts."""
@@ -82,3 +85,14 @@ def student_ids_by_uid(
         if on_progress is not None:
             on_progress(start + len(chunk), len(uids))
     return found
+
+
+def find_group_by_uuid(session: Session, *, instance_id: int, group_uuid: uuid.UUID, field: str) -> Group:
+    """The group with this LumiNUS id in the instance, or NotFound naming the field."""
+    group = session.scalar(scoped(Group, instance_id).where(Group.uuid == group_uuid))
+    if group is None:
+        raise NotFound(
+            f"No group {group_uuid} in this instance ({field}).",
+            errors=[FieldError(field=field, rule="not_found", message=f"no group {group_uuid}")],
+        )
+    return group

@@ -12,11 +12,12 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
-from studentgroups.groups.service import module_root_scope, parent_scope, write_memberships
+from studentgroups.groups.service import write_memberships
 from studentgroups.instances.service import create_instance
 from studentgroups.listing import uuid_text
 from studentgroups.modules.service import create_module
 from studentgroups.settings import Settings
+from studentgroups.siblings import module_root_scope, parent_scope
 from studentgroups.tables.formations import SavedFormation, pack_pairs
 from studentgroups.tables.group_types import GroupType
 from studentgroups.tables.groups import Group, Membership

@@ -25,12 +25,13 @@ from studentgroups.enrolment.schemas import (
     PolicyIn,
     PolicyOut,
 )
-from studentgroups.enrolment.service import Enrolment, Level
+from studentgroups.enrolment.service import Enrolment
 from studentgroups.errors import NotFound
 from studentgroups.groups.service import get_group
 from studentgroups.modules import service as modules
 from studentgroups.problems import error_responses
 from studentgroups.routing import JsonBodyRoute, id_path
+from studentgroups.siblings import Siblings
 from studentgroups.tables.enrolment import EnrolmentPolicy
 from studentgroups.tables.groups import Group
 from studentgroups.tables.modules import Module
@@ -53,13 +54,13 @@ def _module(session: Session, instance_id: int, module_id: int) -> Module:
     return modules.get_module(session, instance_id=instance_id, module_id=module_id).module
 
 
-def _level(session: Session, module: Module, parent_group_id: int | None) -> Level:
+def _siblings_of(session: Session, module: Module, parent_group_id: int | None) -> Siblings:
     if parent_group_id is None:
-        return service.level_of(session, module, None)
+        return service.siblings_named(session, module, None)
     parent = get_group(
         session, instance_id=module.instance_id, group_id=parent_group_id, field="parent_group_id"
     )
-    return service.level_of(session, module, parent.uuid)
+    return service.siblings_named(session, module, parent.uuid)
 
 
 def _group_of(session: Session, module: Module, group_id: int) -> Group:
@@ -92,7 +93,7 @@ def list_enrolment_groups(
     """The groups under the parent that take self-enrolment, as the student sees them now; 403
     (saying which) when the student is not on the roster, or is a guest not admitted."""
     module = _module(session, principal.instance_id, module_id)
-    level = _level(session, module, parent_group_id)
+    siblings = _siblings_of(session, module, parent_group_id)
     student = service.acting_for(session, principal, student_id=student_id, field="student_id")
     return [
         EnrolmentGroupOut(
@@ -110,7 +111,7 @@ def list_enrolment_groups(
             is_member=o.is_member,
             queue_position=o.queue_position,
         )
-        for o in service.offers(session, level=level, student_id=student, now=utcnow())
+        for o in service.offers(session, siblings=siblings, student_id=student, now=utcnow())
     ]
 
 
@@ -157,7 +158,7 @@ def leave_group(
     return _enrolment_out(service.leave(session, group=group, student_id=student, now=utcnow()))
 
 
-def _policy_out(session: Session, level: Level, policy: EnrolmentPolicy) -> PolicyOut:
+def _policy_out(session: Session, siblings: Siblings, policy: EnrolmentPolicy) -> PolicyOut:
     last = None
     if policy.allocated_at is not None:
         last = LastAllocationOut(
@@ -167,9 +168,9 @@ def _policy_out(session: Session, level: Level, policy: EnrolmentPolicy) -> Poli
             error=policy.allocation_error,
         )
     return PolicyOut(
-        module_id=level.module.id,
-        parent_group_id=level.parent.id if level.parent is not None else None,
-        allow_multiple=bool(level.parent.allow_multiple) if level.parent is not None else False,
+        module_id=siblings.module.id,
+        parent_group_id=siblings.parent.id if siblings.parent is not None else None,
+        allow_multiple=bool(siblings.parent.allow_multiple) if siblings.parent is not None else False,
         admit_guests=policy.admit_guests,
         allocate_after_close=policy.allocate_after_close,
         place_late_enrollees=policy.place_late_enrollees,
@@ -183,17 +184,17 @@ def get_policy(
     module_id: ModuleId, session: SessionDep, principal: Reader, parent_group_id: ParentQuery = None
 ) -> PolicyOut:
     """The policy of the groups under the parent and its last allocation (module managers)."""
-    level = _level(session, _module(session, principal.instance_id, module_id), parent_group_id)
-    return _policy_out(session, level, service.read_policy(session, principal, level))
+    siblings = _siblings_of(session, _module(session, principal.instance_id, module_id), parent_group_id)
+    return _policy_out(session, siblings, service.read_policy(session, principal, siblings))
 
 
 @router.put("/policy", response_model=PolicyOut, responses=error_responses(400, 401, 403, 404, 411, 415))
 def set_policy(module_id: ModuleId, body: PolicyIn, session: SessionDep, principal: Writer) -> PolicyOut:
     """Change the fields sent, and only those (module managers only)."""
     module = _module(session, principal.instance_id, module_id)
-    level = _level(session, module, body.parent_group_id)
+    siblings = _siblings_of(session, module, body.parent_group_id)
     changes = body.model_dump(exclude_unset=True, include={*service.POLICY_FIELDS, "allow_multiple"})
-    return _policy_out(session, level, service.set_policy(session, principal, level, changes=changes))
+    return _policy_out(session, siblings, service.set_policy(session, principal, siblings, changes=changes))
 
 
 @router.post(
@@ -204,9 +205,9 @@ def allocate(module_id: ModuleId, body: AllocateIn, session: SessionDep, princip
     `save: false` previews it (module managers only)."""
     module = _module(session, principal.instance_id, module_id)
     modules.require_manager(session, principal, module)
-    level = _level(session, module, body.parent_group_id)
+    siblings = _siblings_of(session, module, body.parent_group_id)
     done = allocation.allocate_unplaced(
-        session, level=level, user_id=principal.user_id, save=body.save, seed=body.seed
+        session, siblings=siblings, user_id=principal.user_id, save=body.save, seed=body.seed
     )
     ids = done.student_ids
     return AllocationOut(

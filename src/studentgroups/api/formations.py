@@ -11,11 +11,11 @@ from studentgroups.dependencies import PlatformReader, SessionDep, Writer
 from studentgroups.formations import service
 from studentgroups.formations.schemas import FormationIn, FormationOut, SavedFormationOut
 from studentgroups.groups import access
-from studentgroups.groups.service import parent_scope
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.problems import error_responses
 from studentgroups.responses import json_response
 from studentgroups.routing import JsonBodyRoute, id_path
+from studentgroups.siblings import parent_scope
 from studentgroups.tables.formations import SavedFormation
 
 router = APIRouter(tags=["Formations"], route_class=JsonBodyRoute)

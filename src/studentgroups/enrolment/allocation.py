@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from studentgroups.audit import service as audit
 from studentgroups.db import transaction, utcnow
-from studentgroups.enrolment.service import Level, policy_of
+from studentgroups.enrolment.service import policy_of
 from studentgroups.errors import AppError
-from studentgroups.formations.service import Options, form
-from studentgroups.groups.class_groups import Siblings, pool_of, siblings_under
-from studentgroups.groups.service import lock_module, under_parent
+from studentgroups.formations.service import Options, Place, form
 from studentgroups.listing import uuid_text
+from studentgroups.modules.service import pool_of
+from studentgroups.siblings import Siblings, lock_module, siblings_under, under_parent
 from studentgroups.tables.enrolment import EnrolmentPolicy
 from studentgroups.tables.groups import Group, Membership
 from studentgroups.tables.modules import Module
@@ -53,28 +53,28 @@ class Allocation:
 
 
 def allocate_unplaced(
-    session: Session, *, level: Level, user_id: int | None, save: bool, seed: int | None = None
+    session: Session, *, siblings: Siblings, user_id: int | None, save: bool, seed: int | None = None
 ) -> Allocation:
     """Top up the class groups under the level with the module's students not yet in one of them:
     the roster, and the guests when the policy admits them. Nobody already placed moves, and no
     group goes over `maxUser`. With `save`, written and recorded in the formation history."""
-    module = level.module
+    module = siblings.module
     if save:
         lock_module(session, module)
-    siblings = siblings_under(session, module, level.parent)
-    policy = policy_of(session, level)
+    siblings = siblings_under(session, module, siblings.parent)
+    policy = policy_of(session, siblings)
     pool = pool_of(session, module, include_guests=policy.admit_guests)
     # Members already in the groups count against their capacity, whether or not they are in the pool.
     already = _members_of(session, module.instance_id, [g.id for g in siblings.targets])
     pool.update(already)
-    place = siblings.place(pool)
+    place = Place.of(siblings, pool)
     outcome = form(
         session,
         user_id,
         place=place,
         options=Options(seed=seed, top_up=True),
         save=save,
-        request_record={"call": "allocate after close", "parentGroupID": _uuid(level)},
+        request_record={"call": "allocate after close", "parentGroupID": _uuid(siblings)},
     )
     members = {group.id: keys for group, _, keys in outcome.groups if group is not None}
     placed = sorted({k for keys in members.values() for k in keys} - set(already))
@@ -90,8 +90,8 @@ def allocate_unplaced(
     )
 
 
-def _uuid(level: Level) -> str | None:
-    return str(level.parent.uuid) if level.parent is not None else None
+def _uuid(siblings: Siblings) -> str | None:
+    return str(siblings.parent.uuid) if siblings.parent is not None else None
 
 
 def _members_of(session: Session, instance_id: int, group_ids: list[int]) -> dict[str, int]:
@@ -187,7 +187,7 @@ def _close_one(
         if policy.allocated_at is not None or not policy.allocate_after_close:
             return None  # another process got there first
         parent = related_in_instance(session, Group, policy.parent_group_id, policy.instance_id)
-        allocation = allocate_unplaced(session, level=Level(module, parent), user_id=None, save=True)
+        allocation = allocate_unplaced(session, siblings=Siblings(module, parent), user_id=None, save=True)
         policy.allocated_at = now
         policy.allocation_formation_id = allocation.formation_id
         policy.allocation_unplaced = allocation.unplaced

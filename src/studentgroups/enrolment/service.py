@@ -43,16 +43,15 @@ from studentgroups.enrolment.seats import (
 )
 from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound
 from studentgroups.groups import service as groups_service
-from studentgroups.groups.class_groups import class_parent
-from studentgroups.groups.service import (
+from studentgroups.lookup import CHUNK
+from studentgroups.modules.service import is_manager, require_manager
+from studentgroups.siblings import (
+    Siblings,
+    class_parent,
     lock_module,
-    module_root_scope,
-    parent_scope,
     sibling_scope,
     under_parent,
 )
-from studentgroups.lookup import CHUNK
-from studentgroups.modules.service import is_manager, require_manager
 from studentgroups.tables.enrolment import EnrolmentPolicy, WaitlistEntry
 from studentgroups.tables.group_types import GroupType
 from studentgroups.tables.groups import Group, Membership
@@ -116,58 +115,39 @@ def _is_own(
 # The policy of a parent --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Level:
-    """The groups under one parent (a class group) or at a module's root: where a policy applies."""
-
-    module: Module
-    parent: Group | None
-
-    @property
-    def scope(self) -> str:
-        if self.parent is not None:
-            return parent_scope(self.parent.id)
-        return module_root_scope(self.module.id, GroupType.CLASS_GROUP)
-
-    @property
-    def exclusive(self) -> bool:
-        """Whether a student may hold only one of the level's groups (a root level always)."""
-        return self.parent is None or not self.parent.allow_multiple
+def siblings_named(session: Session, module: Module, parent_uuid: uuid.UUID | None) -> Siblings:
+    """The groups under the parent a call names: a class group of the module, or its root."""
+    return Siblings(module=module, parent=class_parent(session, module, parent_uuid))
 
 
-def level_of(session: Session, module: Module, parent_uuid: uuid.UUID | None) -> Level:
-    """The level a call names: a class group of the module, or the module's root."""
-    return Level(module=module, parent=class_parent(session, module, parent_uuid))
-
-
-def level_of_group(session: Session, group: Group) -> Level:
-    """The level a group is one of."""
+def siblings_of_group(session: Session, group: Group) -> Siblings:
+    """The groups under this group's parent (its siblings, itself among them)."""
     module = _module_of(session, group)
     parent = related_in_instance(session, Group, group.parent_group_id, group.instance_id)
-    return Level(module=module, parent=parent)
+    return Siblings(module=module, parent=parent)
 
 
-def policy_of(session: Session, level: Level) -> EnrolmentPolicy:
+def policy_of(session: Session, siblings: Siblings) -> EnrolmentPolicy:
     """The level's policy; an unsaved default (nothing admitted beyond the roster) when none is set."""
-    found = policy_for(session, level.module.instance_id, level.scope)
+    found = policy_for(session, siblings.module.instance_id, siblings.scope)
     if found is not None:
         return found
     return EnrolmentPolicy(
-        instance_id=level.module.instance_id,
-        module_id=level.module.id,
-        parent_group_id=level.parent.id if level.parent else None,
-        scope=level.scope,
+        instance_id=siblings.module.instance_id,
+        module_id=siblings.module.id,
+        parent_group_id=siblings.parent.id if siblings.parent else None,
+        scope=siblings.scope,
         admit_guests=False,
         allocate_after_close=False,
         place_late_enrollees=False,
     )
 
 
-def read_policy(session: Session, principal: Principal, level: Level) -> EnrolmentPolicy:
+def read_policy(session: Session, principal: Principal, siblings: Siblings) -> EnrolmentPolicy:
     """The level's policy, for the module's managers only: its last allocation names students."""
-    if not is_manager(session, principal, level.module):
-        raise Forbidden(f"Only a manager of module {level.module.code} reads its self-enrolment policy.")
-    return policy_of(session, level)
+    if not is_manager(session, principal, siblings.module):
+        raise Forbidden(f"Only a manager of module {siblings.module.code} reads its self-enrolment policy.")
+    return policy_of(session, siblings)
 
 
 def unplaced_student_ids(session: Session, policy: EnrolmentPolicy) -> list[int]:
@@ -188,18 +168,18 @@ POLICY_FIELDS = ("admit_guests", "allocate_after_close", "place_late_enrollees")
 
 
 def set_policy(
-    session: Session, principal: Principal, level: Level, *, changes: dict[str, Any]
+    session: Session, principal: Principal, siblings: Siblings, *, changes: dict[str, Any]
 ) -> EnrolmentPolicy:
     """Change the fields sent, and only those (module managers only).
 
     Sending `allocate_after_close` true arms the allocation again: it runs at the next close of
     the window even if it ran before. `allow_multiple` is the parent group's own setting.
     """
-    require_manager(session, principal, level.module)
-    lock_module(session, level.module)
+    require_manager(session, principal, siblings.module)
+    lock_module(session, siblings.module)
     if "allow_multiple" in changes:
-        _set_allow_multiple(session, level, bool(changes["allow_multiple"]))
-    policy = policy_of(session, level)
+        _set_allow_multiple(session, siblings, bool(changes["allow_multiple"]))
+    policy = policy_of(session, siblings)
     if policy.id is None:
         session.add(policy)
     for name in POLICY_FIELDS:
@@ -271,10 +251,10 @@ def update_group(session: Session, principal: Principal, group: Group, *, change
     return group
 
 
-def _set_allow_multiple(session: Session, level: Level, allow: bool) -> None:
+def _set_allow_multiple(session: Session, siblings: Siblings, allow: bool) -> None:
     """Let a student hold several of the parent's sub-groups, or only one again: refused while a
     student holds several, and the memberships become exclusive again, under the unique index."""
-    parent = level.parent
+    parent = siblings.parent
     if parent is not None:
         session.refresh(parent)  # as it is now that the module is locked
     if parent is None:
@@ -286,7 +266,7 @@ def _set_allow_multiple(session: Session, level: Level, allow: bool) -> None:
     if not allow and parent.allow_multiple:
         several = session.scalar(
             scoped_columns(Membership, instance_id, Membership.student_id)
-            .where(Membership.sibling_scope == level.scope)
+            .where(Membership.sibling_scope == siblings.scope)
             .group_by(Membership.student_id)
             .having(func.count() > 1)
             .limit(1)
@@ -301,7 +281,7 @@ def _set_allow_multiple(session: Session, level: Level, allow: bool) -> None:
             )
     session.execute(
         scoped_update(Membership, instance_id)
-        .where(Membership.sibling_scope == level.scope)
+        .where(Membership.sibling_scope == siblings.scope)
         .values(exclusive=not allow)
     )
     parent.allow_multiple = allow
@@ -329,13 +309,13 @@ class Offer:
         return "open" if has_room(self.group, self.members) else "full"
 
 
-def offers(session: Session, *, level: Level, student_id: int, now: datetime) -> list[Offer]:
+def offers(session: Session, *, siblings: Siblings, student_id: int, now: datetime) -> list[Offer]:
     """The groups under the level that take self-enrolment, each as the learner sees it.
 
     Refused, saying which, when the learner is not on the module (or a guest not admitted).
     """
-    module = level.module
-    policy = policy_of(session, level)
+    module = siblings.module
+    policy = policy_of(session, siblings)
     require_on_module(
         session,
         instance_id=module.instance_id,
@@ -344,7 +324,9 @@ def offers(session: Session, *, level: Level, student_id: int, now: datetime) ->
         student_id=student_id,
         admit_guests=policy.admit_guests,
     )
-    groups = list(session.scalars(_level_groups(level).where(Group.self_enrol.is_(True)).order_by(Group.id)))
+    groups = list(
+        session.scalars(_sibling_groups(siblings).where(Group.self_enrol.is_(True)).order_by(Group.id))
+    )
     ids = [g.id for g in groups]
     counts = member_counts(session, module.instance_id, ids)
     waiting = queue_lengths(session, module.instance_id, ids)
@@ -369,10 +351,10 @@ def offers(session: Session, *, level: Level, student_id: int, now: datetime) ->
     ]
 
 
-def _level_groups(level: Level) -> Any:
-    parent_id = level.parent.id if level.parent is not None else None
-    return scoped(Group, level.module.instance_id).where(
-        Group.module_id == level.module.id, under_parent(level.module.id, parent_id)
+def _sibling_groups(siblings: Siblings) -> Any:
+    parent_id = siblings.parent.id if siblings.parent is not None else None
+    return scoped(Group, siblings.module.instance_id).where(
+        Group.module_id == siblings.module.id, under_parent(siblings.module.id, parent_id)
     )
 
 
@@ -419,10 +401,10 @@ def join(
     """Take a seat in the group for the student, or with `queue` a place in its waiting list when
     it is full. With `switch`, a learner in a sibling group leaves it for this one in the same
     transaction (their old seat goes to that group's queue); without it, that is refused."""
-    level = _locked_level(session, group, student_id)
+    siblings = _locked_level(session, group, student_id)
     instance_id = group.instance_id
     _require_self_enrol(group, now)
-    scope, exclusive = level.scope, level.exclusive
+    scope, exclusive = siblings.scope, siblings.exclusive
     held = held_in_scope(session, instance_id=instance_id, student_id=student_id, scope=scope)
     members = member_counts(session, instance_id, [group.id])[group.id]
     if group.id in held:
@@ -485,14 +467,14 @@ def leave(session: Session, *, group: Group, student_id: int, now: datetime) -> 
     raise NotFound(f"The user is neither in group {group.name!r} nor in its waiting list.")
 
 
-def _locked_level(session: Session, group: Group, student_id: int, *, check_module: bool = True) -> Level:
+def _locked_level(session: Session, group: Group, student_id: int, *, check_module: bool = True) -> Siblings:
     """Lock the group's module, read the group and its parent again as they now are, and check the
     learner's standing; the group's level."""
     module = _module_of(session, group)
     lock_module(session, module)
     session.refresh(group)
     parent = related_in_instance(session, Group, group.parent_group_id, group.instance_id, refresh=True)
-    level = Level(module=module, parent=parent)
+    siblings = Siblings(module=module, parent=parent)
     if check_module:
         require_on_module(
             session,
@@ -500,9 +482,9 @@ def _locked_level(session: Session, group: Group, student_id: int, *, check_modu
             module_id=module.id,
             module_code=module.code,
             student_id=student_id,
-            admit_guests=policy_of(session, level).admit_guests,
+            admit_guests=policy_of(session, siblings).admit_guests,
         )
-    return level
+    return siblings
 
 
 def _require_self_enrol(group: Group, now: datetime) -> None:
@@ -584,12 +566,14 @@ def remove_by_manager(session: Session, group: Group, student_id: int) -> None:
         fill_from_queues(session, group.instance_id, [group.id])
 
 
-def members_set_by_manager(session: Session, level: Level, student_ids: Sequence[int]) -> None:
+def members_set_by_manager(session: Session, siblings: Siblings, student_ids: Sequence[int]) -> None:
     """After a manager set groups' members under the level (the module locked): the students
     placed leave the level's queues, and every seat left free goes to the queue."""
-    drop_queues(session, instance_id=level.module.instance_id, scope=level.scope, student_ids=student_ids)
-    group_ids = list(session.scalars(_level_groups(level).with_only_columns(Group.id)))
-    fill_from_queues(session, level.module.instance_id, group_ids)
+    drop_queues(
+        session, instance_id=siblings.module.instance_id, scope=siblings.scope, student_ids=student_ids
+    )
+    group_ids = list(session.scalars(_sibling_groups(siblings).with_only_columns(Group.id)))
+    fill_from_queues(session, siblings.module.instance_id, group_ids)
 
 
 def fill_from_queues(session: Session, instance_id: int, group_ids: Sequence[int]) -> list[tuple[int, int]]:

@@ -25,9 +25,10 @@ from studentgroups.db import utcnow
 from studentgroups.enrolment.seats import drop_queues
 from studentgroups.errors import BadRequest, Conflict, FieldError
 from studentgroups.formations.attributes import member_attributes
-from studentgroups.groups.service import parent_scope, under_parent, write_memberships
+from studentgroups.groups.service import write_memberships
 from studentgroups.listing import Page, uuid_text
 from studentgroups.modules.service import require_manager
+from studentgroups.siblings import Siblings, lock_parent, parent_scope, under_parent
 from studentgroups.tables.formations import SavedFormation, pack_pairs, unpack_pairs
 from studentgroups.tables.group_types import GroupAccess, GroupType
 from studentgroups.tables.groups import Group, Membership
@@ -88,6 +89,18 @@ class Place:
     """member key (the student's uuid as text) -> student id"""
     new_names: list[str] = field(default_factory=list)
     """groups the formation creates under the parent (they exist only once it is saved)"""
+
+    @classmethod
+    def of(cls, siblings: Siblings, pool: dict[str, int]) -> Place:
+        """A formation of a module's class groups under one parent, with this pool."""
+        return cls(
+            instance_id=siblings.module.instance_id,
+            scope=siblings.scope,
+            module_id=siblings.module.id,
+            parent=siblings.parent,
+            targets=siblings.targets,
+            pool=pool,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,12 +272,10 @@ def form(
 
 def lock_place(session: Session, place: Place) -> None:
     """Serialise the saves and undos under one parent: a second one waits, then sees the first whole."""
-    if place.module_id is not None:
-        stmt = scoped_columns(Module, place.instance_id, Module.id).where(Module.id == place.module_id)
-        session.execute(stmt.with_for_update())
-    elif place.parent is not None:
-        stmt = scoped_columns(Group, place.instance_id, Group.id).where(Group.id == place.parent.id)
-        session.execute(stmt.with_for_update())
+    parent_group_id = place.parent.id if place.parent is not None else None
+    lock_parent(
+        session, instance_id=place.instance_id, module_id=place.module_id, parent_group_id=parent_group_id
+    )
 
 
 def groups_under(session: Session, place: Place) -> list[int]:

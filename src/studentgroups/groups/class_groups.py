@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, func, select
@@ -17,11 +16,11 @@ from sqlalchemy.orm import Session, aliased
 
 from studentgroups.auth import Principal
 from studentgroups.errors import BadRequest, FieldError, Forbidden, NotFound
-from studentgroups.formations.service import Place
 from studentgroups.groups.access import require_manage_members, visible
-from studentgroups.groups.service import lock_module, module_root_scope, parent_scope, write_memberships
+from studentgroups.groups.service import write_memberships
 from studentgroups.listing import uuid_text
-from studentgroups.modules.service import is_manager, require_manager
+from studentgroups.modules.service import is_manager, pool_of, require_manager
+from studentgroups.siblings import Siblings, class_parent, lock_module
 from studentgroups.tables.group_types import GroupAccess, GroupType
 from studentgroups.tables.groups import Group, Membership
 from studentgroups.tables.instances import User
@@ -30,106 +29,6 @@ from studentgroups.tables.students import Student
 from studentgroups.tenancy import related_in_instance, scoped, scoped_columns, scoped_delete
 
 _CHUNK = 5_000
-
-
-@dataclass(frozen=True, slots=True)
-class Siblings:
-    """The class groups one call works on: a module, an optional parent, and the targets under it."""
-
-    module: Module
-    parent: Group | None
-    targets: list[Group]
-
-    @property
-    def scope(self) -> str:
-        if self.parent is not None:
-            return parent_scope(self.parent.id)
-        return module_root_scope(self.module.id, GroupType.CLASS_GROUP)
-
-    def place(self, pool: dict[str, int]) -> Place:
-        """Where a formation of these groups happens, with this pool (member key -> student id)."""
-        return Place(
-            instance_id=self.module.instance_id,
-            scope=self.scope,
-            module_id=self.module.id,
-            parent=self.parent,
-            targets=self.targets,
-            pool=pool,
-        )
-
-
-def find_group_by_uuid(session: Session, *, instance_id: int, group_uuid: uuid.UUID, field: str) -> Group:
-    """The group with this LumiNUS id in the instance, or NotFound naming the field."""
-    group = session.scalar(scoped(Group, instance_id).where(Group.uuid == group_uuid))
-    if group is None:
-        raise NotFound(
-            f"No group {group_uuid} in this instance ({field}).",
-            errors=[FieldError(field=field, rule="not_found", message=f"no group {group_uuid}")],
-        )
-    return group
-
-
-def class_parent(session: Session, module: Module, parent_uuid: uuid.UUID | None) -> Group | None:
-    """The parent a call names: a class group of the module (rule 3), or None for the root."""
-    if parent_uuid is None:
-        return None
-    parent = find_group_by_uuid(
-        session, instance_id=module.instance_id, group_uuid=parent_uuid, field="parentGroupID"
-    )
-    if parent.module_id != module.id:
-        raise BadRequest(f"Parent group {parent_uuid} is not a group of module {module.code}.")
-    if parent.group_type != GroupType.CLASS_GROUP:
-        raise BadRequest(
-            f"Parent group {parent.name!r} is a {GroupType(parent.group_type).display_name}, "
-            "not a class group: class groups only."
-        )
-    return parent
-
-
-def siblings_under(session: Session, module: Module, parent: Group | None) -> Siblings:
-    """The class groups under a parent (or the module's root), checked against rules 1-3."""
-    stmt = scoped(Group, module.instance_id).where(Group.module_id == module.id)
-    if parent is None:
-        stmt = stmt.where(Group.parent_group_id.is_(None), Group.group_type == GroupType.CLASS_GROUP)
-    else:
-        stmt = stmt.where(Group.parent_group_id == parent.id)
-    groups = list(session.scalars(stmt.order_by(Group.id)))
-    others = [g for g in groups if g.group_type != GroupType.CLASS_GROUP]
-    if others:
-        raise BadRequest(
-            f"Group {others[0].name!r} under that parent is a "
-            f"{GroupType(others[0].group_type).display_name}, not a class group: class groups only."
-        )
-    if not groups:
-        where = f"under {parent.name!r}" if parent else f"at the root of module {module.code}"
-        raise BadRequest(f"There are no class groups {where} to put students in.")
-    with_children = session.scalar(
-        scoped_columns(Group, module.instance_id, Group.parent_group_id)
-        .where(Group.parent_group_id.in_([g.id for g in groups]))
-        .limit(1)
-    )
-    if with_children is not None:
-        name = next(g.name for g in groups if g.id == with_children)
-        raise BadRequest(f"Group {name!r} has sub-groups: the groups may not have sub-groups.")
-    return Siblings(module=module, parent=parent, targets=groups)
-
-
-def pool_of(session: Session, module: Module, *, include_guests: bool) -> dict[str, int]:
-    """The module's roster (and guest groups): each student's user id (uuid text) to their id.
-
-    One query; the uuids come as text from the database, since 100,000 of them are a pool.
-    """
-    kinds = [GroupType.STUDENT_ROSTER] + ([GroupType.GUEST_GROUP] if include_guests else [])
-    group_ids = scoped_columns(Group, module.instance_id, Group.id).where(
-        Group.module_id == module.id, Group.parent_group_id.is_(None), Group.group_type.in_(kinds)
-    )
-    stmt = (
-        scoped_columns(Student, module.instance_id, uuid_text(Student.uuid), Student.id)
-        .join(Membership, Membership.student_id == Student.id)
-        .where(Membership.group_id.in_(group_ids))
-    )
-    # A student on the roster and in a guest group comes twice; the dict keeps them once.
-    return {row[0]: row[1] for row in session.execute(stmt)}
 
 
 def add_class_groups(

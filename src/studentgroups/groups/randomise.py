@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 from studentgroups import grouping
 from studentgroups.auth import Principal
 from studentgroups.errors import BadRequest, FieldError
-from studentgroups.formations.service import Options, form
-from studentgroups.groups.class_groups import Siblings, class_parent, pool_of, siblings_under
-from studentgroups.groups.service import lock_module
-from studentgroups.modules.service import get_module_by_uuid, require_manager
+from studentgroups.formations.service import Options, Place, form
+from studentgroups.modules.service import get_module_by_uuid, pool_of, require_manager
+from studentgroups.siblings import Siblings, class_parent, lock_module, siblings_under
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +119,7 @@ def randomise_class_groups(
         lock_module(session, module)  # before reading, so a concurrent save is seen whole or not at all
     siblings = siblings_under(session, module, class_parent(session, module, parent_uuid))
     pool = pool_of(session, module, include_guests=not exclude_guests)
-    place = siblings.place(pool)
+    place = Place.of(siblings, pool)
     outcome = form(
         session,
         principal.user_id,

@@ -15,9 +15,9 @@ from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
 from studentgroups.listing import Page, wire_timestamp
 from studentgroups.lookup import existing_student_ids
+from studentgroups.siblings import sibling_scope
 from studentgroups.tables.group_types import GroupType
 from studentgroups.tables.groups import ROOT_SCOPE, Group, Membership
-from studentgroups.tables.modules import Module
 from studentgroups.tenancy import get_in_instance, paginate, scoped_columns, scoped_delete
 
 # A bound parameter list this long stays under every driver's limit.
@@ -110,53 +110,6 @@ def delete_group(session: Session, *, instance_id: int, group_id: int, force: bo
     session.delete(group)
     session.flush()
     return group
-
-
-def lock_module(session: Session, module: Module) -> None:
-    """Serialise grouping writes on one module: a second save waits, then sees the first whole.
-
-    Randomise, setting groups' users and every self-enrolment change take it, so a join never
-    counts a group's members while another write is changing them.
-    """
-    stmt = scoped_columns(Module, module.instance_id, Module.id).where(Module.id == module.id)
-    session.execute(stmt.with_for_update())
-
-
-def under_parent(module_id: int | None, parent_group_id: int | None) -> ColumnElement[bool]:
-    """A condition on `Group`: the groups under a parent group, or a module's root class groups."""
-    if parent_group_id is not None:
-        return Group.parent_group_id == parent_group_id
-    return (
-        (Group.module_id == module_id)
-        & Group.parent_group_id.is_(None)
-        & (Group.group_type == GroupType.CLASS_GROUP)
-    )
-
-
-def sibling_scope(session: Session, group: Group) -> tuple[str, bool]:
-    """The set of groups that share this group's parent, and whether a student may be in only one.
-
-    Sub-groups share their parent group. A module's root groups share the module, kind by kind
-    (one Tutorial and one Lab group, but never two root class groups). Domoscio's groups (no
-    module, no parent) share the instance's root.
-    """
-    if group.parent_group_id is not None:
-        parent = scoped_columns(Group, group.instance_id, Group.allow_multiple)
-        allow_multiple = session.scalar(parent.where(Group.id == group.parent_group_id))
-        return parent_scope(group.parent_group_id), not allow_multiple
-    if group.module_id is not None:
-        return module_root_scope(group.module_id, group.group_type), True
-    return ROOT_SCOPE, True
-
-
-def parent_scope(parent_group_id: int) -> str:
-    """The sibling scope of a parent group's sub-groups."""
-    return f"group:{parent_group_id}"
-
-
-def module_root_scope(module_id: int, group_type: int) -> str:
-    """The sibling scope of a module's root groups of one type."""
-    return f"module:{module_id}:type:{group_type}"
 
 
 def member_count(session: Session, *, instance_id: int, group_id: int) -> int:

@@ -16,8 +16,8 @@ from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import BadRequest
 from studentgroups.groups import access, class_groups, search
-from studentgroups.groups.class_groups import Siblings
 from studentgroups.groups.randomise import RandomiseOptions, randomise_class_groups
+from studentgroups.lookup import find_group_by_uuid
 from studentgroups.luminus.schemas import (
     AddClassGroupsRequest,
     ClassGroupModel,
@@ -38,6 +38,7 @@ from studentgroups.results import service as results
 from studentgroups.results.aggregates import Figures
 from studentgroups.results.schemas import DEFAULT_THRESHOLD
 from studentgroups.routing import JsonBodyRoute
+from studentgroups.siblings import Siblings, class_parent
 from studentgroups.tables.group_types import GroupType
 from studentgroups.tables.groups import Group
 from studentgroups.tables.instances import User
@@ -239,7 +240,7 @@ def update_groups_users(
         allow_multiple=body.allow_multiple,
     )
     # The users placed leave the parent's waiting lists; a seat left free goes to the queue.
-    enrolment.members_set_by_manager(session, enrolment.Level(siblings.module, siblings.parent), listed)
+    enrolment.members_set_by_manager(session, siblings, listed)
     members = class_groups.members_by_group(session, principal.instance_id, [g.id for g in groups])
     return json_response(groups_with_members(session, siblings, groups, members))
 
@@ -338,7 +339,7 @@ def search_module(
     if group_type is not None and group_type not in GROUP_TYPE_FILTER:
         raise BadRequest(f"groupType: {group_type} is not a documented group type, nor -1.")
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
-    parent = class_groups.class_parent(session, module, parent_uuid_of(parent_group_id))
+    parent = class_parent(session, module, parent_uuid_of(parent_group_id))
     found, total = search.search_students(
         session,
         principal,
@@ -459,7 +460,7 @@ def group_results(
     The same figures as `GET /student_groups/{id}/results`, camelCase; the group as the documented
     base group model. Needs the right to see the group (`groupAccess`).
     """
-    group = class_groups.find_group_by_uuid(
+    group = find_group_by_uuid(
         session, instance_id=principal.instance_id, group_uuid=group_id, field="groupID"
     )
     access.require_view(session, principal, group)
@@ -498,7 +499,7 @@ def compare_class_groups(
     """The class groups under a parent side by side (say, the groups Randomise made), and all
     their members together; only the groups the caller may see."""
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
-    parent = class_groups.class_parent(session, module, parent_uuid_of(parent_group_id))
+    parent = class_parent(session, module, parent_uuid_of(parent_group_id))
     rows = session.execute(
         class_groups.module_groups(session, principal, module)
         .where(

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from studentgroups.db import utcnow
 from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import allocation, service
-from studentgroups.enrolment.service import Enrolment, Level, Offer
+from studentgroups.enrolment.service import Enrolment, Offer
 from studentgroups.groups import class_groups
+from studentgroups.lookup import find_group_by_uuid
 from studentgroups.luminus.router import (
     RESPONSES,
     ParentGroupQuery,
@@ -44,6 +45,7 @@ from studentgroups.luminus.schemas import (
 from studentgroups.modules.service import get_module_by_uuid, require_manager
 from studentgroups.responses import json_response
 from studentgroups.routing import JsonBodyRoute
+from studentgroups.siblings import Siblings
 from studentgroups.tables.enrolment import EnrolmentPolicy
 from studentgroups.tables.groups import Group
 
@@ -60,17 +62,15 @@ UserIdQuery = Annotated[
 
 
 def _group(session: Session, instance_id: int, group_id: uuid.UUID) -> Group:
-    return class_groups.find_group_by_uuid(
-        session, instance_id=instance_id, group_uuid=group_id, field="groupID"
-    )
+    return find_group_by_uuid(session, instance_id=instance_id, group_uuid=group_id, field="groupID")
 
 
-def offer_json(offer: Offer, level: Level, creators: dict[int, uuid.UUID]) -> dict[str, Any]:
+def offer_json(offer: Offer, siblings: Siblings, creators: dict[int, uuid.UUID]) -> dict[str, Any]:
     """A self-enrolment group as the learner sees it."""
     group = offer.group
-    parent_uuid = level.parent.uuid if level.parent is not None else None
+    parent_uuid = siblings.parent.uuid if siblings.parent is not None else None
     return {
-        **group_base(group, level.module.uuid, parent_uuid, creators.get(group.creator_id or 0)),
+        **group_base(group, siblings.module.uuid, parent_uuid, creators.get(group.creator_id or 0)),
         "description": group.description,
         "selfEnrol": group.self_enrol,
         "maxUser": group.max_user,
@@ -114,9 +114,9 @@ def list_self_enrol_groups(
     self-enrolment, each with its seats, its queue, its window's state, and where the learner stands.
     Refused (403) when the learner is not on the module's roster, or is a guest not admitted."""
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
-    level = service.level_of(session, module, parent_uuid_of(parent_group_id))
+    siblings = service.siblings_named(session, module, parent_uuid_of(parent_group_id))
     student_id = service.acting_for(session, principal, user_id=user_id)
-    found = service.offers(session, level=level, student_id=student_id, now=utcnow())
+    found = service.offers(session, siblings=siblings, student_id=student_id, now=utcnow())
     creators = creators_of(session, [o.group for o in found])
     return json_response(
         {
@@ -124,7 +124,7 @@ def list_self_enrol_groups(
             "code": 200,
             "total": len(found),
             "offset": 0,
-            "data": [offer_json(o, level, creators) for o in found],
+            "data": [offer_json(o, siblings, creators) for o in found],
         }
     )
 
@@ -188,12 +188,12 @@ def update_class_group(
     if "group_name" in changes:
         changes["name"] = changes.pop("group_name")
     service.update_group(session, principal, group, changes=changes)
-    level = service.level_of_group(session, group)
-    (row,) = class_groups.group_rows_by_id(session, principal, level.module, [group.id])
-    return json_response(class_group_json(row, level.module.uuid))
+    siblings = service.siblings_of_group(session, group)
+    (row,) = class_groups.group_rows_by_id(session, principal, siblings.module, [group.id])
+    return json_response(class_group_json(row, siblings.module.uuid))
 
 
-def policy_json(session: Session, level: Level, policy: EnrolmentPolicy) -> dict[str, Any]:
+def policy_json(session: Session, siblings: Siblings, policy: EnrolmentPolicy) -> dict[str, Any]:
     """A level's policy and its last allocation, camelCase."""
     closes = allocation.window_closes_at(session, policy)
     last = None
@@ -205,9 +205,9 @@ def policy_json(session: Session, level: Level, policy: EnrolmentPolicy) -> dict
             "error": policy.allocation_error,
         }
     return {
-        "resourceID": str(level.module.uuid),
-        "parentGroupID": str(level.parent.uuid) if level.parent is not None else None,
-        "allowMultiple": bool(level.parent.allow_multiple) if level.parent is not None else False,
+        "resourceID": str(siblings.module.uuid),
+        "parentGroupID": str(siblings.parent.uuid) if siblings.parent is not None else None,
+        "allowMultiple": bool(siblings.parent.allow_multiple) if siblings.parent is not None else False,
         "admitGuests": policy.admit_guests,
         "allocateAfterClose": policy.allocate_after_close,
         "placeLateEnrollees": policy.place_late_enrollees,
@@ -228,8 +228,8 @@ def get_self_enrol_policy(
     """Guests admitted or not, allocation at the close, placement of late enrollees, when the
     window closes, and the last allocation with the students it could not place (module managers)."""
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
-    level = service.level_of(session, module, parent_uuid_of(parent_group_id))
-    return json_response(policy_json(session, level, service.read_policy(session, principal, level)))
+    siblings = service.siblings_named(session, module, parent_uuid_of(parent_group_id))
+    return json_response(policy_json(session, siblings, service.read_policy(session, principal, siblings)))
 
 
 @router.put(
@@ -241,12 +241,12 @@ def get_self_enrol_policy(
 def set_self_enrol_policy(body: SelfEnrolPolicyRequest, session: SessionDep, principal: Writer) -> Response:
     """Change the fields sent, and only those (module managers only)."""
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=body.resource_id)
-    level = service.level_of(session, module, body.parent_group_id)
+    siblings = service.siblings_named(session, module, body.parent_group_id)
     changes = body.model_dump(
         exclude_unset=True, by_alias=False, include={*service.POLICY_FIELDS, "allow_multiple"}
     )
-    policy = service.set_policy(session, principal, level, changes=changes)
-    return json_response(policy_json(session, level, policy))
+    policy = service.set_policy(session, principal, siblings, changes=changes)
+    return json_response(policy_json(session, siblings, policy))
 
 
 @router.post(
@@ -261,9 +261,9 @@ def allocate_unplaced(body: AllocateRequest, session: SessionDep, principal: Wri
     reports who could not be placed. `toUpdate: false` previews it (module managers only)."""
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=body.resource_id)
     require_manager(session, principal, module)
-    level = service.level_of(session, module, body.parent_group_id)
+    siblings = service.siblings_named(session, module, body.parent_group_id)
     done = allocation.allocate_unplaced(
-        session, level=level, user_id=principal.user_id, save=body.to_update, seed=body.seed
+        session, siblings=siblings, user_id=principal.user_id, save=body.to_update, seed=body.seed
     )
     groups = groups_with_members(session, done.siblings, done.siblings.targets, done.members)
     return json_response(

@@ -14,12 +14,13 @@ from studentgroups.auth import Principal
 from studentgroups.enrolment.late import LatePlacement, place_late_enrollees
 from studentgroups.errors import Conflict, FieldError, Forbidden, NotFound
 from studentgroups.groups.service import add_members
-from studentgroups.listing import Page
+from studentgroups.listing import Page, uuid_text
 from studentgroups.lookup import student_ids_by_uid
 from studentgroups.permissions import manages_module, modules_readable, require_platform_writer
 from studentgroups.tables.group_types import GroupAccess, GroupType
 from studentgroups.tables.groups import Group, Membership
 from studentgroups.tables.modules import Module, ModuleStaff
+from studentgroups.tables.students import Student
 from studentgroups.tenancy import get_in_instance, paginate, scoped, scoped_columns, scoped_delete
 
 ROSTER_NAME = "Student Roster"
@@ -309,3 +310,21 @@ def set_staff(
             )
         )
     session.flush()
+
+
+def pool_of(session: Session, module: Module, *, include_guests: bool) -> dict[str, int]:
+    """The module's roster (and guest groups): each student's user id (uuid text) to their id.
+
+    One query; the uuids come as text from the database, since 100,000 of them are a pool.
+    """
+    kinds = [GroupType.STUDENT_ROSTER] + ([GroupType.GUEST_GROUP] if include_guests else [])
+    group_ids = scoped_columns(Group, module.instance_id, Group.id).where(
+        Group.module_id == module.id, Group.parent_group_id.is_(None), Group.group_type.in_(kinds)
+    )
+    stmt = (
+        scoped_columns(Student, module.instance_id, uuid_text(Student.uuid), Student.id)
+        .join(Membership, Membership.student_id == Student.id)
+        .where(Membership.group_id.in_(group_ids))
+    )
+    # A student on the roster and in a guest group comes twice; the dict keeps them once.
+    return {row[0]: row[1] for row in session.execute(stmt)}
