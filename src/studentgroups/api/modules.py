@@ -10,12 +10,13 @@ from fastapi import APIRouter, Query, Request, Response
 from studentgroups import permissions
 from studentgroups.api.formations import saved_out
 from studentgroups.api.student_lists import streamed_students
+from studentgroups.class_groups import service as class_groups
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import Forbidden, NotFound
 from studentgroups.formations import service as formations
 from studentgroups.formations.schemas import SavedFormationOut
-from studentgroups.groups import access, class_groups
+from studentgroups.groups import access
 from studentgroups.groups.service import get_group, member_count
 from studentgroups.instances.service import ensure_platform_user
 from studentgroups.modules import service

@@ -26,7 +26,11 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session, aliased
 
 from studentgroups.auth import Principal
-from studentgroups.enrolment.seats import (
+from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound
+from studentgroups.groups import service as groups_service
+from studentgroups.lookup import CHUNK
+from studentgroups.modules.service import is_manager, require_manager
+from studentgroups.seats import (
     Window,
     admitted,
     drop_queues,
@@ -41,10 +45,6 @@ from studentgroups.enrolment.seats import (
     take_seats,
     window_of,
 )
-from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound
-from studentgroups.groups import service as groups_service
-from studentgroups.lookup import CHUNK
-from studentgroups.modules.service import is_manager, require_manager
 from studentgroups.siblings import (
     Siblings,
     class_parent,

@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 from studentgroups import grouping
 from studentgroups.auth import Principal
 from studentgroups.db import utcnow
-from studentgroups.enrolment.seats import drop_queues
 from studentgroups.errors import BadRequest, Conflict, FieldError
 from studentgroups.formations.attributes import member_attributes
 from studentgroups.groups.service import write_memberships
 from studentgroups.listing import Page, uuid_text
 from studentgroups.modules.service import require_manager
+from studentgroups.seats import drop_queues
 from studentgroups.siblings import Siblings, lock_parent, parent_scope, under_parent
 from studentgroups.tables.formations import SavedFormation, pack_pairs, unpack_pairs
 from studentgroups.tables.group_types import GroupAccess, GroupType

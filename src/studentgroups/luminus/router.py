@@ -12,11 +12,13 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, aliased
 
 from studentgroups import grouping, permissions
+from studentgroups.class_groups import search
+from studentgroups.class_groups import service as class_groups
+from studentgroups.class_groups.randomise import RandomiseOptions, randomise_class_groups
 from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import BadRequest
-from studentgroups.groups import access, class_groups, search
-from studentgroups.groups.randomise import RandomiseOptions, randomise_class_groups
+from studentgroups.groups import access
 from studentgroups.lookup import find_group_by_uuid
 from studentgroups.luminus.schemas import (
     AddClassGroupsRequest,

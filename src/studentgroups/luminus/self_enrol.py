@@ -14,11 +14,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from studentgroups.class_groups import service as class_groups
 from studentgroups.db import utcnow
 from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import allocation, service
 from studentgroups.enrolment.service import Enrolment, Offer
-from studentgroups.groups import class_groups
 from studentgroups.lookup import find_group_by_uuid
 from studentgroups.luminus.router import (
     RESPONSES,

@@ -11,9 +11,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
-from studentgroups.enrolment.late import LatePlacement, place_late_enrollees
 from studentgroups.errors import Conflict, FieldError, Forbidden, NotFound
 from studentgroups.groups.service import add_members
+from studentgroups.late_enrollees import LatePlacement, place_late_enrollees
 from studentgroups.listing import Page, uuid_text
 from studentgroups.lookup import student_ids_by_uid
 from studentgroups.permissions import manages_module, modules_readable, require_platform_writer

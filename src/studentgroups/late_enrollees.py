@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from studentgroups.enrolment.seats import has_room, member_counts, take_seats
 from studentgroups.groups.service import memberships_in_scope
+from studentgroups.seats import has_room, member_counts, take_seats
 from studentgroups.siblings import lock_module, under_parent
 from studentgroups.tables.enrolment import EnrolmentPolicy
 from studentgroups.tables.groups import Group

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from studentgroups import permissions
 from studentgroups.auth import Principal
+from studentgroups.class_groups.service import module_groups
 from studentgroups.errors import Forbidden
 from studentgroups.groups.access import visible
-from studentgroups.groups.class_groups import module_groups
 from studentgroups.listing import uuid_text
 from studentgroups.lookup import chunk_size, one_of
 from studentgroups.modules.service import is_manager
