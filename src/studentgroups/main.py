@@ -32,12 +32,13 @@ from studentgroups.db import create_db_engine, create_session_factory, pool_capa
 from studentgroups.dependencies import Reader, database_slot, refuse_nul_in_query
 from studentgroups.enrolment.sweeper import sweep_windows
 from studentgroups.errors import NotFound
+from studentgroups.luminus import errors as luminus_errors
 from studentgroups.luminus.router import router as luminus_router
 from studentgroups.luminus.self_enrol import router as self_enrol_router
 from studentgroups.operations import configure_logging, install_operations
 from studentgroups.operations.process import limit_malloc_arenas
 from studentgroups.operations.security import docs_content_security_policy
-from studentgroups.problems import LUMINUS_PREFIX, PROBLEM_MEDIA_TYPE, error_responses, install_error_handlers
+from studentgroups.problems import PROBLEM_MEDIA_TYPE, error_responses, install_error_handlers
 from studentgroups.routing import id_path
 from studentgroups.settings import Settings, get_settings
 from studentgroups.slots import Slots
@@ -111,7 +112,7 @@ def _tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
             }
             for status, described in added.items():
                 responses.setdefault(status, {"description": described["description"]})
-            if path.startswith(LUMINUS_PREFIX):
+            if path.startswith(luminus_errors.PREFIX):
                 # LumiNUS errors are JSON strings, as its document has them.
                 for status, response in responses.items():
                     if int(status) >= 400:
@@ -176,6 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     patience = settings.db_pool_timeout_seconds
     app.state.database_slots = Slots(pool_capacity(settings), patience_seconds=patience)
     app.state.writer_slots = Slots(1, patience_seconds=patience) if settings.is_sqlite else None
+    # Each surface writes its errors in its own shape: LumiNUS's are strings.
+    app.state.error_surfaces = {luminus_errors.PREFIX: luminus_errors.render}
     install_error_handlers(app)
     # Request ids, logs, metrics, security headers, CORS, limits; /healthz, /readyz, /metrics.
     operations = install_operations(app, settings)

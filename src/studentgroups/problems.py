@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -64,13 +64,10 @@ def problem_type(slug: str) -> str:
     return f"urn:studentgroups:problem:{slug}"
 
 
-LUMINUS_PREFIX = "/user/"
-
-
-def _luminus_message(detail: str, errors: Sequence[FieldError]) -> str:
-    """One sentence: what is wrong, then each bad field with its reason."""
-    reasons = "; ".join(f"{e.field}: {e.message}" for e in errors)
-    return f"{detail} {reasons}" if reasons else detail
+SurfaceErrors = Callable[[int, str, Sequence[FieldError], Mapping[str, str] | None, bool], Response]
+"""How a surface other than problem details writes an error: status, detail, the bad fields,
+headers, and whether the error is a service's (its names are snake_case, the services' own) or
+the request's (the names are the client's, as sent)."""
 
 
 def error_response(
@@ -81,11 +78,16 @@ def error_response(
     detail: str,
     errors: Sequence[FieldError] = (),
     headers: Mapping[str, str] | None = None,
+    *,
+    raised_by_service: bool = False,
 ) -> Response:
-    """An error in the caller's surface: a JSON string on LumiNUS paths, problem details elsewhere."""
-    if request.url.path.startswith(LUMINUS_PREFIX):
-        body = json.dumps(_luminus_message(detail, errors), ensure_ascii=False).encode()
-        return Response(body, status_code=status, media_type="application/json", headers=headers)
+    """An error in the caller's surface: problem details, unless the path is a surface's that
+    renders its own (`app.state.error_surfaces`, path prefix to renderer: LumiNUS's strings)."""
+    app = request.scope.get("app")
+    surfaces: Mapping[str, SurfaceErrors] = getattr(getattr(app, "state", None), "error_surfaces", {})
+    for prefix, render in surfaces.items():
+        if request.url.path.startswith(prefix):
+            return render(status, detail, errors, headers, raised_by_service)
     return problem_response(status, title, slug, detail, errors, headers)
 
 
@@ -137,7 +139,9 @@ _STATUS_TITLES = {
 
 async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return error_response(request, exc.status, exc.title, exc.slug, exc.detail, exc.errors)
+    return error_response(
+        request, exc.status, exc.title, exc.slug, exc.detail, exc.errors, raised_by_service=True
+    )
 
 
 def json_body_errors(request: Request, errors: Sequence[Any]) -> Sequence[Any]:

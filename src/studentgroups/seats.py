@@ -112,7 +112,7 @@ def require_on_module(
 
 def refusal(rule: str, message: str) -> FieldError:
     """The reason a self-enrolment call was refused, as a rule a client can branch on."""
-    return FieldError(field="selfEnrol", rule=rule, message=message)
+    return FieldError(field="self_enrol", rule=rule, message=message)
 
 
 def member_counts(session: Session, instance_id: int, group_ids: Sequence[int]) -> dict[int, int]:

@@ -95,7 +95,7 @@ def class_parent(session: Session, module: Module, parent_uuid: uuid.UUID | None
     if parent_uuid is None:
         return None
     parent = find_group_by_uuid(
-        session, instance_id=module.instance_id, group_uuid=parent_uuid, field="parentGroupID"
+        session, instance_id=module.instance_id, group_uuid=parent_uuid, field="parent_group_id"
     )
     if parent.module_id != module.id:
         raise BadRequest(f"Parent group {parent_uuid} is not a group of module {module.code}.")

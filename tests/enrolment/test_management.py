@@ -63,7 +63,8 @@ def test_join_list_and_leave_with_integer_ids(course: Course) -> None:
     full = enrol(course, group, second)
     assert full.status_code == 409
     assert full.headers["content-type"] == "application/problem+json"
-    assert [(e["field"], e["rule"]) for e in full.json()["errors"]] == [("selfEnrol", "full")]
+    # The management surface names fields as it does everywhere: snake_case, never LumiNUS's names.
+    assert [(e["field"], e["rule"]) for e in full.json()["errors"]] == [("self_enrol", "full")]
     assert enrol(course, group, second, queue=True).json()["queue_position"] == 1
 
     listed = course.tenant.get(
@@ -190,4 +191,28 @@ def test_at_the_root_allow_multiple_is_refused(course: Course) -> None:
         f"/modules/{course.module['id']}/enrolment/policy", json={"allow_multiple": True}
     )
     assert response.status_code == 400
-    assert response.json()["errors"][0]["field"] == "allowMultiple"
+    assert response.json()["errors"][0]["field"] == "allow_multiple"
+
+
+def test_a_window_that_closes_before_it_opens_is_named_in_each_surfaces_own_words(course: Course) -> None:
+    group = module_group(course, "W", self_enrol=True, self_enrol_open_date="2030-02-01T00:00:00Z")
+    # The rule is the service's (the open date is stored, the close date sent alone).
+    changed = course.tenant.put(
+        f"/modules/{course.module['id']}/groups/{group['id']}",
+        json={"self_enrol_close_date": "2030-01-01T00:00:00Z"},
+    )
+    assert changed.status_code == 400, changed.text
+    problem = changed.json()
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [("self_enrol_close_date", "after_open")]
+    assert "selfEnrol" not in changed.text
+    assert "self_enrol_open_date must be before self_enrol_close_date" in problem["detail"]
+
+    luminus = course.tenant.put(
+        f"/user/Groups/ClassGroups/{group['uuid']}", json={"selfEnrolCloseDate": "2030-01-01T00:00:00Z"}
+    )
+    assert luminus.status_code == 400, luminus.text
+    message = luminus.json()
+    assert isinstance(message, str)
+    assert "selfEnrolOpenDate must be before selfEnrolCloseDate" in message
+    assert "selfEnrolCloseDate: must be after the open date" in message
+    assert "self_enrol" not in message

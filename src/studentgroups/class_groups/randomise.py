@@ -77,19 +77,19 @@ def _options(options: RandomiseOptions, pool: dict[str, int], siblings: Siblings
         raise BadRequest(
             f"Group {missing_groups[0]} (pinned) is not one of the class groups randomised into.",
             errors=[
-                FieldError(field="pinned.groupID", rule="not_a_target", message=f"group {g}")
+                FieldError(field="pinned.group_id", rule="not_a_target", message=f"group {g}")
                 for g in missing_groups
             ],
         )
-    pinned_students = _student_ids(pool, tuple((u,) for u, _ in options.pinned), "pinned.userID")
+    pinned_students = _student_ids(pool, tuple((u,) for u, _ in options.pinned), "pinned.user_id")
     return Options(
         strategy=options.strategy,
         seed=options.seed,
         numeric=options.numeric,
         categorical=options.categorical,
         no_isolation=options.no_isolation,
-        keep_together=_student_ids(pool, options.keep_together, "keepTogether"),
-        keep_apart=_student_ids(pool, options.keep_apart, "keepApart"),
+        keep_together=_student_ids(pool, options.keep_together, "keep_together"),
+        keep_apart=_student_ids(pool, options.keep_apart, "keep_apart"),
         pinned=tuple(
             (student[0], group_id[g]) for student, (_, g) in zip(pinned_students, options.pinned, strict=True)
         ),

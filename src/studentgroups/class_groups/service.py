@@ -123,16 +123,16 @@ def _listed_groups(
 ) -> tuple[Module, list[Group]]:
     """The groups named, in the order given, and their module: all found, all of one parent."""
     if len(set(group_uuids)) != len(group_uuids):
-        raise BadRequest("A group appears twice in iDs_UserGuids.")
+        raise BadRequest("A group appears twice in ids_user_guids.")
     found = {
         g.uuid: g for g in session.scalars(scoped(Group, instance_id).where(Group.uuid.in_(group_uuids)))
     }
     missing = [g for g in group_uuids if g not in found]
     if missing:
         raise NotFound(
-            f"No group {missing[0]} in this instance (iDs_UserGuids.key).",
+            f"No group {missing[0]} in this instance (ids_user_guids.key).",
             errors=[
-                FieldError(field="iDs_UserGuids.key", rule="not_found", message=f"no group {g}")
+                FieldError(field="ids_user_guids.key", rule="not_found", message=f"no group {g}")
                 for g in missing
             ],
         )
@@ -183,14 +183,14 @@ def _wanted_memberships(
             raise BadRequest(
                 f"User {unknown[0]} is not on module {module.code}'s roster or guest groups.",
                 errors=[
-                    FieldError(field="iDs_UserGuids.value", rule="not_in_module", message=f"user {u}")
+                    FieldError(field="ids_user_guids.value", rule="not_in_module", message=f"user {u}")
                     for u in unknown[:100]
                 ],
             )
         for user in dict.fromkeys(users):
             student_id = pool[user]
             if not allow_multiple and student_id in seen:
-                raise BadRequest(f"User {user} is listed in two of these groups; allowMultiple is false.")
+                raise BadRequest(f"User {user} is listed in two of these groups; allow_multiple is false.")
             seen.add(student_id)
             wanted.append((group.id, student_id))
     return wanted
@@ -213,7 +213,7 @@ def _refuse_moves_out_of_other_groups(
         if elsewhere is not None:
             raise Forbidden(
                 "A user listed is in another group under the same parent; only a manager of the module "
-                "may move them (or send allowMultiple)."
+                "may move them (or send allow_multiple)."
             )
 
 

@@ -71,7 +71,7 @@ def acting_for(
     *,
     user_id: uuid.UUID | None = None,
     student_id: int | None = None,
-    field: str = "userID",
+    field: str = "user_id",
 ) -> int:
     """The student a call acts for: a learner's key acts for its own student; any other key names
     the student (`field`: `userID` on LumiNUS, `student_id` on our own surface)."""
@@ -225,7 +225,7 @@ def update_group(session: Session, principal: Principal, group: Group, *, change
             "Only class groups take self-enrolment.",
             errors=[
                 FieldError(
-                    field="selfEnrol",
+                    field="self_enrol",
                     rule="class_groups_only",
                     message="only class groups take self-enrolment",
                 )
@@ -239,10 +239,10 @@ def update_group(session: Session, principal: Principal, group: Group, *, change
     opens, closes = group.self_enrol_open_date, group.self_enrol_close_date
     if opens is not None and closes is not None and opens >= closes:
         raise BadRequest(
-            "selfEnrolOpenDate must be before selfEnrolCloseDate.",
+            "self_enrol_open_date must be before self_enrol_close_date.",
             errors=[
                 FieldError(
-                    field="selfEnrolCloseDate", rule="after_open", message="must be after the open date"
+                    field="self_enrol_close_date", rule="after_open", message="must be after the open date"
                 )
             ],
         )
@@ -259,8 +259,8 @@ def _set_allow_multiple(session: Session, siblings: Siblings, allow: bool) -> No
         session.refresh(parent)  # as it is now that the module is locked
     if parent is None:
         raise BadRequest(
-            "allowMultiple: a module's root class groups hold a student once; set it on a parent group.",
-            errors=[FieldError(field="allowMultiple", rule="parent_only", message="needs a parent group")],
+            "allow_multiple: a module's root class groups hold a student once; set it on a parent group.",
+            errors=[FieldError(field="allow_multiple", rule="parent_only", message="needs a parent group")],
         )
     instance_id = parent.instance_id
     if not allow and parent.allow_multiple:
@@ -273,10 +273,10 @@ def _set_allow_multiple(session: Session, siblings: Siblings, allow: bool) -> No
         )
         if several is not None:
             raise Conflict(
-                "allowMultiple: some students are in several of these groups; take them out of all but "
+                "allow_multiple: some students are in several of these groups; take them out of all but "
                 "one first.",
                 errors=[
-                    FieldError(field="allowMultiple", rule="held_several", message="a student holds several")
+                    FieldError(field="allow_multiple", rule="held_several", message="a student holds several")
                 ],
             )
     session.execute(
