@@ -319,6 +319,42 @@ def module_groups(
     return stmt.where(visible(principal, manages_module=manages))
 
 
+def class_groups_under(session: Session, principal: Principal, siblings: Siblings) -> list[Row[Any]]:
+    """The class groups under the parent (or at the module's root) that the caller may see, by id,
+    each with its parent's and creator's LumiNUS ids (`module_groups`)."""
+    parent = siblings.parent
+    stmt = module_groups(session, principal, siblings.module).where(
+        Group.group_type == GroupType.CLASS_GROUP,
+        Group.parent_group_id.is_(None) if parent is None else Group.parent_group_id == parent.id,
+    )
+    return list(session.execute(stmt.order_by(Group.id)).all())
+
+
+def creator_uuids(session: Session, instance_id: int, groups: Sequence[Group]) -> dict[int, uuid.UUID]:
+    """The LumiNUS ids of the users who created these groups, by user id."""
+    ids = {g.creator_id for g in groups if g.creator_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(scoped_columns(User, instance_id, User.id, User.uuid).where(User.id.in_(ids)))
+    return {row.id: row.uuid for row in rows}
+
+
+def linked_uuids(
+    session: Session, group: Group
+) -> tuple[uuid.UUID | None, uuid.UUID | None, uuid.UUID | None]:
+    """The LumiNUS ids of a group's module, parent and creator (each None when it has none), in
+    one query."""
+    Creator = aliased(User)  # noqa: N806 - an aliased table reads as a class
+    row = session.execute(
+        scoped_columns(Group, group.instance_id, Module.uuid, _Parent.uuid, Creator.uuid)
+        .outerjoin(Module, Module.id == Group.module_id)
+        .outerjoin(_Parent, _Parent.id == Group.parent_group_id)
+        .outerjoin(Creator, Creator.id == Group.creator_id)
+        .where(Group.id == group.id)
+    ).one()
+    return row[0], row[1], row[2]
+
+
 def visible_groups(session: Session, principal: Principal, module: Module) -> Select[Any]:
     """The module's groups the caller may see, with what the LumiNUS class-group model needs beside them."""
     of_module = scoped_columns(Group, module.instance_id, Group.id).where(Group.module_id == module.id)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
-from sqlalchemy import Row, select
-from sqlalchemy.orm import Session, aliased
 
-from studentgroups import grouping, permissions
+from studentgroups import permissions
 from studentgroups.class_groups import search
 from studentgroups.class_groups import service as class_groups
 from studentgroups.class_groups.randomise import RandomiseOptions, randomise_class_groups
@@ -20,6 +17,13 @@ from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import BadRequest
 from studentgroups.groups import access
 from studentgroups.lookup import find_group_by_uuid
+from studentgroups.luminus.params import (
+    GROUP_TYPE_FILTER,
+    RESPONSES,
+    ParentGroupQuery,
+    ResourceId,
+    parent_uuid_of,
+)
 from studentgroups.luminus.schemas import (
     AddClassGroupsRequest,
     ClassGroupModel,
@@ -32,100 +36,24 @@ from studentgroups.luminus.schemas import (
     SearchEnvelope,
     UpdateGroupsUsersRequest,
 )
+from studentgroups.luminus.shapes import (
+    class_group_json,
+    figures_json,
+    group_base,
+    group_json,
+    groups_with_members,
+    quality_json,
+)
 from studentgroups.modules.service import get_module_by_uuid
 from studentgroups.permissions import StudentFields
 from studentgroups.responses import json_response
 from studentgroups.result_filters import Items, Since, Threshold, Until
 from studentgroups.results import service as results
-from studentgroups.results.aggregates import Figures
 from studentgroups.results.schemas import DEFAULT_THRESHOLD
 from studentgroups.routing import JsonBodyRoute
 from studentgroups.siblings import Siblings, class_parent
-from studentgroups.tables.group_types import GroupType
-from studentgroups.tables.groups import Group
-from studentgroups.tables.instances import User
-from studentgroups.tables.modules import Module
 
 router = APIRouter(prefix="/user", tags=["LumiNUS groups"], route_class=JsonBodyRoute)
-
-ResourceId = Annotated[uuid.UUID, Path(alias="ResourceID", description="Module ID.")]
-ParentGroupQuery = Annotated[
-    str | None,
-    Query(
-        alias="parentGroupID",
-        description="A class group: its sub-groups are the level; empty or absent: the module's root.",
-    ),
-]
-
-STRING_ERROR = {"content": {"application/json": {"schema": {"type": "string"}}}}
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Bad Request: what is wrong, as a JSON string.", **STRING_ERROR},
-    401: {"description": "No API key, or an unknown or revoked one.", **STRING_ERROR},
-    403: {"description": "Login user not authorized to perform this action.", **STRING_ERROR},
-    404: {"description": "No such module or group in the caller's instance.", **STRING_ERROR},
-    409: {"description": "Another change got there first; nothing was saved.", **STRING_ERROR},
-    411: {"description": "POST or PUT without a body.", **STRING_ERROR},
-    415: {"description": "The body is not JSON.", **STRING_ERROR},
-    500: {"description": "Server Error.", **STRING_ERROR},
-}
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 UTC, `Z`-suffixed."""
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def group_base(
-    group: Group, module_uuid: uuid.UUID | None, parent_uuid: uuid.UUID | None, creator_uuid: uuid.UUID | None
-) -> dict[str, Any]:
-    group_type = GroupType(group.group_type)
-    return {
-        "id": str(group.uuid),
-        "groupName": group.name,
-        "groupType": int(group_type),
-        "groupTypeName": group_type.display_name,
-        "creatorID": str(creator_uuid) if creator_uuid else None,
-        "resourceID": str(module_uuid) if module_uuid else None,
-        "parentGroupID": str(parent_uuid) if parent_uuid else None,
-        "groupAccess": group.group_access,
-    }
-
-
-def class_group_json(row: Row[Any], module_uuid: uuid.UUID) -> dict[str, Any]:
-    """A row of `class_groups.visible_groups` as the LumiNUS class-group model."""
-    group: Group = row[0]
-    return {
-        **group_base(group, module_uuid, row.parent_uuid, row.creator_uuid),
-        "description": group.description,
-        "selfEnrol": group.self_enrol,
-        "maxUser": group.max_user,
-        "selfEnrolOpenDate": iso(group.self_enrol_open_date),
-        "selfEnrolCloseDate": iso(group.self_enrol_close_date),
-        "memberCount": row.member_count,
-        "waitlist": group.waitlist,
-    }
-
-
-def creators_of(session: Session, groups: list[Group]) -> dict[int, uuid.UUID]:
-    ids = {g.creator_id for g in groups if g.creator_id is not None}
-    if not ids:
-        return {}
-    return {row.id: row.uuid for row in session.execute(select(User.id, User.uuid).where(User.id.in_(ids)))}
-
-
-def groups_with_members(
-    session: Session, siblings: Siblings, groups: list[Group], members: dict[int, list[str]]
-) -> list[dict[str, Any]]:
-    """The documented group model of each group, with its members' user ids."""
-    creators = creators_of(session, groups)
-    parent_uuid = siblings.parent.uuid if siblings.parent else None
-    answer = []
-    for group in groups:
-        creator = creators.get(group.creator_id or 0)
-        answer.append(
-            {**group_base(group, siblings.module.uuid, parent_uuid, creator), "members": members[group.id]}
-        )
-    return answer
 
 
 UNPLACED_IN_HEADER = 100
@@ -285,18 +213,6 @@ def list_module_groups(
     )
 
 
-GROUP_TYPE_FILTER = frozenset([search.IN_NO_GROUP, *(int(t) for t in GroupType)])
-
-
-def parent_uuid_of(raw: str | None) -> uuid.UUID | None:
-    if not raw:
-        return None  # "If empty, means it is the root level."
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise BadRequest(f"parentGroupID: {raw!r} is not a group id (a UUID).") from None
-
-
 @router.get(
     "/Resource/{ResourceID}/Group/Search",
     response_model=SearchEnvelope,
@@ -368,74 +284,6 @@ def search_module(
     return json_response({"status": "success", "code": 200, "total": total, "offset": offset, "data": data})
 
 
-def quality_json(report: grouping.QualityReport) -> dict[str, Any]:
-    """A formation's quality report, camelCase."""
-    return {
-        "sizes": report.sizes,
-        "numeric": [
-            {
-                "attribute": n.attribute,
-                "sdOfMeans": n.sd_of_means,
-                "rangeOfMeans": n.range_of_means,
-                "sdOfSds": n.sd_of_sds,
-                "sdOfMeansRatio": n.sd_of_means_ratio,
-                "rangeOfMeansRatio": n.range_of_means_ratio,
-                "sdOfSdsRatio": n.sd_of_sds_ratio,
-            }
-            for n in report.numeric
-        ],
-        "categorical": [
-            {"attribute": c.attribute, "largestDeviation": c.largest_deviation, "isolated": c.isolated}
-            for c in report.categorical
-        ],
-        "violations": report.violations,
-        "seed": report.seed,
-        "strategy": report.strategy,
-        "runtimeMs": report.runtime_ms,
-    }
-
-
-def figures_json(figures: Figures) -> dict[str, Any]:
-    """A group's figures, camelCase."""
-    return {
-        "memberCount": figures.member_count,
-        "membersWithResults": figures.members_with_results,
-        "resultCount": figures.result_count,
-        "meanScore": figures.mean_score,
-        "medianScore": figures.median_score,
-        "p25Score": figures.p25_score,
-        "p75Score": figures.p75_score,
-        "minScore": figures.min_score,
-        "maxScore": figures.max_score,
-        "sdScore": figures.sd_score,
-        "successRate": figures.success_rate,
-        "histogram": figures.histogram,
-        "items": [
-            {
-                "item": i.item,
-                "resultCount": i.result_count,
-                "meanScore": i.mean_score,
-                "successRate": i.success_rate,
-            }
-            for i in figures.items
-        ],
-    }
-
-
-def _group_json(session: Session, group: Group) -> dict[str, Any]:
-    """The documented base model of any group, its module's, parent's and creator's ids read in one query."""
-    Parent, Creator = aliased(Group), aliased(User)  # noqa: N806 - aliased tables read as classes
-    module_uuid, parent_uuid, creator_uuid = session.execute(
-        select(Module.uuid, Parent.uuid, Creator.uuid)
-        .select_from(Group)
-        .outerjoin(Module, Module.id == Group.module_id)
-        .outerjoin(Parent, Parent.id == Group.parent_group_id)
-        .outerjoin(Creator, Creator.id == Group.creator_id)
-        .where(Group.id == group.id)
-    ).one()
-    return group_base(group, module_uuid, parent_uuid, creator_uuid)
-
-
 IncludeSubgroups = Annotated[
     bool, Query(alias="includeSubgroups", description="Count the members of the group's sub-groups too.")
 ]
@@ -474,7 +322,7 @@ def group_results(
     )
     return json_response(
         {
-            **_group_json(session, group),
+            **group_json(session, group),
             "threshold": threshold,
             "includeSubgroups": include_subgroups,
             **figures_json(figures),
@@ -502,14 +350,7 @@ def compare_class_groups(
     their members together; only the groups the caller may see."""
     module = get_module_by_uuid(session, instance_id=principal.instance_id, module_uuid=resource_id)
     parent = class_parent(session, module, parent_uuid_of(parent_group_id))
-    rows = session.execute(
-        class_groups.module_groups(session, principal, module)
-        .where(
-            Group.group_type == GroupType.CLASS_GROUP,
-            Group.parent_group_id.is_(None) if parent is None else Group.parent_group_id == parent.id,
-        )
-        .order_by(Group.id)
-    ).all()
+    rows = class_groups.class_groups_under(session, principal, Siblings(module, parent))
     compared = results.compare_groups(
         session,
         instance_id=principal.instance_id,

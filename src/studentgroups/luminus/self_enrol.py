@@ -20,17 +20,7 @@ from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import allocation, service
 from studentgroups.enrolment.service import Enrolment, Offer
 from studentgroups.lookup import find_group_by_uuid
-from studentgroups.luminus.router import (
-    RESPONSES,
-    ParentGroupQuery,
-    ResourceId,
-    class_group_json,
-    creators_of,
-    group_base,
-    groups_with_members,
-    iso,
-    parent_uuid_of,
-)
+from studentgroups.luminus.params import RESPONSES, ParentGroupQuery, ResourceId, parent_uuid_of
 from studentgroups.luminus.schemas import (
     AllocateRequest,
     AllocationReport,
@@ -42,6 +32,7 @@ from studentgroups.luminus.schemas import (
     SelfEnrolPolicyRequest,
     UpdateClassGroupRequest,
 )
+from studentgroups.luminus.shapes import class_group_json, group_base, groups_with_members, iso
 from studentgroups.modules.service import get_module_by_uuid, require_manager
 from studentgroups.responses import json_response
 from studentgroups.routing import JsonBodyRoute
@@ -117,7 +108,7 @@ def list_self_enrol_groups(
     siblings = service.siblings_named(session, module, parent_uuid_of(parent_group_id))
     student_id = service.acting_for(session, principal, user_id=user_id)
     found = service.offers(session, siblings=siblings, student_id=student_id, now=utcnow())
-    creators = creators_of(session, [o.group for o in found])
+    creators = class_groups.creator_uuids(session, module.instance_id, [o.group for o in found])
     return json_response(
         {
             "status": "success",
