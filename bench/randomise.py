@@ -24,9 +24,8 @@ from sqlalchemy.engine import make_url
 
 from harness import Server, fresh_database, running_server
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
+from studentgroups.demo import course_with_class_groups
 from studentgroups.groups.service import write_memberships
-from studentgroups.instances.service import create_instance
-from studentgroups.modules.service import create_module
 from studentgroups.settings import Settings
 from studentgroups.siblings import parent_scope
 from studentgroups.tables.group_types import GroupType
@@ -38,47 +37,16 @@ def seed_course(url: str, students: int, groups: int) -> dict[str, Any]:
     """A module with `students` on its roster and `groups` class groups under one parent."""
     engine = create_db_engine(Settings(database_url=url))
     with transaction(create_session_factory(engine)) as session:
-        instance, issued = create_instance(session, name="bench")
-        view = create_module(
-            session,
-            instance_id=instance.id,
-            code="BIG1000",
-            name="Big course",
-            description=None,
-            creator_id=issued.user.id,
+        seeded = course_with_class_groups(
+            session, instance_name="bench", code="BIG1000", name="Big course", groups=groups
         )
-        parent = Group(
-            instance_id=instance.id,
-            module_id=view.module.id,
-            name="All tutorials",
-            group_type=GroupType.CLASS_GROUP,
-            creator_id=issued.user.id,
-        )
-        session.add(parent)
-        session.flush()
         now = utcnow()
-        session.execute(
-            insert(Group),
-            [
-                {
-                    "instance_id": instance.id,
-                    "module_id": view.module.id,
-                    "parent_group_id": parent.id,
-                    "name": f"T{i:04d}",
-                    "group_type": GroupType.CLASS_GROUP,
-                    "creator_id": issued.user.id,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(groups)
-            ],
-        )
         for start in range(0, students, 10_000):
             session.execute(
                 insert(Student),
                 [
                     {
-                        "instance_id": instance.id,
+                        "instance_id": seeded.instance_id,
                         "uid": f"s{i:06d}",
                         "attributes": {},
                         "created_at": now,
@@ -87,21 +55,23 @@ def seed_course(url: str, students: int, groups: int) -> dict[str, Any]:
                     for i in range(start, min(start + 10_000, students))
                 ],
             )
-        student_ids = list(session.scalars(select(Student.id).where(Student.instance_id == instance.id)))
+        student_ids = list(
+            session.scalars(select(Student.id).where(Student.instance_id == seeded.instance_id))
+        )
         write_memberships(
             session,
-            [(view.roster_group_id, s) for s in student_ids],
-            instance_id=instance.id,
-            scope=f"module:{view.module.id}:type:{GroupType.STUDENT_ROSTER}",
+            [(seeded.module.roster_group_id, s) for s in student_ids],
+            instance_id=seeded.instance_id,
+            scope=f"module:{seeded.module.module.id}:type:{GroupType.STUDENT_ROSTER}",
             exclusive=True,
         )
-        target_ids = list(session.scalars(select(Group.id).where(Group.parent_group_id == parent.id)))
+        target_ids = list(session.scalars(select(Group.id).where(Group.parent_group_id == seeded.parent.id)))
         course = {
-            "key": issued.secret,
-            "resource": str(view.module.uuid),
-            "parent": str(parent.uuid),
-            "parent_id": parent.id,
-            "instance_id": instance.id,
+            "key": seeded.api_key,
+            "resource": str(seeded.module.module.uuid),
+            "parent": str(seeded.parent.uuid),
+            "parent_id": seeded.parent.id,
+            "instance_id": seeded.instance_id,
             "student_ids": student_ids,
             "target_ids": target_ids,
         }

@@ -1,4 +1,5 @@
-"""Demo data: an instance a new user can try the API on at once."""
+"""Demo data: an instance a new user can try the API on at once, and the bulk seeding of a big
+course that the benchmarks and the fault tests share (`class_groups_under_one_parent`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from studentgroups.clusters.service import create_cluster
+from studentgroups.db import utcnow
 from studentgroups.groups.service import add_members, create_group
 from studentgroups.instances.service import create_instance
+from studentgroups.modules.service import ModuleView, create_module
 from studentgroups.results.schemas import ResultIn
 from studentgroups.results.service import record_results
+from studentgroups.tables.group_types import GroupType
+from studentgroups.tables.groups import Group
 from studentgroups.tables.students import Student
 
 _CLUSTERS = {
@@ -119,3 +125,64 @@ def create_demo(session: Session, *, seed: int = 2014) -> DemoSummary:
         results=len(results),
         cluster_ids=cluster_ids,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SeededCourse:
+    """A new instance with a module and a parent class group with class groups under it."""
+
+    instance_id: int
+    api_key: str
+    creator_id: int
+    module: ModuleView
+    parent: Group
+
+
+def course_with_class_groups(
+    session: Session, *, instance_name: str, code: str, name: str, groups: int
+) -> SeededCourse:
+    """A new instance, its module `code`, and under a parent class group "All tutorials" `groups`
+    class groups (T0000, T0001, ...), made in one INSERT: the benchmarks' and fault tests' course,
+    their roster left to them."""
+    instance, issued = create_instance(session, name=instance_name)
+    view = create_module(
+        session, instance_id=instance.id, code=code, name=name, description=None, creator_id=issued.user.id
+    )
+    parent = class_groups_under_one_parent(
+        session, instance_id=instance.id, module_id=view.module.id, creator_id=issued.user.id, count=groups
+    )
+    return SeededCourse(instance.id, issued.secret, issued.user.id, view, parent)
+
+
+def class_groups_under_one_parent(
+    session: Session, *, instance_id: int, module_id: int, creator_id: int, count: int
+) -> Group:
+    """A parent class group "All tutorials" in the module and `count` class groups under it
+    (T0000, T0001, ...), the latter in one INSERT; the parent."""
+    parent = Group(
+        instance_id=instance_id,
+        module_id=module_id,
+        name="All tutorials",
+        group_type=GroupType.CLASS_GROUP,
+        creator_id=creator_id,
+    )
+    session.add(parent)
+    session.flush()
+    now = utcnow()
+    session.execute(
+        insert(Group),
+        [
+            {
+                "instance_id": instance_id,
+                "module_id": module_id,
+                "parent_group_id": parent.id,
+                "name": f"T{i:04d}",
+                "group_type": GroupType.CLASS_GROUP,
+                "creator_id": creator_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(count)
+        ],
+    )
+    return parent

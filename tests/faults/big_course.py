@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
+from studentgroups.demo import course_with_class_groups
 from studentgroups.groups.service import write_memberships
-from studentgroups.instances.service import create_instance
 from studentgroups.listing import uuid_text
-from studentgroups.modules.service import create_module
 from studentgroups.settings import Settings
 from studentgroups.siblings import module_root_scope, parent_scope
 from studentgroups.tables.formations import SavedFormation, pack_pairs
@@ -57,41 +56,10 @@ def seed_big_course(database_url: str, *, students: int, groups: int) -> BigCour
     engine = create_db_engine(Settings(database_url=database_url))
     try:
         with transaction(create_session_factory(engine)) as session:
-            instance, issued = create_instance(session, name="faults")
-            view = create_module(
-                session,
-                instance_id=instance.id,
-                code="BIG100K",
-                name="A course of 100,000",
-                description=None,
-                creator_id=issued.user.id,
+            seeded = course_with_class_groups(
+                session, instance_name="faults", code="BIG100K", name="A course of 100,000", groups=groups
             )
-            parent = Group(
-                instance_id=instance.id,
-                module_id=view.module.id,
-                name="All tutorials",
-                group_type=GroupType.CLASS_GROUP,
-                creator_id=issued.user.id,
-            )
-            session.add(parent)
-            session.flush()
             now = utcnow()
-            session.execute(
-                insert(Group),
-                [
-                    {
-                        "instance_id": instance.id,
-                        "module_id": view.module.id,
-                        "parent_group_id": parent.id,
-                        "name": f"T{i:04d}",
-                        "group_type": GroupType.CLASS_GROUP,
-                        "creator_id": issued.user.id,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i in range(groups)
-                ],
-            )
             student_ids = list(
                 session.scalars(
                     text(
@@ -99,24 +67,24 @@ def seed_big_course(database_url: str, *, students: int, groups: int) -> BigCour
                         "SELECT gen_random_uuid(), :instance, 'learner-' || n, '{}'::jsonb, :now, :now "
                         "FROM generate_series(1, :count) AS n RETURNING id"
                     ),
-                    {"instance": instance.id, "now": now.replace(tzinfo=None), "count": students},
+                    {"instance": seeded.instance_id, "now": now.replace(tzinfo=None), "count": students},
                 )
             )
             write_memberships(
                 session,
-                [(view.roster_group_id, s) for s in student_ids],
-                instance_id=instance.id,
-                scope=module_root_scope(view.module.id, GroupType.STUDENT_ROSTER),
+                [(seeded.module.roster_group_id, s) for s in student_ids],
+                instance_id=seeded.instance_id,
+                scope=module_root_scope(seeded.module.module.id, GroupType.STUDENT_ROSTER),
                 exclusive=True,
             )
             course = BigCourse(
-                key=issued.secret,
-                instance_id=instance.id,
-                module_id=view.module.id,
-                resource=str(view.module.uuid),
-                parent=str(parent.uuid),
-                parent_id=parent.id,
-                roster_group_id=view.roster_group_id,
+                key=seeded.api_key,
+                instance_id=seeded.instance_id,
+                module_id=seeded.module.module.id,
+                resource=str(seeded.module.module.uuid),
+                parent=str(seeded.parent.uuid),
+                parent_id=seeded.parent.id,
+                roster_group_id=seeded.module.roster_group_id,
                 student_ids=sorted(student_ids),
             )
         with engine.connect() as conn:

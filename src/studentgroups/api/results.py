@@ -20,7 +20,7 @@ from studentgroups.groups import access
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.problems import error_responses, is_json_media_type
 from studentgroups.responses import json_response, json_rows
-from studentgroups.result_filters import Items, Since, Threshold, Until
+from studentgroups.result_filters import Filters, Items, Since, Until
 from studentgroups.results import service
 from studentgroups.results.aggregates import Figures
 from studentgroups.results.schemas import (
@@ -209,10 +209,7 @@ def group_results(
     student_group_id: Annotated[int, id_path("student group")],
     session: SessionDep,
     principal: Reader,
-    items: Items = None,
-    since: Since = None,
-    until: Until = None,
-    threshold: Threshold = DEFAULT_THRESHOLD,
+    filters: Filters,
     include_subgroups: IncludeSubgroups = False,
 ) -> Response:
     """How the group is doing: its members' results summed up (see `GroupFigures`)."""
@@ -220,14 +217,14 @@ def group_results(
     figures = service.group_figures(
         session,
         group=group,
-        filters=service.result_filters(items, since, until, threshold),
+        filters=filters,
         include_subgroups=include_subgroups,
     )
     return json_response(
         {
             "student_group_id": group.id,
             "name": group.name,
-            "threshold": threshold,
+            "threshold": filters.threshold,
             "include_subgroups": include_subgroups,
             **figures_out(figures),
         }
@@ -243,10 +240,7 @@ def cluster_results(
     student_cluster_id: Annotated[int, id_path("student cluster")],
     session: SessionDep,
     principal: PlatformReader,
-    items: Items = None,
-    since: Since = None,
-    until: Until = None,
-    threshold: Threshold = DEFAULT_THRESHOLD,
+    filters: Filters,
     include_subgroups: IncludeSubgroups = False,
 ) -> Response:
     """The cluster's groups side by side, and the cluster as a whole (each student counted once).
@@ -263,14 +257,14 @@ def cluster_results(
         session,
         instance_id=principal.instance_id,
         groups=groups,
-        filters=service.result_filters(items, since, until, threshold),
+        filters=filters,
         include_subgroups=include_subgroups,
     )
     return json_response(
         {
             "student_cluster_id": student_cluster_id,
             "name": name,
-            "threshold": threshold,
+            "threshold": filters.threshold,
             "include_subgroups": include_subgroups,
             "whole": figures_out(compared.whole),
             "groups": [

@@ -47,9 +47,8 @@ from studentgroups.luminus.shapes import (
 from studentgroups.modules.service import get_module_by_uuid
 from studentgroups.permissions import StudentFields
 from studentgroups.responses import json_response
-from studentgroups.result_filters import Items, Since, Threshold, Until
+from studentgroups.result_filters import Filters
 from studentgroups.results import service as results
-from studentgroups.results.schemas import DEFAULT_THRESHOLD
 from studentgroups.routing import JsonBodyRoute
 from studentgroups.siblings import Siblings, class_parent
 
@@ -299,10 +298,7 @@ def group_results(
     group_id: Annotated[uuid.UUID, Path(alias="groupID", description="Group id.")],
     session: SessionDep,
     principal: Reader,
-    items: Items = None,
-    since: Since = None,
-    until: Until = None,
-    threshold: Threshold = DEFAULT_THRESHOLD,
+    filters: Filters,
     include_subgroups: IncludeSubgroups = False,
 ) -> Response:
     """How a group (a class group, say) is doing: its members' results summed up.
@@ -317,13 +313,13 @@ def group_results(
     figures = results.group_figures(
         session,
         group=group,
-        filters=results.result_filters(items, since, until, threshold),
+        filters=filters,
         include_subgroups=include_subgroups,
     )
     return json_response(
         {
             **group_json(session, group),
-            "threshold": threshold,
+            "threshold": filters.threshold,
             "includeSubgroups": include_subgroups,
             **figures_json(figures),
         }
@@ -340,11 +336,8 @@ def compare_class_groups(
     resource_id: ResourceId,
     session: SessionDep,
     principal: Reader,
+    filters: Filters,
     parent_group_id: ParentGroupQuery = None,
-    items: Items = None,
-    since: Since = None,
-    until: Until = None,
-    threshold: Threshold = DEFAULT_THRESHOLD,
 ) -> Response:
     """The class groups under a parent side by side (say, the groups Randomise made), and all
     their members together; only the groups the caller may see."""
@@ -355,7 +348,7 @@ def compare_class_groups(
         session,
         instance_id=principal.instance_id,
         groups=[row[0] for row in rows],
-        filters=results.result_filters(items, since, until, threshold),
+        filters=filters,
         include_subgroups=False,
     )
     by_id = {row[0].id: row for row in rows}
@@ -363,14 +356,14 @@ def compare_class_groups(
         {
             "resourceID": str(module.uuid),
             "parentGroupID": None if parent is None else str(parent.uuid),
-            "threshold": threshold,
+            "threshold": filters.threshold,
             "whole": figures_json(compared.whole),
             "groups": [
                 {
                     **group_base(
                         group, module.uuid, by_id[group.id].parent_uuid, by_id[group.id].creator_uuid
                     ),
-                    "threshold": threshold,
+                    "threshold": filters.threshold,
                     "includeSubgroups": False,
                     **figures_json(figures),
                 }
