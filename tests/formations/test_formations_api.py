@@ -324,3 +324,22 @@ def test_a_blank_name_pattern_is_a_400_naming_it_never_a_500(tenant: Tenant, pat
     [error] = response.json()["errors"]
     assert error["field"] == "create.name_pattern"
     assert error["rule"] in ("blank", "control_character")
+
+
+def test_randomise_names_what_it_cannot_find_in_luminus_words(tenant: Tenant) -> None:
+    """One resolution of the options for both surfaces: on `/user/...` the fields are LumiNUS's."""
+    course = make_course(tenant, students=4)
+    (a, _) = course.add_class_groups("A", "B")
+    users = [s["uuid"] for s in course.roster]
+    outsider = "00000000-0000-4000-8000-000000000000"
+    refused = course.randomise(
+        keepApart=[[users[0], outsider]], pinned=[{"userID": outsider, "groupID": a["id"]}]
+    )
+    assert refused.status_code == 400
+    message = refused.json()
+    assert f"keepApart: user {outsider} is not among the members to form" in message
+    assert f"pinned.userID: user {outsider}" in message
+    assert "keep_apart" not in message
+    not_target = course.randomise(pinned=[{"userID": users[0], "groupID": outsider}])
+    assert not_target.status_code == 400
+    assert f"pinned.groupID: group {outsider} is not one of the groups formed" in not_target.json()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,19 +41,26 @@ NEW_GROUP_KEY = "new:{:05d}"
 """The engine's key of the n-th group a formation creates (existing groups are keyed by uuid)."""
 
 
+Ref = int | uuid.UUID
+"""A student or a group as an edge names it: its id, or its LumiNUS id (a UUID)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Options:
-    """How to form: the strategy and its attributes, the hard constraints, top-up. Members are
-    named by student id, groups by group id."""
+    """How to form, on every surface: the strategy and its attributes, the hard constraints,
+    top-up. Each edge builds it from its own wire shape, naming members and groups as its wire
+    does: by student id and group id (Domoscio, management), or by user id and group id as
+    UUIDs (LumiNUS). The formation finds them in the pool and the targets, once."""
 
     strategy: str = "random"
     seed: int | None = None
     numeric: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     no_isolation: tuple[str, ...] = ()
-    keep_together: tuple[tuple[int, ...], ...] = ()
-    keep_apart: tuple[tuple[int, ...], ...] = ()
-    pinned: tuple[tuple[int, int], ...] = ()
+    keep_together: tuple[tuple[Ref, ...], ...] = ()
+    keep_apart: tuple[tuple[Ref, ...], ...] = ()
+    pinned: tuple[tuple[Ref, Ref], ...] = ()
+    """(member, group) pairs"""
     top_up: bool = False
 
     @property
@@ -150,13 +158,18 @@ def _seeded_shuffle(place: Place, targets: list[grouping.Target], seed: int) -> 
     return grouping.Formation(groups=assignment.groups, unplaced=assignment.unplaced, report=report)
 
 
+def _named(member: Ref) -> str:
+    return f"user {member}" if isinstance(member, uuid.UUID) else f"student {member}"
+
+
 def _request(
     place: Place, options: Options, seed: int, session: Session, targets: list[grouping.Target]
 ) -> grouping.FormationRequest:
     """The engine's request: members with their attributes, groups with their capacities, the
     constraints in member and group keys, and in top-up mode the members already placed."""
     key_of = {student_id: key for key, student_id in place.pool.items()}
-    group_key = {g.id: target_key(g) for g in place.targets}
+    group_key: dict[Ref, str] = {g.id: target_key(g) for g in place.targets}
+    group_key.update({g.uuid: target_key(g) for g in place.targets})
     existing: dict[str, list[str]] = {}
     placed: set[str] = set()
     if options.top_up:
@@ -182,29 +195,37 @@ def _request(
 
     problems: list[FieldError] = []
 
-    def keys(student_ids: Sequence[int], field_name: str) -> list[str]:
-        unknown = [s for s in student_ids if s not in key_of]
+    def key_for(member: Ref) -> str | None:
+        """The member's key (its user id as text), if it is in the pool."""
+        if isinstance(member, uuid.UUID):
+            return str(member) if str(member) in place.pool else None
+        return key_of.get(member)
+
+    def keys(members: Sequence[Ref], field_name: str) -> list[str]:
+        found = [(m, key_for(m)) for m in members]
         problems.extend(
             FieldError(
-                field=field_name, rule="not_in_pool", message=f"student {s} is not among the members to form"
+                field=field_name, rule="not_in_pool", message=f"{_named(m)} is not among the members to form"
             )
-            for s in unknown
+            for m, k in found
+            if k is None
         )
-        return [key_of[s] for s in student_ids if s in key_of]
+        return [k for _, k in found if k is not None]
 
     pinned: dict[str, str] = {}
-    for student_id, group_id in options.pinned:
-        if group_id not in group_key:
+    for who, group in options.pinned:
+        if group not in group_key:
             problems.append(
                 FieldError(
-                    field="pinned",
+                    field="pinned.group_id",
                     rule="not_a_target",
-                    message=f"group {group_id} is not one of the groups formed",
+                    message=f"group {group} is not one of the groups formed",
                 )
             )
-        for key in keys([student_id], "pinned"):
-            if group_id in group_key:
-                pinned[key] = group_key[group_id]
+        pin_field = "pinned.user_id" if isinstance(who, uuid.UUID) else "pinned.student_id"
+        for member_key in keys([who], pin_field):
+            if group in group_key:
+                pinned[member_key] = group_key[group]
     constraints = grouping.Constraints(
         keep_together=[keys(s, "keep_together") for s in options.keep_together],
         keep_apart=[keys(s, "keep_apart") for s in options.keep_apart],

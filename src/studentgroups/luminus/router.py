@@ -11,10 +11,11 @@ from fastapi.responses import Response
 from studentgroups import permissions
 from studentgroups.class_groups import search
 from studentgroups.class_groups import service as class_groups
-from studentgroups.class_groups.randomise import RandomiseOptions, randomise_class_groups
+from studentgroups.class_groups.randomise import randomise_class_groups
 from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import BadRequest
+from studentgroups.formations.service import Options
 from studentgroups.groups import access
 from studentgroups.lookup import find_group_by_uuid
 from studentgroups.luminus.params import (
@@ -88,7 +89,7 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
         parent_uuid=body.parent_group_id,
         to_update=body.to_update,
         exclude_guests=body.exclude_guest_student,
-        options=RandomiseOptions(
+        options=Options(
             strategy=body.strategy,
             seed=body.seed,
             numeric=tuple(body.numeric_attributes),
@@ -98,8 +99,8 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
             keep_apart=tuple(tuple(s) for s in body.keep_apart),
             pinned=tuple((p.user_id, p.group_id) for p in body.pinned),
             top_up=body.top_up,
-            request=body.model_dump(mode="json", by_alias=True),
         ),
+        request=body.model_dump(mode="json", by_alias=True),
     )
     groups = groups_with_members(session, result.siblings, result.siblings.targets, result.members)
     headers = {
