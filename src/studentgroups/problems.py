@@ -1,7 +1,8 @@
-"""Errors as HTTP answers: RFC 9457 problem details on the Domoscio and management surfaces, a
-JSON string on LumiNUS's (`/user/...`); the handlers that render every error the app can raise,
-and their OpenAPI description. The errors themselves are in `errors`, the database's faults told
-apart in `database_faults`.
+"""Errors as HTTP answers: RFC 9457 problem details on the Domoscio and management surfaces, or
+the shape a surface renders for itself (`app.state.error_surfaces`: LumiNUS's strings, in
+`luminus/errors.py`); the handlers of every error the app can raise, and their OpenAPI
+description. The errors themselves are in `errors`, the database's faults told apart in
+`database_faults`.
 """
 
 from __future__ import annotations
@@ -271,7 +272,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Render every error the app can raise as problem details."""
+    """Render every error the app can raise in the caller's surface (`error_response`)."""
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -26,11 +28,26 @@ Threshold = Annotated[
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class FilterQuery:
+    """`item`, `from`, `to` and `threshold` as the request sent them; `checked()` makes them the
+    figures' filters (a 400 when `from` is not before `to`), once the route has found its group,
+    so that a group the caller may not see is a 404 or 403 first, as on any route."""
+
+    items: list[str] | None
+    since: datetime | None
+    until: datetime | None
+    threshold: float
+
+    def checked(self) -> ResultFilters:
+        return result_filters(self.items, self.since, self.until, self.threshold)
+
+
 def _filters(
     items: Items = None, since: Since = None, until: Until = None, threshold: Threshold = DEFAULT_THRESHOLD
-) -> ResultFilters:
-    return result_filters(items, since, until, threshold)
+) -> FilterQuery:
+    return FilterQuery(items, since, until, threshold)
 
 
-Filters = Annotated[ResultFilters, Depends(_filters)]
-"""`item`, `from`, `to` and `threshold`, as the filters of a group's figures (`from` before `to`)."""
+Filters = Annotated[FilterQuery, Depends(_filters)]
+"""The figures' filters a request asks for (`FilterQuery`), documented as its query parameters."""

@@ -1,8 +1,8 @@
 """The seats of a module's groups: who may take one, how many are taken, and taking one.
 
-What the learner's calls (`enrolment.service`) and the placement of late enrollees
-(`enrolment.late`) share. Every write here runs under the module's lock
-(`groups.service.lock_module`): the count read and the seat taken belong to one moment.
+What the learner's calls (`enrolment.service`), the placement of late enrollees
+(`late_enrollees`) and a saved formation (its queues dropped) share. Every write here runs under
+the module's lock (`siblings.lock_module`): the count read and the seat taken belong to one moment.
 Flushes, never commits.
 """
 

@@ -1,5 +1,5 @@
-"""The groups under one parent: one concept for Randomise, formations, self-enrolment, late
-placement and search.
+"""The groups under one parent: one concept for Randomise, formations, self-enrolment and late
+placement (search filters by the same parent, `class_parent`).
 
 A parent is a group (its sub-groups are siblings) or a module's root (its root class groups).
 Every membership carries its siblings' scope (`parent_scope`, `module_root_scope`, or the
@@ -66,7 +66,7 @@ def module_root_scope(module_id: int, group_type: int) -> str:
 class Siblings:
     """The class groups under one parent of a module (a class group), or at the module's root
     (no parent): what Randomise deals into, self-enrolment's policy and seats apply to, late
-    enrollees are placed in, and search filters by. `targets` are the groups themselves, once
+    enrollees are placed in. `targets` are the groups themselves, once
     read and checked (`siblings_under`)."""
 
     module: Module
@@ -84,10 +84,6 @@ class Siblings:
     def exclusive(self) -> bool:
         """Whether a student may hold only one of these groups (at a module's root, always)."""
         return self.parent is None or not self.parent.allow_multiple
-
-    def lock(self, session: Session) -> None:
-        """Take the module's lock (`lock_module`)."""
-        lock_module(session, self.module)
 
 
 def class_parent(session: Session, module: Module, parent_uuid: uuid.UUID | None) -> Group | None:

@@ -177,3 +177,13 @@ def test_bad_filters_are_400(tenant: Tenant) -> None:
     for params in ({"threshold": 1.5}, {"from": "not a time"}, {"from": "2026-02-01", "to": "2026-01-01"}):
         response = tenant.get(path, params=params)
         assert response.status_code == 400, (params, response.text)
+
+
+def test_a_group_the_caller_cannot_find_is_a_404_before_its_filters_are_read(
+    tenant: Tenant, make_tenant: Any
+) -> None:
+    backwards = {"from": "2026-02-01", "to": "2026-01-01"}  # a 400 on a group the caller has
+    other = make_tenant().post("/student_groups", json={"name": "theirs"}).json()["id"]
+    assert tenant.get(f"/student_groups/{other}/results", params=backwards).status_code == 404
+    mine = tenant.post("/student_groups", json={"name": "mine"}).json()["id"]
+    assert tenant.get(f"/student_groups/{mine}/results", params=backwards).status_code == 400

@@ -137,7 +137,16 @@ def get_result(
     )
 
 
-IncludeSubgroups = Annotated[bool, Query(description="Count the members of the groups' sub-groups too.")]
+def _include_subgroups(
+    include_subgroups: Annotated[
+        bool, Query(description="Count the members of the groups' sub-groups too.")
+    ] = False,
+) -> bool:
+    return include_subgroups
+
+
+IncludeSubgroups = Annotated[bool, Depends(_include_subgroups)]
+"""A dependency, so that it is documented after the filters, as it always was."""
 
 
 @router.get("/results", response_model=list[ResultOut], responses=error_responses(400, 401))
@@ -210,14 +219,14 @@ def group_results(
     session: SessionDep,
     principal: Reader,
     filters: Filters,
-    include_subgroups: IncludeSubgroups = False,
+    include_subgroups: IncludeSubgroups,
 ) -> Response:
     """How the group is doing: its members' results summed up (see `GroupFigures`)."""
     group = access.viewable_group(session, principal, student_group_id)
     figures = service.group_figures(
         session,
         group=group,
-        filters=filters,
+        filters=filters.checked(),
         include_subgroups=include_subgroups,
     )
     return json_response(
@@ -241,7 +250,7 @@ def cluster_results(
     session: SessionDep,
     principal: PlatformReader,
     filters: Filters,
-    include_subgroups: IncludeSubgroups = False,
+    include_subgroups: IncludeSubgroups,
 ) -> Response:
     """The cluster's groups side by side, and the cluster as a whole (each student counted once).
 
@@ -257,7 +266,7 @@ def cluster_results(
         session,
         instance_id=principal.instance_id,
         groups=groups,
-        filters=filters,
+        filters=filters.checked(),
         include_subgroups=include_subgroups,
     )
     return json_response(

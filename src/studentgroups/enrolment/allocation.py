@@ -55,7 +55,7 @@ class Allocation:
 def allocate_unplaced(
     session: Session, *, siblings: Siblings, user_id: int | None, save: bool, seed: int | None = None
 ) -> Allocation:
-    """Top up the class groups under the level with the module's students not yet in one of them:
+    """Top up the class groups under the parent with the module's students not yet in one of them:
     the roster, and the guests when the policy admits them. Nobody already placed moves, and no
     group goes over `maxUser`. With `save`, written and recorded in the formation history."""
     module = siblings.module

@@ -74,7 +74,8 @@ def acting_for(
     field: str = "user_id",
 ) -> int:
     """The student a call acts for: a learner's key acts for its own student; any other key names
-    the student (`field`: `userID` on LumiNUS, `student_id` on our own surface)."""
+    the student (`field`: `user_id`, which LumiNUS writes `userID`, or `student_id` on our own
+    surface)."""
     named = user_id is not None or student_id is not None
     if principal.student_id is not None:
         if named and not _is_own(session, principal, user_id, student_id):
@@ -128,7 +129,8 @@ def siblings_of_group(session: Session, group: Group) -> Siblings:
 
 
 def policy_of(session: Session, siblings: Siblings) -> EnrolmentPolicy:
-    """The level's policy; an unsaved default (nothing admitted beyond the roster) when none is set."""
+    """The policy of the groups under the parent; an unsaved default (nothing admitted beyond
+    the roster) when none is set."""
     found = policy_for(session, siblings.module.instance_id, siblings.scope)
     if found is not None:
         return found
@@ -144,7 +146,8 @@ def policy_of(session: Session, siblings: Siblings) -> EnrolmentPolicy:
 
 
 def read_policy(session: Session, principal: Principal, siblings: Siblings) -> EnrolmentPolicy:
-    """The level's policy, for the module's managers only: its last allocation names students."""
+    """The policy of the groups under the parent, for the module's managers only: its last
+    allocation names students."""
     if not is_manager(session, principal, siblings.module):
         raise Forbidden(f"Only a manager of module {siblings.module.code} reads its self-enrolment policy.")
     return policy_of(session, siblings)
@@ -310,7 +313,7 @@ class Offer:
 
 
 def offers(session: Session, *, siblings: Siblings, student_id: int, now: datetime) -> list[Offer]:
-    """The groups under the level that take self-enrolment, each as the learner sees it.
+    """The groups under the parent that take self-enrolment, each as the learner sees it.
 
     Refused, saying which, when the learner is not on the module (or a guest not admitted).
     """
@@ -401,7 +404,7 @@ def join(
     """Take a seat in the group for the student, or with `queue` a place in its waiting list when
     it is full. With `switch`, a learner in a sibling group leaves it for this one in the same
     transaction (their old seat goes to that group's queue); without it, that is refused."""
-    siblings = _locked_level(session, group, student_id)
+    siblings = _locked_siblings(session, group, student_id)
     instance_id = group.instance_id
     _require_self_enrol(group, now)
     scope, exclusive = siblings.scope, siblings.exclusive
@@ -445,7 +448,7 @@ def leave(session: Session, *, group: Group, student_id: int, now: datetime) -> 
     """Take the student out of the group, or out of its waiting list; a seat freed goes to the
     first in the queue. A seat is given up only while the window is open; a place in the queue at
     any time."""
-    _locked_level(session, group, student_id, check_module=False)
+    _locked_siblings(session, group, student_id, check_module=False)
     instance_id = group.instance_id
     dequeued = session.execute(
         scoped_delete(WaitlistEntry, instance_id).where(
@@ -467,9 +470,11 @@ def leave(session: Session, *, group: Group, student_id: int, now: datetime) -> 
     raise NotFound(f"The user is neither in group {group.name!r} nor in its waiting list.")
 
 
-def _locked_level(session: Session, group: Group, student_id: int, *, check_module: bool = True) -> Siblings:
+def _locked_siblings(
+    session: Session, group: Group, student_id: int, *, check_module: bool = True
+) -> Siblings:
     """Lock the group's module, read the group and its parent again as they now are, and check the
-    learner's standing; the group's level."""
+    learner's standing; the group's siblings."""
     module = _module_of(session, group)
     lock_module(session, module)
     session.refresh(group)
@@ -567,8 +572,8 @@ def remove_by_manager(session: Session, group: Group, student_id: int) -> None:
 
 
 def members_set_by_manager(session: Session, siblings: Siblings, student_ids: Sequence[int]) -> None:
-    """After a manager set groups' members under the level (the module locked): the students
-    placed leave the level's queues, and every seat left free goes to the queue."""
+    """After a manager set groups' members under a parent (the module locked): the students
+    placed leave the queues there, and every seat left free goes to the queue."""
     drop_queues(
         session, instance_id=siblings.module.instance_id, scope=siblings.scope, student_ids=student_ids
     )

@@ -162,6 +162,55 @@ def _named(member: Ref) -> str:
     return f"user {member}" if isinstance(member, uuid.UUID) else f"student {member}"
 
 
+def _constraints(
+    place: Place, options: Options, key_of: dict[int, str], group_key: dict[Ref, str]
+) -> grouping.Constraints:
+    """The options' constraints in member and group keys; a 400 naming every member or group
+    they name that is not being formed (by the edge's own field names: `pinned` on the
+    management surface, `pinned.user_id` and `pinned.group_id` where members are UUIDs)."""
+    problems: list[FieldError] = []
+
+    def key_for(member: Ref) -> str | None:
+        """The member's key (its user id as text), if it is in the pool."""
+        if isinstance(member, uuid.UUID):
+            return str(member) if str(member) in place.pool else None
+        return key_of.get(member)
+
+    def keys(members: Sequence[Ref], field_name: str) -> list[str]:
+        found = [(m, key_for(m)) for m in members]
+        problems.extend(
+            FieldError(
+                field=field_name, rule="not_in_pool", message=f"{_named(m)} is not among the members to form"
+            )
+            for m, k in found
+            if k is None
+        )
+        return [k for _, k in found if k is not None]
+
+    pinned: dict[str, str] = {}
+    for who, group in options.pinned:
+        by_uuid = isinstance(who, uuid.UUID)
+        if group not in group_key:
+            problems.append(
+                FieldError(
+                    field="pinned.group_id" if by_uuid else "pinned",
+                    rule="not_a_target",
+                    message=f"group {group} is not one of the groups formed",
+                )
+            )
+        for member_key in keys([who], "pinned.user_id" if by_uuid else "pinned"):
+            if group in group_key:
+                pinned[member_key] = group_key[group]
+    constraints = grouping.Constraints(
+        keep_together=[keys(s, "keep_together") for s in options.keep_together],
+        keep_apart=[keys(s, "keep_apart") for s in options.keep_apart],
+        pinned=pinned,
+    )
+    if problems:
+        raise BadRequest("Some constraints name what is not being formed.", errors=problems[:100])
+    return constraints
+
+
 def _request(
     place: Place, options: Options, seed: int, session: Session, targets: list[grouping.Target]
 ) -> grouping.FormationRequest:
@@ -170,6 +219,7 @@ def _request(
     key_of = {student_id: key for key, student_id in place.pool.items()}
     group_key: dict[Ref, str] = {g.id: target_key(g) for g in place.targets}
     group_key.update({g.uuid: target_key(g) for g in place.targets})
+    constraints = _constraints(place, options, key_of, group_key)  # a 400 before any query
     existing: dict[str, list[str]] = {}
     placed: set[str] = set()
     if options.top_up:
@@ -193,46 +243,6 @@ def _request(
             key=key, numeric=numbers.get(student_id, {}), categorical=categories.get(student_id, {})
         )
 
-    problems: list[FieldError] = []
-
-    def key_for(member: Ref) -> str | None:
-        """The member's key (its user id as text), if it is in the pool."""
-        if isinstance(member, uuid.UUID):
-            return str(member) if str(member) in place.pool else None
-        return key_of.get(member)
-
-    def keys(members: Sequence[Ref], field_name: str) -> list[str]:
-        found = [(m, key_for(m)) for m in members]
-        problems.extend(
-            FieldError(
-                field=field_name, rule="not_in_pool", message=f"{_named(m)} is not among the members to form"
-            )
-            for m, k in found
-            if k is None
-        )
-        return [k for _, k in found if k is not None]
-
-    pinned: dict[str, str] = {}
-    for who, group in options.pinned:
-        if group not in group_key:
-            problems.append(
-                FieldError(
-                    field="pinned.group_id",
-                    rule="not_a_target",
-                    message=f"group {group} is not one of the groups formed",
-                )
-            )
-        pin_field = "pinned.user_id" if isinstance(who, uuid.UUID) else "pinned.student_id"
-        for member_key in keys([who], pin_field):
-            if group in group_key:
-                pinned[member_key] = group_key[group]
-    constraints = grouping.Constraints(
-        keep_together=[keys(s, "keep_together") for s in options.keep_together],
-        keep_apart=[keys(s, "keep_apart") for s in options.keep_apart],
-        pinned=pinned,
-    )
-    if problems:
-        raise BadRequest("Some constraints name what is not being formed.", errors=problems[:100])
     return grouping.FormationRequest(
         members=[member(k) for k in place.pool if k not in placed],
         targets=targets,

@@ -34,12 +34,19 @@ def _aliases() -> dict[str, str]:
 
 NAMES = _aliases()
 """Each snake_case field name of the services to its LumiNUS name."""
-_NAME = re.compile(r"\b(" + "|".join(sorted(map(re.escape, NAMES), key=len, reverse=True)) + r")\b")
+_WORDS = re.compile(
+    r"""(?P<quoted>(?<!\w)'[^']*'(?!\w)|"[^"]*")"""
+    + r"|\b(?P<name>"
+    + "|".join(sorted(map(re.escape, NAMES), key=len, reverse=True))
+    + r")\b"
+)
+"""A quoted value (a client's text: a group's name, a `sortby`, a `where`) or a field name."""
 
 
 def luminus_names(text: str) -> str:
-    """`text` with every service field name written as LumiNUS names it."""
-    return _NAME.sub(lambda m: NAMES[m.group(1)], text)
+    """`text` with every service field name written as LumiNUS names it; what a message quotes
+    (the client's own values, `'…'` or `"…"`) is left exactly as it is."""
+    return _WORDS.sub(lambda m: m.group("quoted") or NAMES[m.group("name")], text)
 
 
 def message(detail: str, errors: Sequence[FieldError], *, raised_by_service: bool) -> str:

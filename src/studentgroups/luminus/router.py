@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from studentgroups import permissions
@@ -284,9 +284,16 @@ def search_module(
     return json_response({"status": "success", "code": 200, "total": total, "offset": offset, "data": data})
 
 
-IncludeSubgroups = Annotated[
-    bool, Query(alias="includeSubgroups", description="Count the members of the group's sub-groups too.")
-]
+def _include_subgroups(
+    include_subgroups: Annotated[
+        bool, Query(alias="includeSubgroups", description="Count the members of the group's sub-groups too.")
+    ] = False,
+) -> bool:
+    return include_subgroups
+
+
+IncludeSubgroups = Annotated[bool, Depends(_include_subgroups)]
+"""A dependency, so that it is documented after the filters, as it always was."""
 
 
 @router.get(
@@ -300,7 +307,7 @@ def group_results(
     session: SessionDep,
     principal: Reader,
     filters: Filters,
-    include_subgroups: IncludeSubgroups = False,
+    include_subgroups: IncludeSubgroups,
 ) -> Response:
     """How a group (a class group, say) is doing: its members' results summed up.
 
@@ -314,7 +321,7 @@ def group_results(
     figures = results.group_figures(
         session,
         group=group,
-        filters=filters,
+        filters=filters.checked(),
         include_subgroups=include_subgroups,
     )
     return json_response(
@@ -349,7 +356,7 @@ def compare_class_groups(
         session,
         instance_id=principal.instance_id,
         groups=[row[0] for row in rows],
-        filters=filters,
+        filters=filters.checked(),
         include_subgroups=False,
     )
     by_id = {row[0].id: row for row in rows}

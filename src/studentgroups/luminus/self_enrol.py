@@ -185,7 +185,7 @@ def update_class_group(
 
 
 def policy_json(session: Session, siblings: Siblings, policy: EnrolmentPolicy) -> dict[str, Any]:
-    """A level's policy and its last allocation, camelCase."""
+    """The policy of the groups under a parent and its last allocation, camelCase."""
     closes = allocation.window_closes_at(session, policy)
     last = None
     if policy.allocated_at is not None:

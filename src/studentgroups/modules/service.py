@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
@@ -168,7 +168,9 @@ def delete_module(session: Session, *, instance_id: int, module_id: int, force: 
     session.execute(scoped_delete(Membership, instance_id).where(Membership.group_id.in_(group_ids)))
     # Sub-groups first: a parent may not go while a child refers to it.
     while True:
-        parents = select(Group.parent_group_id).where(Group.parent_group_id.is_not(None))
+        parents = scoped_columns(Group, instance_id, Group.parent_group_id).where(
+            Group.parent_group_id.is_not(None)
+        )
         leaves = scoped_delete(Group, instance_id).where(
             Group.module_id == module_id, Group.id.not_in(parents)
         )
