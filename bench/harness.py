@@ -27,6 +27,7 @@ import httpx
 import psycopg
 import uvloop
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
 
 from studentgroups.db import create_db_engine, create_session_factory, transaction
 from studentgroups.groups.service import create_group
@@ -192,6 +193,19 @@ def spawned(
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def bench_instance(database_url: str) -> Iterator[tuple[Session, int, str]]:
+    """A new instance named "bench" in one transaction, committed when the block ends: the
+    session, the instance's id and its admin key."""
+    engine = create_db_engine(Settings(database_url=database_url))
+    try:
+        with transaction(create_session_factory(engine)) as session:
+            instance, issued = create_instance(session, name="bench")
+            yield session, instance.id, issued.secret
+    finally:
+        engine.dispose()
 
 
 def one_group(database_url: str) -> tuple[str, int]:

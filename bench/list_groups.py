@@ -16,10 +16,8 @@ import httpx
 import orjson
 from sqlalchemy import insert
 
-from harness import DriverQuery, fresh_database, percentile, running_server
-from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
-from studentgroups.instances.service import create_instance
-from studentgroups.settings import Settings
+from harness import DriverQuery, bench_instance, fresh_database, percentile, running_server
+from studentgroups.db import utcnow
 from studentgroups.tables.groups import Group
 
 BASELINE_SQL = (
@@ -29,15 +27,13 @@ BASELINE_SQL = (
 
 
 def seed(url: str, groups: int) -> tuple[int, str]:
-    engine = create_db_engine(Settings(database_url=url))
-    with transaction(create_session_factory(engine)) as session:
-        instance, issued = create_instance(session, name="bench")
+    with bench_instance(url) as (session, instance_id, key):
         now = utcnow()
         session.execute(
             insert(Group),
             [
                 {
-                    "instance_id": instance.id,
+                    "instance_id": instance_id,
                     "name": f"Tutorial group {i:05d}",
                     "created_at": now,
                     "updated_at": now,
@@ -45,8 +41,6 @@ def seed(url: str, groups: int) -> tuple[int, str]:
                 for i in range(groups)
             ],
         )
-        instance_id, key = instance.id, issued.secret
-    engine.dispose()
     return instance_id, key
 
 

@@ -19,10 +19,8 @@ import httpx
 import orjson
 from sqlalchemy import insert
 
-from harness import DriverQuery, fresh_database, running_server
-from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
-from studentgroups.instances.service import create_instance
-from studentgroups.settings import Settings
+from harness import DriverQuery, bench_instance, fresh_database, running_server
+from studentgroups.db import utcnow
 from studentgroups.tables.students import Student
 
 BASELINE_SQL = (
@@ -32,16 +30,14 @@ BASELINE_SQL = (
 
 
 def seed(url: str, students: int) -> tuple[int, str]:
-    engine = create_db_engine(Settings(database_url=url))
-    with transaction(create_session_factory(engine)) as session:
-        instance, issued = create_instance(session, name="bench")
+    with bench_instance(url) as (session, instance_id, key):
         now = utcnow()
         for start in range(0, students, 10_000):
             session.execute(
                 insert(Student),
                 [
                     {
-                        "instance_id": instance.id,
+                        "instance_id": instance_id,
                         "uid": f"e{i:07d}",
                         "name": f"Student {i}",
                         "sexe": ("female", "male", "undefined")[i % 3],
@@ -53,8 +49,6 @@ def seed(url: str, students: int) -> tuple[int, str]:
                     for i in range(start, min(start + 10_000, students))
                 ],
             )
-        instance_id, key = instance.id, issued.secret
-    engine.dispose()
     return instance_id, key
 
 

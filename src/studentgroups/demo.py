@@ -1,5 +1,5 @@
 """Demo data: an instance a new user can try the API on at once, and the bulk seeding of a big
-course that the benchmarks and the fault tests share (`class_groups_under_one_parent`)."""
+course that the benchmarks and the fault tests share (`course_with_class_groups`)."""
 
 from __future__ import annotations
 
@@ -148,23 +148,12 @@ def course_with_class_groups(
     view = create_module(
         session, instance_id=instance.id, code=code, name=name, description=None, creator_id=issued.user.id
     )
-    parent = class_groups_under_one_parent(
-        session, instance_id=instance.id, module_id=view.module.id, creator_id=issued.user.id, count=groups
-    )
-    return SeededCourse(instance.id, issued.secret, issued.user.id, view, parent)
-
-
-def class_groups_under_one_parent(
-    session: Session, *, instance_id: int, module_id: int, creator_id: int, count: int
-) -> Group:
-    """A parent class group "All tutorials" in the module and `count` class groups under it
-    (T0000, T0001, ...), the latter in one INSERT; the parent."""
     parent = Group(
-        instance_id=instance_id,
-        module_id=module_id,
+        instance_id=instance.id,
+        module_id=view.module.id,
         name="All tutorials",
         group_type=GroupType.CLASS_GROUP,
-        creator_id=creator_id,
+        creator_id=issued.user.id,
     )
     session.add(parent)
     session.flush()
@@ -173,16 +162,16 @@ def class_groups_under_one_parent(
         insert(Group),
         [
             {
-                "instance_id": instance_id,
-                "module_id": module_id,
+                "instance_id": instance.id,
+                "module_id": view.module.id,
                 "parent_group_id": parent.id,
                 "name": f"T{i:04d}",
                 "group_type": GroupType.CLASS_GROUP,
-                "creator_id": creator_id,
+                "creator_id": issued.user.id,
                 "created_at": now,
                 "updated_at": now,
             }
-            for i in range(count)
+            for i in range(groups)
         ],
     )
-    return parent
+    return SeededCourse(instance.id, issued.secret, issued.user.id, view, parent)

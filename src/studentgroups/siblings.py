@@ -81,6 +81,12 @@ class Siblings:
         return module_root_scope(self.module.id, GroupType.CLASS_GROUP)
 
     @property
+    def condition(self) -> ColumnElement[bool]:
+        """A condition on `Group`: the groups themselves (the module's, under the parent)."""
+        parent_id = self.parent.id if self.parent is not None else None
+        return (Group.module_id == self.module.id) & under_parent(self.module.id, parent_id)
+
+    @property
     def exclusive(self) -> bool:
         """Whether a student may hold only one of these groups (at a module's root, always)."""
         return self.parent is None or not self.parent.allow_multiple
@@ -105,11 +111,7 @@ def class_parent(session: Session, module: Module, parent_uuid: uuid.UUID | None
 
 def siblings_under(session: Session, module: Module, parent: Group | None) -> Siblings:
     """The class groups under a parent (or the module's root), checked against rules 1-3."""
-    stmt = scoped(Group, module.instance_id).where(Group.module_id == module.id)
-    if parent is None:
-        stmt = stmt.where(Group.parent_group_id.is_(None), Group.group_type == GroupType.CLASS_GROUP)
-    else:
-        stmt = stmt.where(Group.parent_group_id == parent.id)
+    stmt = scoped(Group, module.instance_id).where(Siblings(module, parent).condition)
     groups = list(session.scalars(stmt.order_by(Group.id)))
     others = [g for g in groups if g.group_type != GroupType.CLASS_GROUP]
     if others:

@@ -36,13 +36,20 @@ def scoped_delete(model: type[InstanceOwned], instance_id: int) -> Delete:
     return delete(model).where(model.instance_id == instance_id)
 
 
-def paginate(session: Session, stmt: Select[Any], page: Page) -> tuple[Sequence[Any], int]:
-    """One page of an instance-scoped select, in id order, and the total without paging."""
+def paged(session: Session, stmt: Select[Any], page: Page) -> tuple[Select[Any], int]:
+    """The select limited to one page, and the total without paging (counted now): for a list
+    read later, or streamed (`streaming`)."""
     total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
     if page.limit is not None:
         stmt = stmt.limit(page.limit)
     if page.offset:
         stmt = stmt.offset(page.offset)
+    return stmt, total
+
+
+def paginate(session: Session, stmt: Select[Any], page: Page) -> tuple[Sequence[Any], int]:
+    """One page of an instance-scoped select, in id order, and the total without paging."""
+    stmt, total = paged(session, stmt, page)
     return session.execute(stmt).all(), total
 
 

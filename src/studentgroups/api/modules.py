@@ -17,7 +17,7 @@ from studentgroups.errors import Forbidden, NotFound
 from studentgroups.formations import service as formations
 from studentgroups.formations.schemas import SavedFormationOut
 from studentgroups.groups import access
-from studentgroups.groups.service import get_group, member_count
+from studentgroups.groups.service import get_group
 from studentgroups.instances.service import ensure_platform_user
 from studentgroups.modules import service
 from studentgroups.modules.schemas import (
@@ -299,9 +299,7 @@ def add_module_students(
         student_ids=body.student_ids,
         uids=body.uids,
     )
-    total = member_count(
-        session, instance_id=principal.instance_id, group_id=service.roster_group_id(view, kind)
-    )
+    total = service.roster_size(session, view, kind)
     return RosterAdded(
         changed=len(done.added),
         total=total,
@@ -328,7 +326,5 @@ def remove_module_students(
         student_ids=body.student_ids,
         uids=body.uids,
     )
-    total = member_count(
-        session, instance_id=principal.instance_id, group_id=service.roster_group_id(view, kind)
-    )
+    total = service.roster_size(session, view, kind)
     return RosterChange(changed=removed, total=total)

@@ -322,10 +322,8 @@ def module_groups(
 def class_groups_under(session: Session, principal: Principal, siblings: Siblings) -> list[Row[Any]]:
     """The class groups under the parent (or at the module's root) that the caller may see, by id,
     each with its parent's and creator's LumiNUS ids (`module_groups`)."""
-    parent = siblings.parent
     stmt = module_groups(session, principal, siblings.module).where(
-        Group.group_type == GroupType.CLASS_GROUP,
-        Group.parent_group_id.is_(None) if parent is None else Group.parent_group_id == parent.id,
+        siblings.condition, Group.group_type == GroupType.CLASS_GROUP
     )
     return list(session.execute(stmt.order_by(Group.id)).all())
 

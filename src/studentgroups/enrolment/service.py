@@ -50,7 +50,6 @@ from studentgroups.siblings import (
     class_parent,
     lock_module,
     sibling_scope,
-    under_parent,
 )
 from studentgroups.tables.enrolment import EnrolmentPolicy, WaitlistEntry
 from studentgroups.tables.group_types import GroupType
@@ -355,10 +354,7 @@ def offers(session: Session, *, siblings: Siblings, student_id: int, now: dateti
 
 
 def _sibling_groups(siblings: Siblings) -> Any:
-    parent_id = siblings.parent.id if siblings.parent is not None else None
-    return scoped(Group, siblings.module.instance_id).where(
-        Group.module_id == siblings.module.id, under_parent(siblings.module.id, parent_id)
-    )
+    return scoped(Group, siblings.module.instance_id).where(siblings.condition)
 
 
 def _queue_positions(

@@ -32,7 +32,12 @@ from studentgroups.luminus.schemas import (
     SelfEnrolPolicyRequest,
     UpdateClassGroupRequest,
 )
-from studentgroups.luminus.shapes import class_group_json, group_base, groups_with_members, iso
+from studentgroups.luminus.shapes import (
+    class_group_fields,
+    class_group_json,
+    groups_with_members,
+    iso,
+)
 from studentgroups.modules.service import get_module_by_uuid, require_manager
 from studentgroups.responses import json_response
 from studentgroups.routing import JsonBodyRoute
@@ -60,15 +65,9 @@ def offer_json(offer: Offer, siblings: Siblings, creators: dict[int, uuid.UUID])
     """A self-enrolment group as the learner sees it."""
     group = offer.group
     parent_uuid = siblings.parent.uuid if siblings.parent is not None else None
+    creator_uuid = creators.get(group.creator_id or 0)
     return {
-        **group_base(group, siblings.module.uuid, parent_uuid, creators.get(group.creator_id or 0)),
-        "description": group.description,
-        "selfEnrol": group.self_enrol,
-        "maxUser": group.max_user,
-        "selfEnrolOpenDate": iso(group.self_enrol_open_date),
-        "selfEnrolCloseDate": iso(group.self_enrol_close_date),
-        "memberCount": offer.members,
-        "waitlist": group.waitlist,
+        **class_group_fields(group, siblings.module.uuid, parent_uuid, creator_uuid, offer.members),
         "waitingCount": offer.waiting,
         "state": offer.state,
         "isMember": offer.is_member,

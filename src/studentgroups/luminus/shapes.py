@@ -43,14 +43,25 @@ def group_base(
 def class_group_json(row: Row[Any], module_uuid: uuid.UUID) -> dict[str, Any]:
     """A row of `class_groups.visible_groups` as the LumiNUS class-group model."""
     group: Group = row[0]
+    return class_group_fields(group, module_uuid, row.parent_uuid, row.creator_uuid, row.member_count)
+
+
+def class_group_fields(
+    group: Group,
+    module_uuid: uuid.UUID,
+    parent_uuid: uuid.UUID | None,
+    creator_uuid: uuid.UUID | None,
+    member_count: int,
+) -> dict[str, Any]:
+    """The LumiNUS class-group model of a group with this many members."""
     return {
-        **group_base(group, module_uuid, row.parent_uuid, row.creator_uuid),
+        **group_base(group, module_uuid, parent_uuid, creator_uuid),
         "description": group.description,
         "selfEnrol": group.self_enrol,
         "maxUser": group.max_user,
         "selfEnrolOpenDate": iso(group.self_enrol_open_date),
         "selfEnrolCloseDate": iso(group.self_enrol_close_date),
-        "memberCount": row.member_count,
+        "memberCount": member_count,
         "waitlist": group.waitlist,
     }
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
 from studentgroups.errors import Conflict, FieldError, Forbidden, NotFound
-from studentgroups.groups.service import add_members
+from studentgroups.groups.service import add_members, member_count
 from studentgroups.late_enrollees import LatePlacement, place_late_enrollees
 from studentgroups.listing import Page, uuid_text
 from studentgroups.lookup import student_ids_by_uid
@@ -201,6 +201,11 @@ def _student_ids_for(
 def roster_group_id(view: ModuleView, kind: str) -> int:
     """The group behind a module's `roster` or `guests`."""
     return view.roster_group_id if kind == "roster" else view.guest_group_id
+
+
+def roster_size(session: Session, view: ModuleView, kind: str) -> int:
+    """How many students a module's `roster` or `guests` holds."""
+    return member_count(session, instance_id=view.module.instance_id, group_id=roster_group_id(view, kind))
 
 
 @dataclass(frozen=True, slots=True)

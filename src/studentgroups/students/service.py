@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, select
+from sqlalchemy import ColumnElement, Select, Text, and_, cast
 from sqlalchemy.orm import Session
 
 from studentgroups import permissions
@@ -15,14 +15,17 @@ from studentgroups.groups.service import get_group, set_root_group
 from studentgroups.listing import Page, uuid_text, wire_timestamp
 from studentgroups.tables.groups import ROOT_SCOPE, Membership
 from studentgroups.tables.students import Student
-from studentgroups.tenancy import get_in_instance, scoped_columns
+from studentgroups.tenancy import get_in_instance, paged, scoped_columns
 
 StudentView = tuple[Student, int | None]
 """A student and the id of their root group (Domoscio's `student_group_id`)."""
 
 
-def _with_root_group(instance_id: int) -> Any:
-    return scoped_columns(Student, instance_id, Student, Membership.group_id).outerjoin(
+def _with_root_group(instance_id: int, *columns: Any) -> Any:
+    """Students of the instance with their root group's membership joined; by default each
+    student with its root group's id (`StudentView`)."""
+    columns = columns or (Student, Membership.group_id)
+    return scoped_columns(Student, instance_id, *columns).outerjoin(
         Membership,
         and_(Membership.student_id == Student.id, Membership.sibling_scope == ROOT_SCOPE),
     )
@@ -57,10 +60,7 @@ def wire_rows(
 ) -> tuple[Select[Any], int]:
     """The query of one page of the instance's students (or of one group's members) that meet
     `condition`, by id, in `WIRE_COLUMNS`, and how many there are in all (counted now)."""
-    stmt = scoped_columns(Student, instance_id, *WIRE_COLUMNS).outerjoin(
-        Membership,
-        and_(Membership.student_id == Student.id, Membership.sibling_scope == ROOT_SCOPE),
-    )
+    stmt = _with_root_group(instance_id, *WIRE_COLUMNS)
     if condition is not None:
         stmt = stmt.where(condition)
     if group_id is not None:
@@ -69,13 +69,7 @@ def wire_rows(
             Membership.group_id == group_id
         )
         stmt = stmt.where(Student.id.in_(in_group))
-    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    stmt = stmt.order_by(Student.id)
-    if page.limit is not None:
-        stmt = stmt.limit(page.limit)
-    if page.offset:
-        stmt = stmt.offset(page.offset)
-    return stmt, total
+    return paged(session, stmt.order_by(Student.id), page)
 
 
 def get_student(
