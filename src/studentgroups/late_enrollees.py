@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from studentgroups.groups.service import memberships_in_scope
 from studentgroups.seats import has_room, member_counts, take_seats
-from studentgroups.siblings import lock_module, under_parent
+from studentgroups.siblings import Siblings, lock_module
 from studentgroups.tables.enrolment import EnrolmentPolicy
 from studentgroups.tables.groups import Group
 from studentgroups.tables.modules import Module
-from studentgroups.tenancy import scoped, scoped_columns
+from studentgroups.tenancy import get_in_instance, scoped
 
 
 @dataclass(slots=True)
@@ -52,40 +52,35 @@ def place_late_enrollees(
         return outcome
     lock_module(session, module)
     for policy in policies:
-        _place_under(session, policy, list(dict.fromkeys(student_ids)), outcome)
+        parent = None
+        if policy.parent_group_id is not None:
+            parent = get_in_instance(session, Group, policy.parent_group_id, instance_id, what="group")
+        siblings = Siblings(module, parent)
+        _place_under(session, siblings, list(dict.fromkeys(student_ids)), outcome)
     session.flush()
     return outcome
 
 
 def _place_under(
-    session: Session, policy: EnrolmentPolicy, student_ids: list[int], outcome: LatePlacement
+    session: Session, siblings: Siblings[Module], student_ids: list[int], outcome: LatePlacement
 ) -> None:
-    instance_id = policy.instance_id
-    stmt = scoped(Group, instance_id).where(
-        Group.module_id == policy.module_id, under_parent(policy.module_id, policy.parent_group_id)
-    )
-    allow_multiple = policy.parent_group_id is not None and bool(
-        session.scalar(
-            scoped_columns(Group, instance_id, Group.allow_multiple).where(Group.id == policy.parent_group_id)
-        )
-    )
+    instance_id, scope = siblings.instance_id, siblings.scope
+    stmt = scoped(Group, instance_id).where(siblings.condition)
     groups = list(session.scalars(stmt.order_by(Group.id)))
     if not groups:
         return
     counts = member_counts(session, instance_id, [g.id for g in groups])
-    placed_already = memberships_in_scope(session, instance_id, policy.scope, student_ids)
+    placed_already = memberships_in_scope(session, instance_id, scope, student_ids)
     seats: list[tuple[int, int]] = []
     for student_id in student_ids:
         if student_id in placed_already:
             continue
         open_groups = [g for g in groups if has_room(g, counts[g.id])]
         if not open_groups:
-            outcome.unplaced.append((policy.scope, student_id))
+            outcome.unplaced.append((scope, student_id))
             continue
         smallest = min(open_groups, key=lambda g: (counts[g.id], g.id))
         counts[smallest.id] += 1
         seats.append((smallest.id, student_id))
-    take_seats(
-        session, instance_id=instance_id, seats=seats, scope=policy.scope, exclusive=not allow_multiple
-    )
+    take_seats(session, instance_id=instance_id, seats=seats, scope=scope, exclusive=siblings.exclusive)
     outcome.placed.extend(seats)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
@@ -62,34 +63,78 @@ def module_root_scope(module_id: int, group_type: int) -> str:
     return f"module:{module_id}:type:{group_type}"
 
 
-@dataclass(frozen=True, slots=True)
-class Siblings:
-    """The class groups under one parent of a module (a class group), or at the module's root
-    (no parent): what Randomise deals into, self-enrolment's policy and seats apply to, late
-    enrollees are placed in. `targets` are the groups themselves, once
-    read and checked (`siblings_under`)."""
+ModuleOrNone_co = TypeVar("ModuleOrNone_co", bound=Module | None, covariant=True)
 
-    module: Module
+
+@dataclass(frozen=True, slots=True)
+class Siblings(Generic[ModuleOrNone_co]):
+    """The groups under one parent: a parent group's sub-groups, or (no parent) a module's root
+    class groups. What Randomise deals into, a formation forms and undoes, self-enrolment's policy
+    and seats apply to, late enrollees are placed in, and search filters by. `targets` are the
+    groups themselves, once read and checked (`siblings_under`, `formations.service.place_under`).
+
+    A module's class groups always have their module (`Siblings[Module]`); a Domoscio group's
+    sub-groups may have none (`Siblings[Module | None]`).
+    """
+
+    module: ModuleOrNone_co
     parent: Group | None
     targets: list[Group] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.module is None and self.parent is None:
+            raise ValueError("Siblings need a parent group or a module")
+
+    @property
+    def instance_id(self) -> int:
+        """The tenant the groups belong to."""
+        if self.module is not None:
+            return self.module.instance_id
+        assert self.parent is not None  # __post_init__
+        return self.parent.instance_id
+
+    @property
+    def module_id(self) -> int | None:
+        """The module the groups are in, if any."""
+        if self.module is not None:
+            return self.module.id
+        assert self.parent is not None  # __post_init__
+        return self.parent.module_id
+
+    @property
+    def parent_id(self) -> int | None:
+        """The parent group's id (None: a module's root)."""
+        return self.parent.id if self.parent is not None else None
 
     @property
     def scope(self) -> str:
         """The sibling scope every membership in these groups carries."""
         if self.parent is not None:
             return parent_scope(self.parent.id)
+        assert self.module is not None  # __post_init__
         return module_root_scope(self.module.id, GroupType.CLASS_GROUP)
 
     @property
     def condition(self) -> ColumnElement[bool]:
-        """A condition on `Group`: the groups themselves (the module's, under the parent)."""
-        parent_id = self.parent.id if self.parent is not None else None
-        return (Group.module_id == self.module.id) & under_parent(self.module.id, parent_id)
+        """A condition on `Group`: the groups themselves (`under_parent`)."""
+        return under_parent(self.module_id, self.parent_id)
 
     @property
     def exclusive(self) -> bool:
         """Whether a student may hold only one of these groups (at a module's root, always)."""
         return self.parent is None or not self.parent.allow_multiple
+
+    def lock(self, session: Session) -> None:
+        """Serialise the writes on these groups (`lock_parent`): a second save or undo waits,
+        then sees the first whole."""
+        lock_parent(
+            session, instance_id=self.instance_id, module_id=self.module_id, parent_group_id=self.parent_id
+        )
+
+    def group_ids(self, session: Session) -> list[int]:
+        """Every group under the parent as the database has it now (`targets` aside)."""
+        stmt = scoped_columns(Group, self.instance_id, Group.id).where(self.condition)
+        return list(session.scalars(stmt))
 
 
 def class_parent(session: Session, module: Module, parent_uuid: uuid.UUID | None) -> Group | None:
@@ -109,7 +154,7 @@ def class_parent(session: Session, module: Module, parent_uuid: uuid.UUID | None
     return parent
 
 
-def siblings_under(session: Session, module: Module, parent: Group | None) -> Siblings:
+def siblings_under(session: Session, module: Module, parent: Group | None) -> Siblings[Module]:
     """The class groups under a parent (or the module's root), checked against rules 1-3."""
     stmt = scoped(Group, module.instance_id).where(Siblings(module, parent).condition)
     groups = list(session.scalars(stmt.order_by(Group.id)))

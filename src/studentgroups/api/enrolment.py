@@ -54,7 +54,7 @@ def _module(session: Session, instance_id: int, module_id: int) -> Module:
     return modules.get_module(session, instance_id=instance_id, module_id=module_id).module
 
 
-def _siblings_of(session: Session, module: Module, parent_group_id: int | None) -> Siblings:
+def _siblings_of(session: Session, module: Module, parent_group_id: int | None) -> Siblings[Module]:
     if parent_group_id is None:
         return service.siblings_named(session, module, None)
     parent = get_group(
@@ -158,7 +158,7 @@ def leave_group(
     return _enrolment_out(service.leave(session, group=group, student_id=student, now=utcnow()))
 
 
-def _policy_out(session: Session, siblings: Siblings, policy: EnrolmentPolicy) -> PolicyOut:
+def _policy_out(session: Session, siblings: Siblings[Module], policy: EnrolmentPolicy) -> PolicyOut:
     last = None
     if policy.allocated_at is not None:
         last = LastAllocationOut(
@@ -169,7 +169,7 @@ def _policy_out(session: Session, siblings: Siblings, policy: EnrolmentPolicy) -
         )
     return PolicyOut(
         module_id=siblings.module.id,
-        parent_group_id=siblings.parent.id if siblings.parent is not None else None,
+        parent_group_id=siblings.parent_id,
         allow_multiple=bool(siblings.parent.allow_multiple) if siblings.parent is not None else False,
         admit_guests=policy.admit_guests,
         allocate_after_close=policy.allocate_after_close,

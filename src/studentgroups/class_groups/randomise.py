@@ -21,6 +21,7 @@ from studentgroups.auth import Principal
 from studentgroups.formations.service import Options, Place, form
 from studentgroups.modules.service import get_module_by_uuid, pool_of, require_manager
 from studentgroups.siblings import Siblings, class_parent, lock_module, siblings_under
+from studentgroups.tables.modules import Module
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,7 @@ class Randomised:
     """What Randomise did (or would do): each target's members, who had no room, the seed, and
     (beyond the document) the quality report and, once saved, the formation's id in the history."""
 
-    siblings: Siblings
+    siblings: Siblings[Module]
     members: dict[int, list[str]]
     unplaced: list[str]
     seed: int
@@ -63,7 +64,7 @@ def randomise_class_groups(
         lock_module(session, module)  # before reading, so a concurrent save is seen whole or not at all
     siblings = siblings_under(session, module, class_parent(session, module, parent_uuid))
     pool = pool_of(session, module, include_guests=not exclude_guests)
-    place = Place.of(siblings, pool)
+    place = Place(siblings, pool)
     outcome = form(
         session,
         principal.user_id,

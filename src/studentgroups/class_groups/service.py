@@ -81,7 +81,7 @@ def update_groups_users(
     *,
     assignments: Sequence[tuple[uuid.UUID, Sequence[uuid.UUID]]],
     allow_multiple: bool,
-) -> tuple[Siblings, list[Group], list[int]]:
+) -> tuple[Siblings[Module], list[Group], list[int]]:
     """Make each listed group's members exactly the users given, in one transaction; the
     groups, and the students listed.
 
@@ -145,7 +145,7 @@ def _listed_groups(
     return module, groups
 
 
-def _class_siblings(session: Session, module: Module, groups: list[Group]) -> Siblings:
+def _class_siblings(session: Session, module: Module, groups: list[Group]) -> Siblings[Module]:
     """The groups as siblings of their parent: class groups only, none with sub-groups."""
     parent = related_in_instance(session, Group, groups[0].parent_group_id, module.instance_id)
     if parent is not None and parent.group_type != GroupType.CLASS_GROUP:
@@ -319,7 +319,7 @@ def module_groups(
     return stmt.where(visible(principal, manages_module=manages))
 
 
-def class_groups_under(session: Session, principal: Principal, siblings: Siblings) -> list[Row[Any]]:
+def class_groups_under(session: Session, principal: Principal, siblings: Siblings[Module]) -> list[Row[Any]]:
     """The class groups under the parent (or at the module's root) that the caller may see, by id,
     each with its parent's and creator's LumiNUS ids (`module_groups`)."""
     stmt = module_groups(session, principal, siblings.module).where(

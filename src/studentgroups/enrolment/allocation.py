@@ -41,7 +41,7 @@ class Allocation:
     """What an allocation did (or would do): every group under the parent with all its members'
     user ids, the user ids placed now, and those no group had room for."""
 
-    siblings: Siblings
+    siblings: Siblings[Module]
     members: dict[int, list[str]]
     placed: list[str]
     unplaced: list[str]
@@ -53,7 +53,7 @@ class Allocation:
 
 
 def allocate_unplaced(
-    session: Session, *, siblings: Siblings, user_id: int | None, save: bool, seed: int | None = None
+    session: Session, *, siblings: Siblings[Module], user_id: int | None, save: bool, seed: int | None = None
 ) -> Allocation:
     """Top up the class groups under the parent with the module's students not yet in one of them:
     the roster, and the guests when the policy admits them. Nobody already placed moves, and no
@@ -67,7 +67,7 @@ def allocate_unplaced(
     # Members already in the groups count against their capacity, whether or not they are in the pool.
     already = _members_of(session, module.instance_id, [g.id for g in siblings.targets])
     pool.update(already)
-    place = Place.of(siblings, pool)
+    place = Place(siblings, pool)
     outcome = form(
         session,
         user_id,
@@ -90,7 +90,7 @@ def allocate_unplaced(
     )
 
 
-def _uuid(siblings: Siblings) -> str | None:
+def _uuid(siblings: Siblings[Module]) -> str | None:
     return str(siblings.parent.uuid) if siblings.parent is not None else None
 
 
@@ -116,7 +116,6 @@ def window_closes_at(session: Session, policy: EnrolmentPolicy) -> datetime | No
         func.count(Group.self_enrol_close_date),
         func.max(Group.self_enrol_close_date),
     ).where(
-        Group.module_id == policy.module_id,
         Group.self_enrol.is_(True),
         under_parent(policy.module_id, policy.parent_group_id),
     )

@@ -115,28 +115,28 @@ def _is_own(
 # The policy of a parent --------------------------------------------------------------------------
 
 
-def siblings_named(session: Session, module: Module, parent_uuid: uuid.UUID | None) -> Siblings:
+def siblings_named(session: Session, module: Module, parent_uuid: uuid.UUID | None) -> Siblings[Module]:
     """The groups under the parent a call names: a class group of the module, or its root."""
     return Siblings(module=module, parent=class_parent(session, module, parent_uuid))
 
 
-def siblings_of_group(session: Session, group: Group) -> Siblings:
+def siblings_of_group(session: Session, group: Group) -> Siblings[Module]:
     """The groups under this group's parent (its siblings, itself among them)."""
     module = _module_of(session, group)
     parent = related_in_instance(session, Group, group.parent_group_id, group.instance_id)
     return Siblings(module=module, parent=parent)
 
 
-def policy_of(session: Session, siblings: Siblings) -> EnrolmentPolicy:
+def policy_of(session: Session, siblings: Siblings[Module]) -> EnrolmentPolicy:
     """The policy of the groups under the parent; an unsaved default (nothing admitted beyond
     the roster) when none is set."""
-    found = policy_for(session, siblings.module.instance_id, siblings.scope)
+    found = policy_for(session, siblings.instance_id, siblings.scope)
     if found is not None:
         return found
     return EnrolmentPolicy(
-        instance_id=siblings.module.instance_id,
+        instance_id=siblings.instance_id,
         module_id=siblings.module.id,
-        parent_group_id=siblings.parent.id if siblings.parent else None,
+        parent_group_id=siblings.parent_id,
         scope=siblings.scope,
         admit_guests=False,
         allocate_after_close=False,
@@ -144,7 +144,7 @@ def policy_of(session: Session, siblings: Siblings) -> EnrolmentPolicy:
     )
 
 
-def read_policy(session: Session, principal: Principal, siblings: Siblings) -> EnrolmentPolicy:
+def read_policy(session: Session, principal: Principal, siblings: Siblings[Module]) -> EnrolmentPolicy:
     """The policy of the groups under the parent, for the module's managers only: its last
     allocation names students."""
     if not is_manager(session, principal, siblings.module):
@@ -170,7 +170,7 @@ POLICY_FIELDS = ("admit_guests", "allocate_after_close", "place_late_enrollees")
 
 
 def set_policy(
-    session: Session, principal: Principal, siblings: Siblings, *, changes: dict[str, Any]
+    session: Session, principal: Principal, siblings: Siblings[Module], *, changes: dict[str, Any]
 ) -> EnrolmentPolicy:
     """Change the fields sent, and only those (module managers only).
 
@@ -178,7 +178,7 @@ def set_policy(
     the window even if it ran before. `allow_multiple` is the parent group's own setting.
     """
     require_manager(session, principal, siblings.module)
-    lock_module(session, siblings.module)
+    siblings.lock(session)
     if "allow_multiple" in changes:
         _set_allow_multiple(session, siblings, bool(changes["allow_multiple"]))
     policy = policy_of(session, siblings)
@@ -253,7 +253,7 @@ def update_group(session: Session, principal: Principal, group: Group, *, change
     return group
 
 
-def _set_allow_multiple(session: Session, siblings: Siblings, allow: bool) -> None:
+def _set_allow_multiple(session: Session, siblings: Siblings[Module], allow: bool) -> None:
     """Let a student hold several of the parent's sub-groups, or only one again: refused while a
     student holds several, and the memberships become exclusive again, under the unique index."""
     parent = siblings.parent
@@ -311,7 +311,7 @@ class Offer:
         return "open" if has_room(self.group, self.members) else "full"
 
 
-def offers(session: Session, *, siblings: Siblings, student_id: int, now: datetime) -> list[Offer]:
+def offers(session: Session, *, siblings: Siblings[Module], student_id: int, now: datetime) -> list[Offer]:
     """The groups under the parent that take self-enrolment, each as the learner sees it.
 
     Refused, saying which, when the learner is not on the module (or a guest not admitted).
@@ -353,8 +353,8 @@ def offers(session: Session, *, siblings: Siblings, student_id: int, now: dateti
     ]
 
 
-def _sibling_groups(siblings: Siblings) -> Any:
-    return scoped(Group, siblings.module.instance_id).where(siblings.condition)
+def _sibling_groups(siblings: Siblings[Module]) -> Any:
+    return scoped(Group, siblings.instance_id).where(siblings.condition)
 
 
 def _queue_positions(
@@ -468,7 +468,7 @@ def leave(session: Session, *, group: Group, student_id: int, now: datetime) -> 
 
 def _locked_siblings(
     session: Session, group: Group, student_id: int, *, check_module: bool = True
-) -> Siblings:
+) -> Siblings[Module]:
     """Lock the group's module, read the group and its parent again as they now are, and check the
     learner's standing; the group's siblings."""
     module = _module_of(session, group)
@@ -567,14 +567,12 @@ def remove_by_manager(session: Session, group: Group, student_id: int) -> None:
         fill_from_queues(session, group.instance_id, [group.id])
 
 
-def members_set_by_manager(session: Session, siblings: Siblings, student_ids: Sequence[int]) -> None:
+def members_set_by_manager(session: Session, siblings: Siblings[Module], student_ids: Sequence[int]) -> None:
     """After a manager set groups' members under a parent (the module locked): the students
     placed leave the queues there, and every seat left free goes to the queue."""
-    drop_queues(
-        session, instance_id=siblings.module.instance_id, scope=siblings.scope, student_ids=student_ids
-    )
+    drop_queues(session, instance_id=siblings.instance_id, scope=siblings.scope, student_ids=student_ids)
     group_ids = list(session.scalars(_sibling_groups(siblings).with_only_columns(Group.id)))
-    fill_from_queues(session, siblings.module.instance_id, group_ids)
+    fill_from_queues(session, siblings.instance_id, group_ids)
 
 
 def fill_from_queues(session: Session, instance_id: int, group_ids: Sequence[int]) -> list[tuple[int, int]]:

@@ -29,7 +29,7 @@ from studentgroups.groups.service import write_memberships
 from studentgroups.listing import Page, uuid_text
 from studentgroups.modules.service import require_manager
 from studentgroups.seats import drop_queues
-from studentgroups.siblings import Siblings, lock_parent, parent_scope, under_parent
+from studentgroups.siblings import Siblings
 from studentgroups.tables.formations import SavedFormation, pack_pairs, unpack_pairs
 from studentgroups.tables.group_types import GroupAccess, GroupType
 from studentgroups.tables.groups import Group, Membership
@@ -86,29 +86,23 @@ class GroupsToCreate:
 
 @dataclass(frozen=True, slots=True)
 class Place:
-    """Where a formation happens: the sibling scope under a parent, its groups, and the pool."""
+    """Where a formation happens: the groups under one parent, and the pool it forms into them."""
 
-    instance_id: int
-    scope: str
-    module_id: int | None
-    parent: Group | None
-    targets: list[Group]
+    siblings: Siblings[Module | None]
     pool: dict[str, int]
     """member key (the student's uuid as text) -> student id"""
     new_names: list[str] = field(default_factory=list)
     """groups the formation creates under the parent (they exist only once it is saved)"""
 
-    @classmethod
-    def of(cls, siblings: Siblings, pool: dict[str, int]) -> Place:
-        """A formation of a module's class groups under one parent, with this pool."""
-        return cls(
-            instance_id=siblings.module.instance_id,
-            scope=siblings.scope,
-            module_id=siblings.module.id,
-            parent=siblings.parent,
-            targets=siblings.targets,
-            pool=pool,
-        )
+    @property
+    def targets(self) -> list[Group]:
+        """The existing groups formed."""
+        return self.siblings.targets
+
+    @property
+    def instance_id(self) -> int:
+        """The tenant."""
+        return self.siblings.instance_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,21 +295,6 @@ def form(
     return Outcome(groups=groups, unplaced=formed.unplaced, report=report, seed=seed, saved=saved)
 
 
-def lock_place(session: Session, place: Place) -> None:
-    """Serialise the saves and undos under one parent: a second one waits, then sees the first whole."""
-    parent_group_id = place.parent.id if place.parent is not None else None
-    lock_parent(
-        session, instance_id=place.instance_id, module_id=place.module_id, parent_group_id=parent_group_id
-    )
-
-
-def groups_under(session: Session, place: Place) -> list[int]:
-    """Every group under the place's parent (its sub-groups, or a module's root class groups)."""
-    parent_id = place.parent.id if place.parent is not None else None
-    stmt = scoped_columns(Group, place.instance_id, Group.id).where(under_parent(place.module_id, parent_id))
-    return list(session.scalars(stmt))
-
-
 def _scope_memberships(session: Session, place: Place, group_ids: Sequence[int]) -> list[tuple[int, int]]:
     """The memberships under the parent as (group id, student id); not exclusive: group id negated.
 
@@ -324,7 +303,7 @@ def _scope_memberships(session: Session, place: Place, group_ids: Sequence[int])
     signed = _signed_group()
     rows = session.connection().execute(
         scoped_columns(Membership, place.instance_id, signed, Membership.student_id).where(
-            Membership.group_id.in_(list(group_ids)), Membership.sibling_scope == place.scope
+            Membership.group_id.in_(list(group_ids)), Membership.sibling_scope == place.siblings.scope
         )
     )
     return [(g, s) for g, s in rows.all()]  # plain tuples: sorting Rows costs far more
@@ -344,7 +323,7 @@ def snapshot(session: Session, place: Place, group_ids: Sequence[int]) -> Any:
     packed = func.string_agg(pair, aggregate_order_by(literal(b""), signed, Membership.student_id))
     return (
         scoped_columns(Membership, place.instance_id, func.coalesce(packed, literal(b"")))
-        .where(Membership.group_id.in_(list(group_ids)), Membership.sibling_scope == place.scope)
+        .where(Membership.group_id.in_(list(group_ids)), Membership.sibling_scope == place.siblings.scope)
         .scalar_subquery()
     )
 
@@ -370,16 +349,16 @@ def _save(
     On PostgreSQL the database packs the before- and after-states itself (`snapshot`); on SQLite
     the before-state is read once and the after-state follows from it and what was written.
     """
-    lock_place(session, place)
+    place.siblings.lock(session)
     instance_id = place.instance_id
-    under = groups_under(session, place)
+    under = place.siblings.group_ids(session)
     by_database = session.get_bind().dialect.name == "postgresql"
     before = [] if by_database else _scope_memberships(session, place, under)
     saved = SavedFormation(
         instance_id=instance_id,
-        module_id=place.module_id,
-        parent_group_id=place.parent.id if place.parent else None,
-        scope=place.scope,
+        module_id=place.siblings.module_id,
+        parent_group_id=place.siblings.parent_id,
+        scope=place.siblings.scope,
         user_id=user_id,
         strategy=options.strategy,
         seed=seed,
@@ -414,19 +393,19 @@ def _save(
         for start in range(0, len(pool_ids) if elsewhere else 0, 5_000):
             session.execute(
                 scoped_delete(Membership, instance_id).where(
-                    Membership.sibling_scope == place.scope,
+                    Membership.sibling_scope == place.siblings.scope,
                     Membership.student_id.in_(pool_ids[start : start + 5_000]),
                 )
             )
         new_pairs = wanted
         formed, pooled = set(target_ids), set(pool_ids)
         kept = [(g, s) for g, s in before if abs(g) not in formed and s not in pooled]
-    write_memberships(session, new_pairs, instance_id=instance_id, scope=place.scope, exclusive=True)
+    write_memberships(session, new_pairs, instance_id=instance_id, scope=place.siblings.scope, exclusive=True)
     # The waiting lists under the parent were for the grouping this one replaces or tops up.
     drop_queues(
         session,
         instance_id=instance_id,
-        scope=place.scope,
+        scope=place.siblings.scope,
         student_ids=[s for _, s in new_pairs] if options.top_up else None,
     )
     saved.group_ids = target_ids
@@ -444,11 +423,11 @@ def _save(
 def _create_groups(session: Session, user_id: int | None, place: Place) -> list[Group]:
     if not place.new_names:
         return []
-    parent = place.parent
+    parent = place.siblings.parent
     created = [
         Group(
             instance_id=place.instance_id,
-            module_id=place.module_id,
+            module_id=place.siblings.module_id,
             parent_group_id=parent.id if parent else None,
             group_type=parent.group_type if parent else GroupType.CLASS_GROUP,
             group_access=parent.group_access if parent else GroupAccess.MEMBERS_VIEW,
@@ -497,8 +476,8 @@ def revert(session: Session, principal: Principal, *, saved: SavedFormation, pla
     the groups it created; Conflict, saying what changed, when anything changed since."""
     if saved.reverted_at is not None:
         raise Conflict(f"Formation {saved.id} was already undone.")
-    lock_place(session, place)
-    under = groups_under(session, place)
+    place.siblings.lock(session)
+    under = place.siblings.group_ids(session)
     current_state = snapshot(session, place, under)
     if not isinstance(current_state, bytes):  # PostgreSQL: packed by the database
         current_state = session.scalar(select(current_state))
@@ -572,30 +551,19 @@ def place_under(session: Session, parent: Group, *, create: GroupsToCreate | Non
         raise BadRequest(
             f"Group {parent.id} has no sub-groups to form: add some, or send `create` to make them."
         )
-    return Place(
-        instance_id=instance_id,
-        scope=parent_scope(parent.id),
-        module_id=parent.module_id,
-        parent=parent,
-        targets=children,
-        pool=pool,
-        new_names=new_names,
-    )
+    return Place(siblings=Siblings(None, parent, children), pool=pool, new_names=new_names)
 
 
 def place_of(session: Session, saved: SavedFormation) -> Place:
-    """The place a saved formation was made in (to lock it when undoing)."""
-    parent = None
+    """The place a saved formation was made in (to lock it when undoing): its parent group, or
+    its module's root (either deleted takes its formations with it)."""
     if saved.parent_group_id is not None:
-        parent = session.scalar(scoped(Group, saved.instance_id).where(Group.id == saved.parent_group_id))
-    return Place(
-        instance_id=saved.instance_id,
-        scope=saved.scope,
-        module_id=saved.module_id,
-        parent=parent,
-        targets=[],
-        pool={},
-    )
+        parent = get_in_instance(session, Group, saved.parent_group_id, saved.instance_id, what="group")
+        return Place(siblings=Siblings(None, parent), pool={})
+    if saved.module_id is None:
+        raise Conflict(f"Formation {saved.id} names neither a parent group nor a module.")
+    module = get_in_instance(session, Module, saved.module_id, saved.instance_id, what="module")
+    return Place(siblings=Siblings(module, None), pool={})
 
 
 def require_module_manager(session: Session, principal: Principal, saved: SavedFormation) -> None:

@@ -44,6 +44,7 @@ from studentgroups.routing import JsonBodyRoute
 from studentgroups.siblings import Siblings
 from studentgroups.tables.enrolment import EnrolmentPolicy
 from studentgroups.tables.groups import Group
+from studentgroups.tables.modules import Module
 
 router = APIRouter(prefix="/user", tags=["LumiNUS self-enrolment"], route_class=JsonBodyRoute)
 
@@ -61,7 +62,7 @@ def _group(session: Session, instance_id: int, group_id: uuid.UUID) -> Group:
     return find_group_by_uuid(session, instance_id=instance_id, group_uuid=group_id, field="groupID")
 
 
-def offer_json(offer: Offer, siblings: Siblings, creators: dict[int, uuid.UUID]) -> dict[str, Any]:
+def offer_json(offer: Offer, siblings: Siblings[Module], creators: dict[int, uuid.UUID]) -> dict[str, Any]:
     """A self-enrolment group as the learner sees it."""
     group = offer.group
     parent_uuid = siblings.parent.uuid if siblings.parent is not None else None
@@ -183,7 +184,7 @@ def update_class_group(
     return json_response(class_group_json(row, siblings.module.uuid))
 
 
-def policy_json(session: Session, siblings: Siblings, policy: EnrolmentPolicy) -> dict[str, Any]:
+def policy_json(session: Session, siblings: Siblings[Module], policy: EnrolmentPolicy) -> dict[str, Any]:
     """The policy of the groups under a parent and its last allocation, camelCase."""
     closes = allocation.window_closes_at(session, policy)
     last = None

@@ -17,6 +17,7 @@ from studentgroups.results.aggregates import Figures
 from studentgroups.siblings import Siblings
 from studentgroups.tables.group_types import GroupType
 from studentgroups.tables.groups import Group
+from studentgroups.tables.modules import Module
 
 
 def iso(value: datetime | None) -> str | None:
@@ -67,10 +68,10 @@ def class_group_fields(
 
 
 def groups_with_members(
-    session: Session, siblings: Siblings, groups: list[Group], members: dict[int, list[str]]
+    session: Session, siblings: Siblings[Module], groups: list[Group], members: dict[int, list[str]]
 ) -> list[dict[str, Any]]:
     """The documented group model of each group, with its members' user ids."""
-    creators = class_groups.creator_uuids(session, siblings.module.instance_id, groups)
+    creators = class_groups.creator_uuids(session, siblings.instance_id, groups)
     parent_uuid = siblings.parent.uuid if siblings.parent else None
     answer = []
     for group in groups:
