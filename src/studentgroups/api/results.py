@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -183,30 +184,8 @@ def list_results(
 
 
 def figures_out(figures: Figures) -> dict[str, Any]:
-    """The figures as the Domoscio surface names them."""
-    return {
-        "member_count": figures.member_count,
-        "members_with_results": figures.members_with_results,
-        "result_count": figures.result_count,
-        "mean_score": figures.mean_score,
-        "median_score": figures.median_score,
-        "p25_score": figures.p25_score,
-        "p75_score": figures.p75_score,
-        "min_score": figures.min_score,
-        "max_score": figures.max_score,
-        "sd_score": figures.sd_score,
-        "success_rate": figures.success_rate,
-        "histogram": figures.histogram,
-        "items": [
-            {
-                "item": i.item,
-                "result_count": i.result_count,
-                "mean_score": i.mean_score,
-                "success_rate": i.success_rate,
-            }
-            for i in figures.items
-        ],
-    }
+    """The figures as the Domoscio surface names them: the services' own names."""
+    return asdict(figures)
 
 
 @router.get(

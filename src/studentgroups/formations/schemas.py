@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
@@ -124,10 +125,12 @@ class NumericQualityOut(BaseModel):
     range_of_means: float = Field(description="Highest group mean minus lowest.")
     sd_of_sds: float = Field(description="Standard deviation of the groups' standard deviations.")
     sd_of_means_ratio: float | None = Field(
-        description="`sd_of_means` over seeded random's (lower is better)."
+        description="The standard deviation of the means over seeded random's (lower is better)."
     )
-    range_of_means_ratio: float | None = Field(description="`range_of_means` over seeded random's.")
-    sd_of_sds_ratio: float | None = Field(description="`sd_of_sds` over seeded random's.")
+    range_of_means_ratio: float | None = Field(description="The range of the means over seeded random's.")
+    sd_of_sds_ratio: float | None = Field(
+        description="The standard deviation of the SDs over seeded random's."
+    )
 
 
 class CategoricalQualityOut(BaseModel):
@@ -142,8 +145,8 @@ class QualityReportOut(BaseModel):
     """What a formation achieved."""
 
     sizes: list[int] = Field(description="Each group's size, in group order.")
-    numeric: list[NumericQualityOut] = Field(description="Per numeric attribute.")
-    categorical: list[CategoricalQualityOut] = Field(description="Per categorical attribute.")
+    numeric: Sequence[NumericQualityOut] = Field(description="Per numeric attribute.")
+    categorical: Sequence[CategoricalQualityOut] = Field(description="Per categorical attribute.")
     violations: int = Field(description="Hard constraints broken: always 0.")
     seed: int = Field(description="The seed used.")
     strategy: str = Field(description="The strategy used.")

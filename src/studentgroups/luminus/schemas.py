@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
 
-from studentgroups.formations.schemas import AttributeName
+from studentgroups.formations.schemas import (
+    AttributeName,
+    CategoricalQualityOut,
+    NumericQualityOut,
+    QualityReportOut,
+)
 from studentgroups.grouping.random import MAX_SEED
 from studentgroups.tables.group_types import ACCESS_DESCRIPTION, GroupAccess, GroupType
 from studentgroups.wire import Echoed, FreeText, JsonBody, Name, aware_utc
@@ -37,6 +44,10 @@ class LumiNUSModel(BaseModel):
     """camelCase on the wire, snake_case in Python."""
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+CAMEL_CASE = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+"""A schema of the services', shown on the LumiNUS surface: every name in camelCase."""
 
 
 class LumiNUSBody(JsonBody):
@@ -178,40 +189,25 @@ class PinnedUser(LumiNUSBody):
     group_id: uuid.UUID = Field(alias="groupID", description="One of the class groups randomised into.")
 
 
-class NumericQualityModel(LumiNUSModel):
-    """How alike the groups are on one number, beside seeded random."""
+class NumericQualityModel(NumericQualityOut):
+    """How alike the groups are on one number, and how much more than seeded random they are."""
 
-    attribute: str = Field(description="The attribute.")
-    sd_of_means: float = Field(alias="sdOfMeans", description="Standard deviation of the group means.")
-    range_of_means: float = Field(alias="rangeOfMeans", description="Highest group mean minus lowest.")
-    sd_of_sds: float = Field(
-        alias="sdOfSds", description="Standard deviation of the groups' standard deviations."
-    )
-    sd_of_means_ratio: float | None = Field(alias="sdOfMeansRatio", description="Over seeded random's.")
-    range_of_means_ratio: float | None = Field(alias="rangeOfMeansRatio", description="Over seeded random's.")
-    sd_of_sds_ratio: float | None = Field(alias="sdOfSdsRatio", description="Over seeded random's.")
+    model_config = CAMEL_CASE
 
 
-class CategoricalQualityModel(LumiNUSModel):
+class CategoricalQualityModel(CategoricalQualityOut):
     """How evenly one category is spread."""
 
-    attribute: str = Field(description="The attribute.")
-    largest_deviation: float = Field(
-        alias="largestDeviation", description="Largest |count - size * share| over groups and values."
-    )
-    isolated: int = Field(description="Members alone with a minority value in their group.")
+    model_config = CAMEL_CASE
 
 
-class QualityModel(LumiNUSModel):
+class QualityModel(QualityReportOut):
     """What a formation achieved."""
 
-    sizes: list[int] = Field(description="Each group's size, in group order.")
-    numeric: list[NumericQualityModel] = Field(description="Per numeric attribute.")
-    categorical: list[CategoricalQualityModel] = Field(description="Per categorical attribute.")
-    violations: int = Field(description="Hard constraints broken: always 0.")
-    seed: int = Field(description="The seed used.")
-    strategy: str = Field(description="The strategy used.")
-    runtime_ms: float = Field(alias="runtimeMs", description="How long the engine took.")
+    model_config = CAMEL_CASE
+
+    numeric: Sequence[NumericQualityModel] = Field(description="Per numeric attribute.")
+    categorical: Sequence[CategoricalQualityModel] = Field(description="Per categorical attribute.")
 
 
 class RandomiseRequest(LumiNUSBody):

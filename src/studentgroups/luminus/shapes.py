@@ -5,9 +5,11 @@ them; lists are built as dicts and encoded by orjson, for speed)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic.alias_generators import to_camel
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
@@ -82,58 +84,28 @@ def groups_with_members(
     return answer
 
 
+def camel_keys(value: Any) -> Any:
+    """Plain data (dicts, lists, and the services' dataclasses) with every key in camelCase, as
+    the LumiNUS surface names the services' snake_case fields."""
+    if is_dataclass(value) and not isinstance(value, type):
+        value = asdict(value)
+    if isinstance(value, dict):
+        return {to_camel(k): camel_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel_keys(v) for v in value]
+    return value
+
+
 def quality_json(report: grouping.QualityReport) -> dict[str, Any]:
     """A formation's quality report, camelCase."""
-    return {
-        "sizes": report.sizes,
-        "numeric": [
-            {
-                "attribute": n.attribute,
-                "sdOfMeans": n.sd_of_means,
-                "rangeOfMeans": n.range_of_means,
-                "sdOfSds": n.sd_of_sds,
-                "sdOfMeansRatio": n.sd_of_means_ratio,
-                "rangeOfMeansRatio": n.range_of_means_ratio,
-                "sdOfSdsRatio": n.sd_of_sds_ratio,
-            }
-            for n in report.numeric
-        ],
-        "categorical": [
-            {"attribute": c.attribute, "largestDeviation": c.largest_deviation, "isolated": c.isolated}
-            for c in report.categorical
-        ],
-        "violations": report.violations,
-        "seed": report.seed,
-        "strategy": report.strategy,
-        "runtimeMs": report.runtime_ms,
-    }
+    out: dict[str, Any] = camel_keys(report)
+    return out
 
 
 def figures_json(figures: Figures) -> dict[str, Any]:
     """A group's figures, camelCase."""
-    return {
-        "memberCount": figures.member_count,
-        "membersWithResults": figures.members_with_results,
-        "resultCount": figures.result_count,
-        "meanScore": figures.mean_score,
-        "medianScore": figures.median_score,
-        "p25Score": figures.p25_score,
-        "p75Score": figures.p75_score,
-        "minScore": figures.min_score,
-        "maxScore": figures.max_score,
-        "sdScore": figures.sd_score,
-        "successRate": figures.success_rate,
-        "histogram": figures.histogram,
-        "items": [
-            {
-                "item": i.item,
-                "resultCount": i.result_count,
-                "meanScore": i.mean_score,
-                "successRate": i.success_rate,
-            }
-            for i in figures.items
-        ],
-    }
+    out: dict[str, Any] = camel_keys(figures)
+    return out
 
 
 def group_json(session: Session, group: Group) -> dict[str, Any]:
