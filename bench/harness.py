@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -23,11 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import uvloop
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the suite's server processes
+from tests.server_process import free_port as free_port  # noqa: PLC0414  (the benches take it from here)
+from tests.server_process import stop, wait_until_serving
 
 from studentgroups.db import create_db_engine, create_session_factory, transaction
 from studentgroups.groups.service import create_group
@@ -102,12 +103,6 @@ class DriverQuery:
         self.conn.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -176,23 +171,10 @@ def spawned(
     process = subprocess.Popen(command, env=env, start_new_session=True, stderr=stderr)
     server = Server(process, port)
     try:
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"the server did not start: {' '.join(command)}")
-            time.sleep(0.1)
+        wait_until_serving(server.url, process, seconds=seconds, log=lambda: " ".join(command))
         yield server
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop(process)
 
 
 @contextmanager

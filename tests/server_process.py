@@ -17,7 +17,7 @@ import httpx
 COMMAND = str(Path(sys.executable).with_name("studentgroups"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -26,7 +26,7 @@ def _free_port() -> int:
 @contextmanager
 def served(database_url: str) -> Iterator[str]:
     """One `studentgroups serve` process on the database; its base URL. Stopped afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "STUDENTGROUPS_DATABASE_URL": database_url, "STUDENTGROUPS_LOG_LEVEL": "warning"}
     process = subprocess.Popen(
         [COMMAND, "serve", "--port", str(port)],
