@@ -10,7 +10,7 @@ may show in the rows and not in the count, as between any two requests.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Result, Select
 from sqlalchemy.orm import Session
+from starlette.types import Receive, Scope, Send
 
 from studentgroups.dependencies import database_slot
 
@@ -38,28 +39,51 @@ def stream_json_array(request: Request, stmt: Select[Any], shape: RowShape) -> S
     async def chunks() -> AsyncIterator[bytes]:
         async with database_slot(state):
             session: Session = state.read_sessions()
+            started = False
             try:
                 # Core on the session's connection: plain tuples, no ORM loading per row.
                 result: Result[Any] = await run_in_threadpool(
                     lambda: session.connection().execute(stmt.execution_options(yield_per=CHUNK_ROWS))
                 )
                 keys = list(result.keys())
-                yield b"["
-                separator = b""
+
+                def encoded(rows: Sequence[Any]) -> bytes:
+                    return orjson.dumps([shape(dict(zip(keys, row, strict=True))) for row in rows])[1:-1]
+
+                first = await run_in_threadpool(result.fetchmany, CHUNK_ROWS)
+                started = True
+                yield b"[" + encoded(first)
                 while rows := await run_in_threadpool(result.fetchmany, CHUNK_ROWS):
-                    encoded = orjson.dumps([shape(dict(zip(keys, row, strict=True))) for row in rows])
-                    yield separator + encoded[1:-1]
-                    separator = b","
+                    yield b"," + encoded(rows)
                 yield b"]"
             except Exception:
-                # The answer's status is sent already: the client sees a cut array, never a
-                # well-formed part of one, and the log says why.
-                logger.exception("a streamed list stopped part-way")
+                if started:
+                    # The answer's status is sent already: the client sees a cut array, never a
+                    # well-formed part of one, and the log says why.
+                    logger.exception("a streamed list stopped part-way")
                 raise
             finally:
                 await run_in_threadpool(_close, session)
 
-    return StreamingResponse(chunks(), media_type="application/json")
+    return _FirstChunkFirst(chunks(), media_type="application/json")
+
+
+class _FirstChunkFirst(StreamingResponse):
+    """A streamed answer whose first chunk is read before its status is sent: a list that cannot
+    start (the database gone, its slot not free) is an error answer (a 503 with `Retry-After`),
+    never a cut body; a list of one chunk (every page of up to 2,000) is never cut at all."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        rest = aiter(self.body_iterator)
+        first = await anext(rest)  # raised before anything is sent: the error handlers answer
+
+        async def again() -> AsyncIterator[str | bytes | memoryview[int]]:
+            yield first
+            async for part in rest:
+                yield part
+
+        self.body_iterator = again()
+        await super().__call__(scope, receive, send)
 
 
 def _close(session: Session) -> None:

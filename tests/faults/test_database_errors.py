@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy import exc as sa
+from sqlalchemy.orm import Session, sessionmaker
 
 from studentgroups.database_faults import database_unavailable
 from studentgroups.groups import service as groups
@@ -152,6 +154,35 @@ def test_a_database_error_that_is_a_bug_stays_a_500(
     assert response.status_code == 500
     assert response.json()["type"] == "urn:studentgroups:problem:internal"
     assert "Retry-After" not in response.headers
+
+
+def test_a_streamed_list_whose_database_is_gone_before_it_starts_is_a_503_not_a_cut_body(
+    tenant: Tenant, server: LiveServer
+) -> None:
+    # The list is counted on the request's session, then read on a session of its own: that one
+    # goes to a database that refuses connections (a port nothing listens on).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gone = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/gone")
+    state = server.app.state
+    own_sessions = state.read_sessions
+    opened: list[Session] = []
+
+    def request_session_then_gone() -> Session:
+        opened.append(own_sessions() if not opened else sessionmaker(gone)())
+        return opened[-1]
+
+    tenant.post("/students", json={"uid": "streamed-1"})
+    state.read_sessions = request_session_then_gone
+    try:
+        response = tenant.get("/students", params={"limit": 20})
+    finally:
+        state.read_sessions = own_sessions
+        gone.dispose()
+    assert len(opened) == 2  # counted on the request's session, then streamed on the gone one
+    assert_unavailable_problem(response)
+    assert tenant.get("/students", params={"limit": 20}).status_code == 200
 
 
 @pytest.fixture
