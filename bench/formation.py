@@ -1,152 +1,253 @@
 """Balanced formation against seeded random, on the same rosters in the same run (no database).
 
-Rosters: a numeric `score` (normal, mean 0.6, SD 0.2, clipped to [0, 1]) and two categorical
-attributes, `gender` (three values, 48/47/5 %) and `section` ("main" 96 %, "evening" 4 %), drawn
-from a seeded generator. Each case balances `score`, spreads `gender` and `section`, and asks
-noIsolation for `section`; it is formed by `balanced` and by `random` (same seed, same rules),
-and once by `random` without noIsolation, to show the isolated members it would leave.
-Figures per case: SD of group means and SD of group SDs of `score` with their ratios to random's,
-the largest categorical deviation, the isolated minority members, the runtime (median of the
-runs, after one warm-up) and the peak memory of `form_groups` (tracemalloc, and the max RSS of a
-fresh process that builds the roster and forms the groups once).
-Aims: means ratio <= 0.05 (both cases), SDs ratio <= 0.1 (big case), isolated 0, < 2 s and
-< 5 s, < 500 MB.
-Run: .venv/bin/python bench/formation.py [--runs 3] [--only small|big]
+The rosters of issue 16, as the anticlust comparison drew them: `score` ~ N(65, 12) and `gender`
+F/M/X 48/48/4 %, from a seeded generator. Each case balances `score` and protects X from
+isolation (noIsolation on `gender`, X named); it is formed by `balanced`, and the report's
+ratios compare it with seeded random on the same request in the same call.
+
+Figures per case:
+- means: SD of the group means of `score` ÷ random's; SDs: SD of the group SDs ÷ random's;
+- x_alone: groups holding exactly one X (0 wherever the numbers allow);
+- engine_cpu_s: CPU seconds of `form_groups` (the balanced formation and the random one its
+  report compares with), median of the runs;
+- `sections`: the 100,000 roster as 200 sections of 500, each formed on its own into 25 groups
+  of 20, CPU of all 200 calls.
+The 1,000,000 case (`--only 1m`) runs `studentgroups form` on a CSV of the roster in a process
+of its own and reports that process's CPU seconds and peak RSS.
+
+Aims (issue 16): means ≤ 0.0084 (300), ≤ 0.0012 (3k), ≤ 0.002 (20k, 100k); SDs ≤ 0.25 at groups
+of 5, ≤ 0.009 at groups of 20; x_alone 0; 100k ≤ 3 s of engine CPU, by sections ≤ 5 s; 1M
+≤ 30 s CPU and ≤ 600 MB peak for the whole command.
+`start`: CPU of a whole `studentgroups form` on a roster of two (all but the engine).
+Run: .venv/bin/python bench/formation.py [--runs 1] [--only 300|3k|20k|100k|sections|1m|start]
+                                         [--objective means|means_and_spreads|WEIGHT]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from studentgroups.grouping import (
-    Formation,
-    FormationRequest,
-    Member,
-    Target,
-    form_groups,
-)
+from studentgroups.grouping import Formation, FormationRequest, Member, Target, form_groups
 
-CASES = {"small": (3_000, 600), "big": (100_000, 5_000)}
+CASES = {
+    "300": (300, 60),
+    "3k": (3_000, 600),
+    "20k": (20_000, 1_000),
+    "100k": (100_000, 5_000),
+}
+SECTIONS = 200
 SEED = 20_261_201
-AIMS = {
-    "small": {"sd_of_means_ratio": 0.05, "isolated": 0, "seconds": 2},
-    "big": {"sd_of_means_ratio": 0.05, "sd_of_sds_ratio": 0.1, "isolated": 0, "seconds": 5, "peak_mb": 500},
+AIMS: dict[str, dict[str, float]] = {
+    "300": {"means": 0.0084, "sds": 0.25, "x_alone": 0},
+    "3k": {"means": 0.0012, "sds": 0.25, "x_alone": 0},
+    "20k": {"means": 0.002, "sds": 0.009, "x_alone": 0},
+    "100k": {"means": 0.002, "sds": 0.009, "x_alone": 0, "engine_cpu_s": 3.0},
+    "sections": {"x_alone": 0, "engine_cpu_s": 5.0},
+    "1m": {"cpu_s": 30.0, "peak_rss_mb": 600.0},
+    "start": {"form_cpu_s": 0.3},
 }
 
 
-def roster(students: int, seed: int) -> list[Member]:
-    """A seeded roster: score, gender (3 values), section (a 4 % minority)."""
+def draw(students: int, seed: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     rng = np.random.default_rng(seed)
-    scores = np.clip(rng.normal(0.6, 0.2, students), 0.0, 1.0)
-    genders = rng.choice(["female", "male", "other"], size=students, p=[0.48, 0.47, 0.05])
-    sections = rng.choice(["main", "evening"], size=students, p=[0.96, 0.04])
+    scores = np.round(rng.normal(65.0, 12.0, students), 2)
+    genders = rng.choice(np.array(["F", "M", "X"]), size=students, p=[0.48, 0.48, 0.04])
+    return scores, genders
+
+
+def roster(students: int, seed: int, prefix: str = "s") -> list[Member]:
+    scores, genders = draw(students, seed)
     return [
         Member(
-            key=f"s{i:06d}",
+            key=f"{prefix}{i:07d}",
             numeric={"score": float(scores[i])},
-            categorical={"gender": str(genders[i]), "section": str(sections[i])},
+            categorical={"gender": str(genders[i])},
         )
         for i in range(students)
     ]
 
 
-def request(members: list[Member], groups: int, strategy: str) -> FormationRequest:
+def request(members: list[Member], groups: int, objective: str | None, prefix: str = "G") -> FormationRequest:
+    extra: dict[str, Any] = {}
+    if objective is not None:
+        named = {"means": 0.0, "means_and_spreads": 1.0}
+        extra["spread_weight"] = named[objective] if objective in named else float(objective)
     return FormationRequest(
         members=members,
-        targets=[Target(key=f"G{i:05d}", capacity=0) for i in range(groups)],
-        strategy="balanced" if strategy == "balanced" else "random",
+        targets=[Target(key=f"{prefix}{i:05d}") for i in range(groups)],
+        strategy="balanced",
         seed=SEED,
         numeric=["score"],
-        categorical=["gender", "section"],
-        no_isolation=["section"],
+        categorical=[],
+        no_isolation=["gender"],
+        protected={"gender": ["X"]},
+        **extra,
     )
 
 
-def figures(formation: Formation) -> dict[str, Any]:
-    report = formation.report
-    score = report.numeric[0]
-    by_name = {c.attribute: c for c in report.categorical}
-    return {
-        "sd_of_means": round(score.sd_of_means, 6),
-        "sd_of_means_ratio": None if score.sd_of_means_ratio is None else round(score.sd_of_means_ratio, 4),
-        "range_of_means": round(score.range_of_means, 6),
-        "sd_of_sds": round(score.sd_of_sds, 6),
-        "sd_of_sds_ratio": None if score.sd_of_sds_ratio is None else round(score.sd_of_sds_ratio, 4),
-        "largest_deviation_gender": round(by_name["gender"].largest_deviation, 3),
-        "largest_deviation_section": round(by_name["section"].largest_deviation, 3),
-        "isolated_section": by_name["section"].isolated,
-        "isolated_gender": by_name["gender"].isolated,
-        "sizes": sorted(set(report.sizes)),
-        "violations": report.violations,
-        "unplaced": len(formation.unplaced),
-    }
+def x_alone(formation: Formation, members: list[Member]) -> int:
+    gender = {m.key: m.categorical["gender"] for m in members}
+    return sum(1 for keys in formation.groups.values() if sum(gender[k] == "X" for k in keys) == 1)
 
 
-def memory(case: str) -> dict[str, float]:
-    """Peak memory of one balanced formation, measured in a fresh process."""
-    code = (
-        "import json, resource, tracemalloc, sys; sys.path.insert(0, 'bench');"
-        "import formation as b;"
-        f"students, groups = b.CASES[{case!r}];"
-        "members = b.roster(students, b.SEED);"
-        "req = b.request(members, groups, 'balanced');"
-        "tracemalloc.start(); b.form_groups(req); peak = tracemalloc.get_traced_memory()[1];"
-        "print(json.dumps({'tracemalloc_peak_mb': peak / 2**20,"
-        " 'process_max_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    values: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return {k: round(v, 1) for k, v in values.items()}
+def measured(req: FormationRequest, runs: int) -> tuple[Formation, float]:
+    cpu: list[float] = []
+    formation = None
+    for _ in range(runs):
+        start = time.process_time()
+        formation = form_groups(req)
+        cpu.append(time.process_time() - start)
+    assert formation is not None
+    return formation, statistics.median(cpu)
 
 
-def run_case(case: str, runs: int) -> dict[str, Any]:
+def run_case(case: str, runs: int, objective: str | None) -> dict[str, Any]:
     students, groups = CASES[case]
     members = roster(students, SEED)
-    result: dict[str, Any] = {"students": students, "groups": groups}
-    for strategy in ("random", "balanced"):
-        req = request(members, groups, strategy)
-        form_groups(req)  # warm-up
-        times, formation = [], None
-        for _ in range(runs):
-            start = time.perf_counter()
-            formation = form_groups(req)
-            times.append(time.perf_counter() - start)
-        assert formation is not None
-        result[strategy] = {**figures(formation), "seconds": round(statistics.median(times), 3)}
-    # What noIsolation buys: seeded random without it (exactly `random_assignment`).
-    plain = form_groups(replace(request(members, groups, "random"), no_isolation=[]))
-    result["random_without_no_isolation"] = {
-        "isolated_section": {q.attribute: q.isolated for q in plain.report.categorical}["section"]
+    formation, cpu = measured(request(members, groups, objective), runs)
+    score = formation.report.numeric[0]
+    return {
+        "students": students,
+        "groups": groups,
+        "means": round(score.sd_of_means_ratio or 0.0, 5),
+        "sds": round(score.sd_of_sds_ratio or 0.0, 4),
+        "x_alone": x_alone(formation, members),
+        "sizes": sorted(set(formation.report.sizes)),
+        "engine_cpu_s": round(cpu, 3),
     }
-    result["balanced"].update(memory(case))
-    result["aims"] = AIMS[case]
-    return result
+
+
+def run_sections(runs: int, objective: str | None) -> dict[str, Any]:
+    students, groups = CASES["100k"]
+    per, groups_per = students // SECTIONS, groups // SECTIONS
+    sections = [roster(per, SEED + s, prefix=f"s{s:03d}-") for s in range(SECTIONS)]
+    requests = [request(m, groups_per, objective, prefix=f"G{s:03d}-") for s, m in enumerate(sections)]
+    cpu: list[float] = []
+    for _ in range(runs):
+        start = time.process_time()
+        formed = [form_groups(r) for r in requests]
+        cpu.append(time.process_time() - start)
+    means = [f.report.numeric[0].sd_of_means_ratio or 0.0 for f in formed]
+    sds = [f.report.numeric[0].sd_of_sds_ratio or 0.0 for f in formed]
+    return {
+        "sections": SECTIONS,
+        "students": students,
+        "groups": groups,
+        "means_median": round(statistics.median(means), 5),
+        "sds_median": round(statistics.median(sds), 4),
+        "x_alone": sum(x_alone(f, m) for f, m in zip(formed, sections, strict=True)),
+        "engine_cpu_s": round(statistics.median(cpu), 3),
+    }
+
+
+def run_million(objective: str | None) -> dict[str, Any]:
+    students, groups = 1_000_000, 50_000
+    scores, genders = draw(students, SEED)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "roster.csv"
+        with path.open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["uid", "score", "gender"])
+            writer.writerows((f"s{i:07d}", f"{scores[i]:.2f}", genders[i]) for i in range(students))
+        command = [
+            str(Path(sys.executable).with_name("studentgroups")),
+            "form",
+            str(path),
+            "--groups",
+            str(groups),
+            "--strategy",
+            "balanced",
+            "--numeric",
+            "score",
+            "--no-isolation",
+            "gender",
+            "--protect",
+            "gender=X",
+            "--seed",
+            str(SEED),
+            "--output",
+            str(Path(folder) / "groups.csv"),
+        ]
+        if objective is not None:
+            command += ["--objective", objective]
+        timer = ["/usr/bin/time", "-f", "%U %S %M"]
+        done = subprocess.run(timer + command, capture_output=True, text=True, check=True)
+        user, system, peak_kb = done.stderr.strip().splitlines()[-1].split()
+    return {
+        "students": students,
+        "groups": groups,
+        "cpu_s": round(float(user) + float(system), 2),
+        "peak_rss_mb": round(int(peak_kb) / 1024, 1),
+    }
+
+
+def run_start(runs: int) -> dict[str, Any]:
+    """CPU of a whole `studentgroups form` run on a roster of two: the start-up before the engine."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "roster.csv"
+        path.write_text("uid,score\nu1,1\nu2,2\n")
+        command = [str(Path(sys.executable).with_name("studentgroups")), "form", str(path), "--groups", "1"]
+        cpu = []
+        for _ in range(max(runs, 3)):
+            done = subprocess.run(
+                ["/usr/bin/time", "-f", "%U %S", *command], capture_output=True, text=True, check=True
+            )
+            user, system = done.stderr.strip().splitlines()[-1].split()
+            cpu.append(float(user) + float(system))
+    bare = subprocess.run(
+        ["/usr/bin/time", "-f", "%U %S", sys.executable, "-c", "pass"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    user, system = bare.stderr.strip().splitlines()[-1].split()
+    return {
+        "form_cpu_s": round(statistics.median(cpu), 3),
+        "bare_python_cpu_s": round(float(user) + float(system), 3),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=sorted(CASES))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--only", choices=[*CASES, "sections", "1m", "start"], action="append")
+    parser.add_argument(
+        "--objective", help="means, means_and_spreads, or the weight of the spreads from 0 to 1"
+    )
     args = parser.parse_args()
-    cases = [args.only] if args.only else list(CASES)
-    results = {case: run_case(case, args.runs) for case in cases}
-    for case, figures_of_case in results.items():
-        print(case, json.dumps(figures_of_case), file=sys.stderr)
+    cases = args.only or [*CASES, "sections", "start"]
+    results: dict[str, Any] = {}
+    for case in cases:
+        if case == "sections":
+            results[case] = run_sections(args.runs, args.objective)
+        elif case == "1m":
+            results[case] = run_million(args.objective)
+        elif case == "start":
+            results[case] = run_start(args.runs)
+        else:
+            results[case] = run_case(case, args.runs, args.objective)
+        results[case]["aims"] = AIMS[case]
+        print(case, json.dumps(results[case]), file=sys.stderr)
     print(
         json.dumps(
             {
                 "benchmark": "formation",
                 "seed": SEED,
+                "objective": args.objective,
                 "python_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 **results,
             }

@@ -731,3 +731,30 @@ def test_help_says_where_the_database_is(tmp_path: Path) -> None:
     assert shown.returncode == 0
     assert "STUDENTGROUPS_DATABASE_URL" in shown.stdout
     assert "XDG_DATA_HOME" in shown.stdout
+
+
+def test_form_takes_an_objective_and_the_values_to_protect(tmp_path: Path) -> None:
+    roster = _roster_csv(tmp_path / "roster.csv")
+    base = ["form", str(roster), "--size", "5", "--strategy", "balanced", "--numeric", "score", "--seed", "3"]
+    protected = run(
+        "sqlite:///unused.db",
+        *base,
+        "--no-isolation",
+        "section",
+        "--protect",
+        "section=minor",
+        "--objective",
+        "means",
+    )
+    assert protected.returncode == 0, protected.stderr
+    rows = list(csv.DictReader(protected.stdout.splitlines()))
+    group_of = {r["uid"]: r["group"] for r in rows}
+    assert group_of["u003"] == group_of["u017"]  # the two protected members keep each other company
+    for bad, words in [
+        (["--objective", "spreads"], "means_and_spreads"),
+        (["--objective", "2"], "0 to 1"),
+        (["--no-isolation", "section", "--protect", "gender=m"], "--protect"),
+    ]:
+        refused = run("sqlite:///unused.db", *base, *bad)
+        assert refused.returncode == 2, refused.stderr
+        assert words in refused.stderr

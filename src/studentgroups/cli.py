@@ -333,20 +333,24 @@ def _print_problems(source: str, problems: list[RowProblem]) -> None:
 
 
 @contextmanager
-def _refused_file(source: str, *, written_meanwhile: str) -> Iterator[None]:
+def _refused_file(source: str, *, written_meanwhile: str | None) -> Iterator[None]:
     """A refused file ends the command with its problems on stderr and exit code 1; so does a write
-    another client made at the same time (`written_meanwhile` says which)."""
-    from sqlalchemy.exc import IntegrityError
-
+    another client made at the same time (`written_meanwhile` says which; None: the command
+    writes no database, and SQLAlchemy, a fifth of a second of start-up, is not loaded)."""
     from studentgroups.csv_import import InvalidCsvFile
 
+    concurrent: tuple[type[Exception], ...] = ()
+    if written_meanwhile is not None:
+        from sqlalchemy.exc import IntegrityError
+
+        concurrent = (IntegrityError,)
     try:
         yield
     except InvalidCsvFile as error:
         _print_problems(source, error.problems)
         err.print(f"[red]error:[/] {error.detail}", soft_wrap=True)
         raise typer.Exit(1) from None
-    except IntegrityError:
+    except concurrent:
         err.print(
             f"[red]error:[/] {written_meanwhile} at the same time; nothing was written. "
             "Run the import again.",
@@ -473,6 +477,36 @@ def _split(names: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in names.split(",") if n.strip())
 
 
+def _spread_weight(objective: str | None) -> float | None:
+    if objective is None:
+        return None
+    named = {"means": 0.0, "means_and_spreads": 1.0}
+    if objective in named:
+        return named[objective]
+    try:
+        weight = float(objective)
+    except ValueError:
+        weight = -1.0
+    if not 0 <= weight <= 1:
+        raise typer.BadParameter(
+            "means, means_and_spreads, or a number from 0 to 1.", param_hint="--objective"
+        )
+    return weight
+
+
+def _protected(pairs: list[str], no_isolation: str) -> dict[str, list[str]]:
+    columns = {c.lower() for c in _split(no_isolation)}
+    protected: dict[str, list[str]] = {}
+    for pair in pairs:
+        column, sep, value = pair.partition("=")
+        if not sep or column.strip().lower() not in columns:
+            raise typer.BadParameter(
+                f"{pair!r}: COLUMN=VALUE, the column one of --no-isolation's.", param_hint="--protect"
+            )
+        protected.setdefault(column.strip().lower(), []).append(value)
+    return protected
+
+
 @app.command("form")
 def form_command(
     file: Annotated[
@@ -497,6 +531,26 @@ def form_command(
     no_isolation: Annotated[
         str, typer.Option(help="Columns whose minority values are never alone in a group, comma-separated.")
     ] = "",
+    protect: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="COLUMN=VALUE: a value of a --no-isolation column to protect (repeatable); a column "
+            "named by none protects the values held by fewer than --minority-share of the students."
+        ),
+    ] = None,
+    minority_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="With --no-isolation: the share under which a value is protected."
+        ),
+    ] = 1 / 3,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            help="balanced: means (the group means alike), means_and_spreads (means and SDs alike), "
+            "or the SDs' weight from 0 to 1 beside the means; default 0.1 for groups under 10, else 0.3."
+        ),
+    ] = None,
     keep_together: Annotated[
         list[str] | None, typer.Option(help="uids that share a group, comma-separated (repeatable).")
     ] = None,
@@ -519,10 +573,12 @@ def form_command(
 
     if strategy not in {"random", "balanced"}:
         raise typer.BadParameter("random or balanced.", param_hint="--strategy")
+    weight = _spread_weight(objective)
+    protected = _protected(protect or [], no_isolation)
     if (groups is None) == (size is None):
         raise typer.BadParameter("give exactly one of --groups and --size.", param_hint="--groups/--size")
     source, data = _read_file(file)
-    with _refused_file(source, written_meanwhile="nothing"):
+    with _refused_file(source, written_meanwhile=None):
         members = csv_form.read_roster(
             decode_csv(data, csv_form.ROSTER),
             numeric=_split(numeric),
@@ -542,6 +598,9 @@ def form_command(
                 numeric=[n.lower() for n in _split(numeric)],
                 categorical=[c.lower() for c in _split(categorical)],
                 no_isolation=[c.lower() for c in _split(no_isolation)],
+                protected=protected,
+                minority_share=minority_share,
+                spread_weight=weight,
                 constraints=grouping.Constraints(
                     keep_together=[_split(s) for s in keep_together or []],
                     keep_apart=[_split(s) for s in keep_apart or []],

@@ -343,3 +343,68 @@ def test_randomise_names_what_it_cannot_find_in_luminus_words(tenant: Tenant) ->
     not_target = course.randomise(pinned=[{"userID": users[0], "groupID": outsider}])
     assert not_target.status_code == 400
     assert f"pinned.groupID: group {outsider} is not one of the groups formed" in not_target.json()
+
+
+def _scored_parent(tenant: Tenant, count: int) -> dict[str, Any]:
+    parent = tenant.group(unique("cohort"))
+    for i in range(count):
+        tenant.student(
+            unique("s"),
+            student_group_id=parent["id"],
+            attributes={"score": float((i * 37) % 101), "gender": "X" if i % 25 == 0 else ("F", "M")[i % 2]},
+        )
+    return parent
+
+
+def test_the_objective_chooses_what_balanced_evens_and_protected_values_keep_company(tenant: Tenant) -> None:
+    parent = _scored_parent(tenant, 100)
+    reports = {}
+    for objective in ("means", "means_and_spreads", 0.5):
+        answer = _ok(
+            _form(
+                tenant,
+                parent["id"],
+                create={"count": 20},
+                strategy="balanced",
+                numeric=["score"],
+                no_isolation=["gender"],
+                protected_values={"gender": ["X"]},
+                objective=objective,
+                seed=4,
+            )
+        )
+        reports[objective] = answer["report"]["numeric"][0]
+        (gender,) = answer["report"]["categorical"]
+        assert gender["isolated"] == 0  # the four X members in pairs; an F or M alone is no one's concern
+    assert reports["means"]["sd_of_means"] < reports["means_and_spreads"]["sd_of_means"]
+    assert reports["means_and_spreads"]["sd_of_sds"] < reports["means"]["sd_of_sds"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"objective": "spreads"}, "objective", "means"),
+        ({"objective": 1.5}, "objective", "1"),
+        ({"objective": True}, "objective", ""),
+        ({"minority_share": 0}, "minority_share", "0"),
+        (
+            {"no_isolation": ["gender"], "protected_values": {"sexe": ["X"]}},
+            "protected_values",
+            "no_isolation",
+        ),
+        ({"no_isolation": ["gender"], "protected_values": {"gender": "X"}}, "protected_values.gender", ""),
+    ],
+)
+def test_a_bad_objective_or_protection_is_refused_naming_it(
+    tenant: Tenant, body: dict[str, Any], field: str, words: str
+) -> None:
+    parent = _scored_parent(tenant, 10)
+    response = _form(
+        tenant, parent["id"], create={"count": 2}, strategy="balanced", numeric=["score"], **body
+    )
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    named = [e["field"] for e in problem.get("errors", [])]
+    assert any(field in f for f in named) or field in problem["detail"], problem
+    assert words in response.text
+    assert tenant.get(f"/student_groups/{parent['id']}/formations").json() == []

@@ -76,17 +76,21 @@ def check(request: FormationRequest, formation: Formation) -> list[str]:
 
 
 def isolated(request: FormationRequest, formation: Formation, attribute: str) -> int:
-    """Members alone in their group with a value that is not the attribute's most common one,
-    counting only values held by two members or more (one member alone cannot be helped).
+    """Members alone in their group with a protected value (the values the request names for the
+    attribute, else those held by fewer than `minority_share` of the members), counting only
+    values held by two members or more (one member alone cannot be helped).
     """
     value = {m.key: m.categorical.get(attribute, "") for m in request.members}
     for members in request.existing.values():
         value.update({m.key: m.categorical.get(attribute, "") for m in members})
     tally = Counter(value.values())
-    most = max(sorted(tally), key=lambda v: tally[v]) if tally else ""
+    if attribute in request.protected:
+        protected = set(request.protected[attribute])
+    else:
+        protected = {v for v, n in tally.items() if n < request.minority_share * len(value)}
     alone = 0
     for target in request.targets:
         keys = [m.key for m in request.existing.get(target.key, ())] + formation.groups[target.key]
         counts = Counter(value[k] for k in keys)
-        alone += sum(1 for v, n in counts.items() if n == 1 and v != most and tally[v] >= 2)
+        alone += sum(1 for v, n in counts.items() if n == 1 and v in protected and tally[v] >= 2)
     return alone

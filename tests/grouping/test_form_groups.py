@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from dataclasses import replace
 from typing import TypeVar
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -23,6 +25,7 @@ from studentgroups.grouping import (
 )
 from studentgroups.grouping.model import Strategy
 from studentgroups.grouping.random import MAX_SEED
+from studentgroups.grouping.roster import build_roster
 from tests.grouping.checks import broken_rules, check, isolated
 
 T = TypeVar("T")
@@ -88,6 +91,7 @@ def requests(draw: st.DrawFn, rules: bool = True, existing: bool = True) -> Form
         no_isolation=draw(st.sampled_from([[], ["section"]])),
         constraints=constraints,
         existing=existing_members,
+        spread_weight=draw(st.sampled_from([None, 0.0, 0.5, 1.0])),
     )
 
 
@@ -216,6 +220,7 @@ def minority_rosters(draw: st.DrawFn) -> FormationRequest:
         numeric=["score"],
         categorical=["section"],
         no_isolation=["section"],
+        protected=draw(st.sampled_from([{}, {"section": ["evening", "weekend"]}])),
     )
 
 
@@ -355,3 +360,76 @@ def test_a_keep_together_set_is_left_out_whole_when_only_it_can_make_room() -> N
     assert check(request, formation) == []
     assert sorted(formation.unplaced) == ["a", "b"]
     assert formation.report.sizes == [2, 1]
+
+
+@fast
+@given(
+    st.lists(st.sampled_from(["F", "M", "X", "Y"]), min_size=1, max_size=60),
+    st.sampled_from([0.05, 0.2, 1 / 3, 0.5, 1.0]),
+    st.sampled_from([None, ["X"], ["M", "Y"], []]),
+)
+def test_no_isolation_protects_the_values_named_or_those_under_the_share_never_one_at_or_above_it(
+    values: list[str], share: float, named: list[str] | None
+) -> None:
+    request = FormationRequest(
+        members=[Member(f"s{i:03d}", categorical={"gender": v}) for i, v in enumerate(values)],
+        targets=[Target("T0"), Target("T1")],
+        no_isolation=["gender"],
+        protected={} if named is None else {"gender": named},
+        minority_share=share,
+    )
+    roster, problems = build_roster(request)
+    assert problems == []
+    (attribute,) = roster.categorical_names
+    protected = {v for v, p in zip(roster.values[0], roster.protected[0], strict=True) if p}
+    counts = Counter(values)
+    if named is None:
+        assert protected == {v for v, n in counts.items() if n < share * len(values)}
+        assert all(counts[v] < share * len(values) for v in protected)  # never a value at the share
+    else:
+        assert protected == set(named) & set(counts)
+    assert attribute == "gender"
+
+
+def test_with_f_and_m_tied_only_the_small_value_is_kept_company() -> None:
+    # 48/48/4: M is no minority, whatever the tie-break; X members go in twos, F and M anywhere.
+    values = ["F"] * 48 + ["M"] * 48 + ["X"] * 4
+    request = FormationRequest(
+        members=[
+            Member(f"s{i:03d}", numeric={"score": i % 7}, categorical={"gender": v})
+            for i, v in enumerate(values)
+        ],
+        targets=[Target(f"T{i:02d}") for i in range(20)],
+        strategy="balanced",
+        seed=5,
+        numeric=["score"],
+        no_isolation=["gender"],
+    )
+    formation = form_groups(request)
+    gender = {m.key: m.categorical["gender"] for m in request.members}
+    x_counts = [sum(gender[k] == "X" for k in keys) for keys in formation.groups.values()]
+    assert sorted(c for c in x_counts if c) == [2, 2]
+    (quality,) = formation.report.categorical
+    assert quality.isolated == 0  # an M or an F alone in a group is no isolated member
+    assert any(sum(gender[k] == "M" for k in keys) == 1 for keys in formation.groups.values())
+
+
+def test_the_objective_chooses_between_alike_means_and_alike_spreads() -> None:
+    members = [
+        Member(f"s{i:04d}", numeric={"score": float(v)})
+        for i, v in enumerate(np.random.default_rng(8).normal(65, 12, 600).round(2))
+    ]
+    reports = {}
+    for weight in (0.0, 1.0):
+        request = FormationRequest(
+            members=members,
+            targets=[Target(f"T{i:03d}") for i in range(120)],
+            strategy="balanced",
+            seed=2,
+            numeric=["score"],
+            spread_weight=weight,
+        )
+        reports[weight] = form_groups(request).report.numeric[0]
+    means_only, both = reports[0.0], reports[1.0]
+    assert means_only.sd_of_means < both.sd_of_means / 10
+    assert both.sd_of_sds < means_only.sd_of_sds / 2

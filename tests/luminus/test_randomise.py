@@ -308,3 +308,27 @@ def test_a_report_lists_every_student_no_group_had_room_for(tenant: Tenant) -> N
     assert response.headers["X-Unplaced-Users-Truncated"] == "true"
     plain = course.randomise(seed=3).json()
     assert plain == report["groups"]
+
+
+def test_randomise_takes_an_objective_and_protected_values_beyond_the_document(tenant: Tenant) -> None:
+    course = make_course(tenant, students=30)
+    course.add_class_groups("A", "B", "C", "D", "E", "F")
+    response = course.randomise(
+        report=True,
+        seed=5,
+        strategy="balanced",
+        numericAttributes=["results"],
+        noIsolation=["sexe"],
+        protectedValues={"sexe": ["undefined"]},
+        minorityShare=0.2,
+        objective="means",
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["strategy"] == "balanced"
+    refused = course.randomise(strategy="balanced", noIsolation=["sexe"], protectedValues={"gender": ["X"]})
+    assert refused.status_code == 400
+    assert "noIsolation" in refused.json()
+    assert "protectedValues" in refused.json()
+    wrong = course.randomise(strategy="balanced", objective="spreads")
+    assert wrong.status_code == 400
+    assert "objective" in wrong.json()

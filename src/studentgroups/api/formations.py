@@ -9,7 +9,13 @@ from fastapi import APIRouter, Request, Response
 
 from studentgroups.dependencies import PlatformReader, SessionDep, Writer
 from studentgroups.formations import service
-from studentgroups.formations.schemas import FormationIn, FormationOut, SavedFormationOut
+from studentgroups.formations.schemas import (
+    FormationIn,
+    FormationOut,
+    SavedFormationOut,
+    protected_of,
+    spread_weight,
+)
 from studentgroups.groups import access
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.problems import error_responses
@@ -35,6 +41,9 @@ def options_of(body: FormationIn) -> service.Options:
         keep_apart=tuple(tuple(s) for s in body.keep_apart),
         pinned=tuple((p.student_id, p.group_id) for p in body.pinned),
         top_up=body.top_up,
+        spread_weight=spread_weight(body.objective),
+        protected=protected_of(body.protected_values),
+        minority_share=body.minority_share,
     )
 
 

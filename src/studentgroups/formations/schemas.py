@@ -5,8 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from studentgroups.grouping.model import DEFAULT_MINORITY_SHARE
 from studentgroups.grouping.random import MAX_SEED
 from studentgroups.wire import DomoscioTimestamp, Id, JsonBody, Name, check_name
 
@@ -24,6 +33,48 @@ AttributeName = Annotated[
     ),
 ]
 StudentSet = Annotated[list[Id], Field(min_length=2, max_length=1_000)]
+
+Objective = Literal["means", "means_and_spreads"] | Annotated[float, Field(ge=0, le=1)]
+OBJECTIVE_DESCRIPTION = (
+    "balanced: what counts. `means`: the group means alike, nothing else (with groups of 5, about "
+    "a thousandth of random's spread of means; the groups' SDs as random's). `means_and_spreads`: "
+    "means and SDs alike with equal weight (anticlust's k-plus). A number from 0 to 1: the weight "
+    "of the SDs beside the means (0 is `means`, 1 is `means_and_spreads`). Omitted: 0.1 for groups "
+    "under 10 members (with groups of 5: means about 5 % of random's, SDs about half; small "
+    "groups cannot have both, docs/benchmarks.md), 0.3 for larger ones (with groups of 20: both "
+    "a few thousandths of random's)."
+)
+PROTECTED_DESCRIPTION = (
+    'noIsolation: the values of each attribute to keep from being alone (e.g. {"gender": ["X"]}); '
+    "an attribute not named here protects the values held by fewer than `minority_share` of the members."
+)
+MINORITY_SHARE_DESCRIPTION = (
+    "noIsolation: an attribute without `protected_values` protects its values held by fewer than "
+    "this share of the members (never a value at or above it, so never the majority)."
+)
+ProtectedValues = Annotated[
+    dict[
+        AttributeName,
+        Annotated[list[Annotated[str, StringConstraints(max_length=300)]], Field(max_length=100)],
+    ],
+    Field(max_length=20),
+]
+
+
+def spread_weight(objective: Objective | None) -> float | None:
+    """The engine's weight of the spreads for an objective (None: the engine's default)."""
+    if objective is None:
+        return None
+    if objective == "means":
+        return 0.0
+    if objective == "means_and_spreads":
+        return 1.0
+    return float(objective)
+
+
+def protected_of(values: dict[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The protected values as `formations.service.Options` holds them."""
+    return tuple((name, tuple(v)) for name, v in sorted(values.items()))
 
 
 class GroupsToCreateIn(JsonBody):
@@ -81,6 +132,11 @@ class FormationIn(JsonBody):
         default_factory=list,
         description="Categories whose minority values are never alone in a group, where the numbers allow.",
     )
+    protected_values: ProtectedValues = Field(default_factory=dict, description=PROTECTED_DESCRIPTION)
+    minority_share: float = Field(
+        default=DEFAULT_MINORITY_SHARE, gt=0, le=1, description=MINORITY_SHARE_DESCRIPTION
+    )
+    objective: Objective | None = Field(default=None, description=OBJECTIVE_DESCRIPTION)
     keep_together: Annotated[list[StudentSet], Field(max_length=MAX_CONSTRAINED)] = Field(
         default_factory=list, description="Sets of students who must share a group."
     )
@@ -107,6 +163,23 @@ class FormationIn(JsonBody):
         if self.create is not None and self.top_up:
             raise ValueError("top_up fills the existing groups; it cannot go with create")
         return self
+
+    @field_validator("protected_values")
+    @classmethod
+    def _protected_are_no_isolation(
+        cls, value: dict[str, list[str]], info: ValidationInfo
+    ) -> dict[str, list[str]]:
+        return check_protected(value, info.data.get("no_isolation", []), "no_isolation")
+
+
+def check_protected(
+    protected: dict[str, list[str]], no_isolation: Sequence[str], name: str
+) -> dict[str, list[str]]:
+    """Protected values name noIsolation attributes only (`name`: the surface's name of that field)."""
+    others = sorted(set(protected) - set(no_isolation))
+    if others:
+        raise ValueError(f"names {others[0]!r}, which is not one of the {name} attributes")
+    return protected
 
 
 class FormedGroup(BaseModel):

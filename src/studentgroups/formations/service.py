@@ -62,6 +62,11 @@ class Options:
     pinned: tuple[tuple[Ref, Ref], ...] = ()
     """(member, group) pairs"""
     top_up: bool = False
+    spread_weight: float | None = None
+    """balanced: the weight of the groups' SDs beside their means (None: the engine's default)"""
+    protected: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """noIsolation's protected values, by attribute"""
+    minority_share: float = grouping.DEFAULT_MINORITY_SHARE
 
     @property
     def is_plain_random(self) -> bool:
@@ -245,6 +250,9 @@ def _request(
         numeric=options.numeric,
         categorical=options.categorical,
         no_isolation=options.no_isolation,
+        protected=dict(options.protected),
+        minority_share=options.minority_share,
+        spread_weight=options.spread_weight,
         constraints=constraints,
         existing={g: [member(k) for k in ks] for g, ks in existing.items()},
     )

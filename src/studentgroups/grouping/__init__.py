@@ -8,6 +8,7 @@ capacities, sizes within one), noIsolation and top-up, with a quality report.
 
 from studentgroups.grouping.engine import form_groups
 from studentgroups.grouping.model import (
+    DEFAULT_MINORITY_SHARE,
     CategoricalQuality,
     Constraints,
     Formation,
@@ -21,6 +22,7 @@ from studentgroups.grouping.random import Assignment, Target, new_seed, plan_siz
 from studentgroups.grouping.sizing import group_names, groups_needed
 
 __all__ = [
+    "DEFAULT_MINORITY_SHARE",
     "Assignment",
     "CategoricalQuality",
     "Constraints",

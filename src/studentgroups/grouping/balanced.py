@@ -36,22 +36,35 @@ Bools = npt.NDArray[np.bool_]
 # A one-member deviation of a categorical share costs this much more than the same deviation of
 # a standardised numeric mean: categorical evenness comes first, numeric balance within it.
 CATEGORICAL_WEIGHT = 100.0
-# The spread features weigh this much against the means. In small groups the two pull apart (a
-# group holding an extreme member cannot match both the others' mean and their spread), and the
-# means are what a teacher compares first: with groups of 5 this keeps the SD of group means near
-# 3 % of random's and the SD of group SDs near 30 %; with groups of 20 both end near 1 %.
-SPREAD_WEIGHT = 0.1
+# The spread features weigh this much against the means by default (a request's `spread_weight`
+# chooses: 0 the means alone, 1 both alike, anticlust's k-plus). In small groups the two pull
+# apart for good: a group holding an extreme member cannot match both the others' mean and their
+# spread (with groups of 5, a member 2.3 SDs out forces its group's SD up or its mean off), so
+# every method ends on the same front (bench/formation.py, docs/benchmarks.md, issue 16). With
+# groups of 20 both reach a few thousandths of random's at any weight from 0.1.
+SPREAD_WEIGHT = 0.3
+# Under this many members a group, the default weighs the spreads less (the means are what a
+# teacher compares first): with groups of 5, means about 5 % of random's, SDs about half.
+SMALL_GROUP = 10
+SMALL_GROUP_SPREAD_WEIGHT = 0.1
+
+
+def default_spread_weight(members: int, groups: int) -> float:
+    """The spreads' weight when the request names none: less for small groups."""
+    return SMALL_GROUP_SPREAD_WEIGHT if members < SMALL_GROUP * max(groups, 1) else SPREAD_WEIGHT
+
+
 # Seeded directions tried per cycle of passes besides the axes of the deviations (per axis).
 RANDOM_DIRECTIONS = 1
-MAX_CYCLES = 60
+MAX_CYCLES = 300
 # Swaps evaluated per pass (bounds its time): small groups get more partner groups per pass.
 EVALUATIONS_PER_PASS = 1_000_000
-MAX_PARTNERS = 8
-# Stop once the numeric deviations are this fraction of random's: finer is invisible to anyone.
-GOOD_ENOUGH = 0.02
+MAX_PARTNERS = 64
+# Stop once the weighted numeric deviations are this fraction of random's.
+GOOD_ENOUGH = 0.002
 # A cycle of passes that gains less than this share of the numeric part of the objective, and of
 # the categorical part above its floor, ends the exchanges.
-STALLED = 0.01
+STALLED = 0.001
 # Swaps are evaluated in chunks of about this many (bounds the memory a pass takes, about 8 bytes
 # each per temporary array), and among at most MAX_SLOTS members of each group per pass.
 ELEMENTS_PER_CHUNK = 1 << 19
@@ -68,14 +81,14 @@ def standardised(values: Floats) -> Floats:
     return np.asarray((values - mean) / np.where(spread > 0, spread, 1.0), dtype=np.float64)
 
 
-def kplus_features(numeric: Floats) -> tuple[Floats, Floats]:
+def kplus_features(numeric: Floats, spread_weight: float = SPREAD_WEIGHT) -> tuple[Floats, Floats]:
     """The k-plus features (each standardised attribute, and its standardised squared deviation)
     and their weights in the objective.
     """
     z = standardised(numeric)
     if not z.shape[1]:
         return z, np.zeros(0)
-    weights = np.concatenate([np.ones(z.shape[1]), np.full(z.shape[1], SPREAD_WEIGHT)])
+    weights = np.concatenate([np.ones(z.shape[1]), np.full(z.shape[1], spread_weight)])
     return np.hstack([z, standardised(z * z)]), weights
 
 
@@ -138,7 +151,7 @@ class Balance:
     features: Floats  # k-plus features, one column each
     weights: Floats  # each feature's weight in the objective
     categories: list[Ints]  # value codes of each categorical attribute spread evenly
-    swap_class: Ints  # one code per combination of noIsolation values: swaps stay inside one
+    swap_class: Ints  # one code per combination of protected noIsolation values: swaps stay inside one
     movable: Bools  # members the exchanges may move
 
 
@@ -221,8 +234,8 @@ class _Exchange:
         return float((self.deviations() ** 2).sum())
 
     def numeric_deviations(self) -> Floats:
-        """Root mean square over groups of each feature's mean deviation (unweighted)."""
-        deviation = self.sums / self.size[:, None] - self.mean
+        """Root mean square over groups of each weighted feature's mean deviation (unweighted)."""
+        deviation = (self.sums / self.size[:, None] - self.mean)[:, self.balance.weights > 0]
         return np.asarray(np.sqrt((deviation**2).mean(axis=0)), dtype=np.float64)
 
     def categorical_floor(self) -> float:
@@ -380,7 +393,9 @@ def improve(balance: Balance, group_of: Ints, groups: int, seed: int) -> Ints:
     width = state.slots.shape[1]
     # Large groups: a window of their slots per pass, sized so a pass stays within its budget.
     window = int(min(width, MAX_SLOTS, max(8, np.sqrt(EVALUATIONS_PER_PASS / max(groups // 2, 1)))))
-    partners = int(np.clip(EVALUATIONS_PER_PASS // (groups * window * window), 1, MAX_PARTNERS))
+    partners = int(
+        np.clip(EVALUATIONS_PER_PASS // (groups * window * window), 1, min(MAX_PARTNERS, max(4, groups // 3)))
+    )
     chunk = max(1, ELEMENTS_PER_CHUNK // (window * window))
     passes = 0
     floor = state.categorical_floor()

@@ -27,6 +27,7 @@ from studentgroups.grouping.balanced import (
     Balance,
     BalancedChooser,
     deal,
+    default_spread_weight,
     improve,
     kplus_features,
     standardised,
@@ -80,6 +81,13 @@ def _codes_of_combinations(columns: list[Ints], length: int) -> Ints:
     return np.asarray(inverse, dtype=np.int64).reshape(-1)
 
 
+def _protected_codes(roster: Roster, attribute: int) -> Ints:
+    """Each member's protected value of the attribute, or -1 for any value it does not protect:
+    the exchanges may swap members of two unprotected values (F for M), never a protected one."""
+    codes = roster.codes[attribute]
+    return np.where(roster.protected[attribute][codes], codes, -1)
+
+
 def _balance(
     request: FormationRequest, roster: Roster, rules: Rules, placing: npt.NDArray[np.bool_]
 ) -> Balance:
@@ -89,13 +97,18 @@ def _balance(
     movable = placing.copy()
     movable[list(rules.unit_of)] = False
     z = standardised(roster.numeric)
-    features, weights = kplus_features(roster.numeric)
+    weight = request.spread_weight
+    if weight is None:
+        weight = default_spread_weight(len(roster.keys), len(roster.targets))
+    features, weights = kplus_features(roster.numeric, weight)
     return Balance(
         composite=z.sum(axis=1) if z.shape[1] else np.zeros(len(roster.keys)),
         features=features,
         weights=weights,
         categories=[roster.codes[names.index(n)] for n in spread],
-        swap_class=_codes_of_combinations([roster.codes[names.index(n)] for n in isolated], len(roster.keys)),
+        swap_class=_codes_of_combinations(
+            [_protected_codes(roster, names.index(n)) for n in isolated], len(roster.keys)
+        ),
         movable=movable,
     )
 

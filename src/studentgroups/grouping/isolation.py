@@ -1,6 +1,7 @@
 """noIsolation: no member alone with a minority value in a group, where the numbers allow.
 
-For each named attribute, every value but the most common is a minority value. Its members not
+For each named attribute, the protected values (`Roster.protected`: those the request names, else
+those held by fewer than a third of the members) are the minority values. Its members not
 bound by a rule are placed before everyone else, in this order:
 1. one joins each group already holding exactly one member of the value (an existing member,
    or one a rule put there), so that member is no longer alone;
@@ -104,7 +105,7 @@ def place_minorities(
         counts = np.zeros((groups, len(roster.values[a])), dtype=np.int64)
         np.add.at(counts, (group_of[placed], codes[placed]), 1)
         for value in range(len(roster.values[a])):
-            if value == roster.majority[a]:
+            if not roster.protected[a][value]:
                 continue
             waiting = np.flatnonzero(free & (codes == value))
             ordered = waiting[np.argsort(roster.rank[waiting], kind="stable")].tolist()

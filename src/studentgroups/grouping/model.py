@@ -13,6 +13,8 @@ from typing import Literal
 from studentgroups.grouping.random import Target
 
 Strategy = Literal["random", "balanced"]
+DEFAULT_MINORITY_SHARE = 1 / 3
+"""noIsolation protects, by default, the values held by fewer than a third of the members."""
 STRATEGIES: tuple[Strategy, ...] = ("random", "balanced")
 
 
@@ -61,6 +63,14 @@ class FormationRequest:
     no_isolation: Sequence[str] = ()
     constraints: Constraints = field(default_factory=Constraints)
     existing: Mapping[str, Sequence[Member]] = field(default_factory=dict)
+    protected: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """noIsolation's protected values, by attribute; an attribute not named here protects the
+    values held by fewer than `minority_share` of the members (never a majority)."""
+    minority_share: float = DEFAULT_MINORITY_SHARE
+    spread_weight: float | None = None
+    """balanced: how much alike group spreads (SDs) count beside alike group means, from 0 (the
+    means alone) to 1 (both alike: anticlust's k-plus); None: the engine's default
+    (`balanced.default_spread_weight`: 0.1 for groups under 10 members, else 0.3)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,9 +106,7 @@ def categorical_quality(roster: Roster, names: Sequence[str], group_of: Ints) ->
         if total > 0:
             expected = np.outer(size, counts.sum(axis=0) / total)
             deviation = float(np.abs(counts - expected).max(initial=0.0))
-        alone = counts == 1
-        if alone.shape[1]:
-            alone[:, roster.majority[a]] = False
+        alone = (counts == 1) & roster.protected[a][None, :]
         result.append(
             CategoricalQuality(attribute=name, largest_deviation=deviation, isolated=int(alone.sum()))
         )

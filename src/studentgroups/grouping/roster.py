@@ -33,8 +33,9 @@ class Roster:
     `home[i]` is the target index of an existing member, -1 for a member to place. `numeric` has
     one column per attribute of `numeric_names` (sorted), missing values imputed with the mean.
     `codes[a][i]` is member i's value of categorical attribute `categorical_names[a]` (sorted),
-    an index into `values[a]`; `majority[a]` is the code of its most common value (ties: the
-    smallest value).
+    an index into `values[a]`; `protected[a][v]` says whether value v is one noIsolation keeps
+    from being alone (and the report counts when alone): the values the request names for the
+    attribute, else those held by fewer than `minority_share` of the members.
     """
 
     keys: list[str]
@@ -49,7 +50,7 @@ class Roster:
     categorical_names: list[str]
     codes: list[Ints]
     values: list[list[str]]
-    majority: list[int]
+    protected: list[npt.NDArray[np.bool_]]
 
 
 def _unique(names: Sequence[str]) -> list[str]:
@@ -63,13 +64,24 @@ def capped(problems: list[str]) -> list[str]:
     return [*problems[:MAX_LISTED], f"… and {len(problems) - MAX_LISTED} more like these"]
 
 
-def check_request(request: FormationRequest) -> list[str]:
-    """Problems with the request itself, before any rule is looked at."""
+def _option_problems(request: FormationRequest) -> list[str]:
     problems: list[str] = []
     if request.strategy not in ("random", "balanced"):
         problems.append(f"strategy: {request.strategy!r} is not one of random, balanced")
     if not 0 <= request.seed <= MAX_SEED:
         problems.append(f"seed: must be between 0 and {MAX_SEED}")
+    if not 0 < request.minority_share <= 1:
+        problems.append("minority_share: must be above 0 and at most 1")
+    if request.spread_weight is not None and not 0 <= request.spread_weight <= 1:
+        problems.append("spread_weight: must be between 0 and 1")
+    for name in sorted(set(request.protected) - set(request.no_isolation)):
+        problems.append(f"protected: {name} is not one of the noIsolation attributes")
+    return problems
+
+
+def check_request(request: FormationRequest) -> list[str]:
+    """Problems with the request itself, before any rule is looked at."""
+    problems = _option_problems(request)
     target_keys = [t.key for t in request.targets]
     for key in sorted(k for k, n in Counter(target_keys).items() if n > 1):
         problems.append(f"target {key} appears more than once")
@@ -147,15 +159,19 @@ def build_roster(request: FormationRequest) -> tuple[Roster, list[str]]:
     categorical_names = _unique([*request.categorical, *request.no_isolation])
     codes: list[Ints] = []
     values: list[list[str]] = []
-    majority: list[int] = []
+    protected: list[npt.NDArray[np.bool_]] = []
     for name in categorical_names:
         raw = np.array([m.categorical.get(name, MISSING_VALUE) for m in members], dtype=object)
         found, inverse = np.unique(raw.astype(str), return_inverse=True) if len(raw) else (raw, raw)
         code = np.asarray(inverse, dtype=np.int64).reshape(-1)
         codes.append(code)
         values.append([str(v) for v in found])
-        tally = np.bincount(code, minlength=len(found))
-        majority.append(int(np.argmax(tally)) if len(found) else 0)
+        if name in request.protected:
+            named = set(request.protected[name])
+            protected.append(np.array([v in named for v in values[-1]], dtype=np.bool_))
+        else:
+            tally = np.bincount(code, minlength=len(found))
+            protected.append(tally < request.minority_share * max(len(code), 1))
 
     roster = Roster(
         keys=keys,
@@ -170,6 +186,6 @@ def build_roster(request: FormationRequest) -> tuple[Roster, list[str]]:
         categorical_names=categorical_names,
         codes=codes,
         values=values,
-        majority=majority,
+        protected=protected,
     )
     return roster, problems

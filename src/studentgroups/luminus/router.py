@@ -15,6 +15,7 @@ from studentgroups.class_groups.randomise import randomise_class_groups
 from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import BadRequest
+from studentgroups.formations.schemas import protected_of, spread_weight
 from studentgroups.formations.service import Options
 from studentgroups.groups import access
 from studentgroups.lookup import find_group_by_uuid
@@ -99,6 +100,9 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
             keep_apart=tuple(tuple(s) for s in body.keep_apart),
             pinned=tuple((p.user_id, p.group_id) for p in body.pinned),
             top_up=body.top_up,
+            spread_weight=spread_weight(body.objective),
+            protected=protected_of(body.protected_values),
+            minority_share=body.minority_share,
         ),
         request=body.model_dump(mode="json", by_alias=True),
     )

@@ -7,15 +7,30 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from studentgroups.formations.schemas import (
+    MINORITY_SHARE_DESCRIPTION,
+    OBJECTIVE_DESCRIPTION,
+    PROTECTED_DESCRIPTION,
     AttributeName,
     CategoricalQualityOut,
     NumericQualityOut,
+    Objective,
+    ProtectedValues,
     QualityReportOut,
+    check_protected,
 )
+from studentgroups.grouping.model import DEFAULT_MINORITY_SHARE
 from studentgroups.grouping.random import MAX_SEED
 from studentgroups.tables.group_types import ACCESS_DESCRIPTION, GroupAccess, GroupType
 from studentgroups.wire import Echoed, FreeText, JsonBody, Name, aware_utc
@@ -254,6 +269,24 @@ class RandomiseRequest(LumiNUSBody):
         description="Beyond the document: categories whose minority values are never alone in a group, "
         "where the numbers allow.",
     )
+    protected_values: ProtectedValues = Field(
+        default_factory=dict,
+        alias="protectedValues",
+        description="Beyond the document: "
+        + PROTECTED_DESCRIPTION.replace("minority_share", "minorityShare"),
+    )
+    minority_share: float = Field(
+        default=DEFAULT_MINORITY_SHARE,
+        gt=0,
+        le=1,
+        alias="minorityShare",
+        description="Beyond the document: "
+        + MINORITY_SHARE_DESCRIPTION.replace("protected_values", "protectedValues"),
+    )
+    objective: Objective | None = Field(
+        default=None,
+        description="Beyond the document: " + OBJECTIVE_DESCRIPTION,
+    )
     keep_together: Annotated[list[UserSet], Field(max_length=10_000)] = Field(
         default_factory=list,
         alias="keepTogether",
@@ -279,6 +312,13 @@ class RandomiseRequest(LumiNUSBody):
         "had room for, the seed, the strategy, the quality report, the formation's id once saved) "
         "instead of the documented array of groups.",
     )
+
+    @field_validator("protected_values")
+    @classmethod
+    def _protected_are_no_isolation(
+        cls, value: dict[str, list[str]], info: ValidationInfo
+    ) -> dict[str, list[str]]:
+        return check_protected(value, info.data.get("no_isolation", []), "noIsolation")
 
 
 class Envelope(LumiNUSModel):
