@@ -18,8 +18,8 @@ of its own and reports that process's CPU seconds and peak RSS.
 Aims (issue 16): means ≤ 0.0084 (300), ≤ 0.0012 (3k), ≤ 0.002 (20k, 100k); SDs ≤ 0.25 at groups
 of 5, ≤ 0.009 at groups of 20; x_alone 0; 100k ≤ 3 s of engine CPU, by sections ≤ 5 s; 1M
 ≤ 30 s CPU and ≤ 600 MB peak for the whole command.
-`start`: CPU of a whole `studentgroups form` on a roster of two (all but the engine).
-Run: .venv/bin/python bench/formation.py [--runs 1] [--only 300|3k|20k|100k|sections|1m|start]
+(`form`'s start-up before the engine: bench/cli_start.py.)
+Run: .venv/bin/python bench/formation.py [--runs 1] [--only 300|3k|20k|100k|sections|1m]
                                          [--objective means|means_and_spreads|WEIGHT]
 """
 
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from studentgroups.grouping import Formation, FormationRequest, Member, Target, form_groups
+from studentgroups.grouping import Formation, FormationRequest, Member, Target, form_groups, spread_weight_of
 
 CASES = {
     "300": (300, 60),
@@ -56,7 +56,6 @@ AIMS: dict[str, dict[str, float]] = {
     "100k": {"means": 0.002, "sds": 0.009, "x_alone": 0, "engine_cpu_s": 3.0},
     "sections": {"x_alone": 0, "engine_cpu_s": 5.0},
     "1m": {"cpu_s": 30.0, "peak_rss_mb": 600.0},
-    "start": {"form_cpu_s": 0.3},
 }
 
 
@@ -82,8 +81,7 @@ def roster(students: int, seed: int, prefix: str = "s") -> list[Member]:
 def request(members: list[Member], groups: int, objective: str | None, prefix: str = "G") -> FormationRequest:
     extra: dict[str, Any] = {}
     if objective is not None:
-        named = {"means": 0.0, "means_and_spreads": 1.0}
-        extra["spread_weight"] = named[objective] if objective in named else float(objective)
+        extra["spread_weight"] = spread_weight_of(objective)
     return FormationRequest(
         members=members,
         targets=[Target(key=f"{prefix}{i:05d}") for i in range(groups)],
@@ -182,40 +180,15 @@ def run_million(objective: str | None) -> dict[str, Any]:
         ]
         if objective is not None:
             command += ["--objective", objective]
-        timer = ["/usr/bin/time", "-f", "%U %S %M"]
-        done = subprocess.run(timer + command, capture_output=True, text=True, check=True)
-        user, system, peak_kb = done.stderr.strip().splitlines()[-1].split()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(command, capture_output=True, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {
         "students": students,
         "groups": groups,
-        "cpu_s": round(float(user) + float(system), 2),
-        "peak_rss_mb": round(int(peak_kb) / 1024, 1),
-    }
-
-
-def run_start(runs: int) -> dict[str, Any]:
-    """CPU of a whole `studentgroups form` run on a roster of two: the start-up before the engine."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "roster.csv"
-        path.write_text("uid,score\nu1,1\nu2,2\n")
-        command = [str(Path(sys.executable).with_name("studentgroups")), "form", str(path), "--groups", "1"]
-        cpu = []
-        for _ in range(max(runs, 3)):
-            done = subprocess.run(
-                ["/usr/bin/time", "-f", "%U %S", *command], capture_output=True, text=True, check=True
-            )
-            user, system = done.stderr.strip().splitlines()[-1].split()
-            cpu.append(float(user) + float(system))
-    bare = subprocess.run(
-        ["/usr/bin/time", "-f", "%U %S", sys.executable, "-c", "pass"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    user, system = bare.stderr.strip().splitlines()[-1].split()
-    return {
-        "form_cpu_s": round(statistics.median(cpu), 3),
-        "bare_python_cpu_s": round(float(user) + float(system), 3),
+        "cpu_s": round(cpu, 2),
+        "peak_rss_mb": round(after.ru_maxrss / 1024, 1),  # the largest child: this one
     }
 
 
@@ -224,20 +197,18 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--only", choices=[*CASES, "sections", "1m", "start"], action="append")
+    parser.add_argument("--only", choices=[*CASES, "sections", "1m"], action="append")
     parser.add_argument(
         "--objective", help="means, means_and_spreads, or the weight of the spreads from 0 to 1"
     )
     args = parser.parse_args()
-    cases = args.only or [*CASES, "sections", "start"]
+    cases = args.only or [*CASES, "sections"]
     results: dict[str, Any] = {}
     for case in cases:
         if case == "sections":
             results[case] = run_sections(args.runs, args.objective)
         elif case == "1m":
             results[case] = run_million(args.objective)
-        elif case == "start":
-            results[case] = run_start(args.runs)
         else:
             results[case] = run_case(case, args.runs, args.objective)
         results[case]["aims"] = AIMS[case]

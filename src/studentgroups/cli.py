@@ -477,33 +477,17 @@ def _split(names: str) -> tuple[str, ...]:
     return tuple(n.strip() for n in names.split(",") if n.strip())
 
 
-def _spread_weight(objective: str | None) -> float | None:
-    if objective is None:
-        return None
-    named = {"means": 0.0, "means_and_spreads": 1.0}
-    if objective in named:
-        return named[objective]
-    try:
-        weight = float(objective)
-    except ValueError:
-        weight = -1.0
-    if not 0 <= weight <= 1:
-        raise typer.BadParameter(
-            "means, means_and_spreads, or a number from 0 to 1.", param_hint="--objective"
-        )
-    return weight
-
-
 def _protected(pairs: list[str], no_isolation: str) -> dict[str, list[str]]:
     columns = {c.lower() for c in _split(no_isolation)}
     protected: dict[str, list[str]] = {}
     for pair in pairs:
         column, sep, value = pair.partition("=")
-        if not sep or column.strip().lower() not in columns:
+        column = column.strip().lower()
+        if not sep or column not in columns:
             raise typer.BadParameter(
                 f"{pair!r}: COLUMN=VALUE, the column one of --no-isolation's.", param_hint="--protect"
             )
-        protected.setdefault(column.strip().lower(), []).append(value)
+        protected.setdefault(column, []).append(value)
     return protected
 
 
@@ -539,11 +523,13 @@ def form_command(
         ),
     ] = None,
     minority_share: Annotated[
-        float,
+        float | None,
         typer.Option(
-            min=0.0, max=1.0, help="With --no-isolation: the share under which a value is protected."
+            min=0.0,
+            max=1.0,
+            help="With --no-isolation: the share under which a value is protected (a third by default).",
         ),
-    ] = 1 / 3,
+    ] = None,
     objective: Annotated[
         str | None,
         typer.Option(
@@ -573,7 +559,10 @@ def form_command(
 
     if strategy not in {"random", "balanced"}:
         raise typer.BadParameter("random or balanced.", param_hint="--strategy")
-    weight = _spread_weight(objective)
+    try:
+        weight = grouping.spread_weight_of(objective)
+    except ValueError as error:
+        raise typer.BadParameter(f"{error}.", param_hint="--objective") from None
     protected = _protected(protect or [], no_isolation)
     if (groups is None) == (size is None):
         raise typer.BadParameter("give exactly one of --groups and --size.", param_hint="--groups/--size")
@@ -599,7 +588,7 @@ def form_command(
                 categorical=[c.lower() for c in _split(categorical)],
                 no_isolation=[c.lower() for c in _split(no_isolation)],
                 protected=protected,
-                minority_share=minority_share,
+                minority_share=grouping.DEFAULT_MINORITY_SHARE if minority_share is None else minority_share,
                 spread_weight=weight,
                 constraints=grouping.Constraints(
                     keep_together=[_split(s) for s in keep_together or []],

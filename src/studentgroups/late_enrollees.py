@@ -17,7 +17,7 @@ from studentgroups.siblings import Siblings, lock_module
 from studentgroups.tables.enrolment import EnrolmentPolicy
 from studentgroups.tables.groups import Group
 from studentgroups.tables.modules import Module
-from studentgroups.tenancy import get_in_instance, scoped
+from studentgroups.tenancy import scoped
 
 
 @dataclass(slots=True)
@@ -51,12 +51,15 @@ def place_late_enrollees(
     if not policies:
         return outcome
     lock_module(session, module)
+    parent_ids = [p.parent_group_id for p in policies if p.parent_group_id is not None]
+    parents: dict[int, Group] = {}
+    if parent_ids:  # a policy's parent goes with it (ON DELETE CASCADE): each is found
+        found = session.scalars(scoped(Group, instance_id).where(Group.id.in_(parent_ids)))
+        parents = {g.id: g for g in found}
+    newcomers = list(dict.fromkeys(student_ids))
     for policy in policies:
-        parent = None
-        if policy.parent_group_id is not None:
-            parent = get_in_instance(session, Group, policy.parent_group_id, instance_id, what="group")
-        siblings = Siblings(module, parent)
-        _place_under(session, siblings, list(dict.fromkeys(student_ids)), outcome)
+        parent = parents[policy.parent_group_id] if policy.parent_group_id is not None else None
+        _place_under(session, Siblings(module, parent), newcomers, outcome)
     session.flush()
     return outcome
 

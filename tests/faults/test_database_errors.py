@@ -30,6 +30,7 @@ from tests.factories import Tenant
 from tests.faults.processes import server_process
 from tests.live_server import LiveServer
 from tests.luminus.conftest import make_course
+from tests.server_process import free_port
 
 REFUSED = psycopg.OperationalError('connection failed: connection to server at "127.0.0.1" failed: refused')
 TOO_MANY_PARAMETERS = psycopg.OperationalError("number of parameters must be between 0 and 65535")
@@ -161,10 +162,7 @@ def test_a_streamed_list_whose_database_is_gone_before_it_starts_is_a_503_not_a_
 ) -> None:
     # The list is counted on the request's session, then read on a session of its own: that one
     # goes to a database that refuses connections (a port nothing listens on).
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    gone = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/gone")
+    gone = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone")
     state = server.app.state
     own_sessions = state.read_sessions
     opened: list[Session] = []

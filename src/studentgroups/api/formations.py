@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
+from studentgroups import grouping
 from studentgroups.dependencies import PlatformReader, SessionDep, Writer
 from studentgroups.formations import service
 from studentgroups.formations.schemas import (
@@ -14,7 +15,6 @@ from studentgroups.formations.schemas import (
     FormationOut,
     SavedFormationOut,
     protected_of,
-    spread_weight,
 )
 from studentgroups.groups import access
 from studentgroups.pagination import PageDep, set_page_headers
@@ -41,7 +41,7 @@ def options_of(body: FormationIn) -> service.Options:
         keep_apart=tuple(tuple(s) for s in body.keep_apart),
         pinned=tuple((p.student_id, p.group_id) for p in body.pinned),
         top_up=body.top_up,
-        spread_weight=spread_weight(body.objective),
+        spread_weight=grouping.spread_weight_of(body.objective),
         protected=protected_of(body.protected_values),
         minority_share=body.minority_share,
     )

@@ -61,17 +61,6 @@ ProtectedValues = Annotated[
 ]
 
 
-def spread_weight(objective: Objective | None) -> float | None:
-    """The engine's weight of the spreads for an objective (None: the engine's default)."""
-    if objective is None:
-        return None
-    if objective == "means":
-        return 0.0
-    if objective == "means_and_spreads":
-        return 1.0
-    return float(objective)
-
-
 def protected_of(values: dict[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The protected values as `formations.service.Options` holds them."""
     return tuple((name, tuple(v)) for name, v in sorted(values.items()))

@@ -17,6 +17,7 @@ from studentgroups.grouping.model import (
     Member,
     NumericQuality,
     QualityReport,
+    spread_weight_of,
 )
 from studentgroups.grouping.random import Assignment, Target, new_seed, plan_sizes, random_assignment
 from studentgroups.grouping.sizing import group_names, groups_needed
@@ -39,4 +40,5 @@ __all__ = [
     "new_seed",
     "plan_sizes",
     "random_assignment",
+    "spread_weight_of",
 ]

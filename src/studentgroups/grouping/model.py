@@ -16,6 +16,26 @@ Strategy = Literal["random", "balanced"]
 DEFAULT_MINORITY_SHARE = 1 / 3
 """noIsolation protects, by default, the values held by fewer than a third of the members."""
 STRATEGIES: tuple[Strategy, ...] = ("random", "balanced")
+OBJECTIVES: Mapping[str, float] = {"means": 0.0, "means_and_spreads": 1.0}
+"""balanced's named objectives, as the spreads' weight beside the means."""
+
+
+def spread_weight_of(objective: str | float | None) -> float | None:
+    """The spreads' weight an objective asks for: a name of `OBJECTIVES`, or a weight from 0 to 1
+    (as a number, or as its text on a command line); None: the engine's default. ValueError
+    otherwise."""
+    if objective is None:
+        return None
+    if isinstance(objective, str):
+        if objective in OBJECTIVES:
+            return OBJECTIVES[objective]
+        try:
+            objective = float(objective)
+        except ValueError:
+            objective = -1.0
+    if not 0 <= objective <= 1:
+        raise ValueError("means, means_and_spreads, or a number from 0 to 1")
+    return float(objective)
 
 
 @dataclass(frozen=True, slots=True)

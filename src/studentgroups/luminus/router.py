@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
-from studentgroups import permissions
+from studentgroups import grouping, permissions
 from studentgroups.class_groups import search
 from studentgroups.class_groups import service as class_groups
 from studentgroups.class_groups.randomise import randomise_class_groups
 from studentgroups.dependencies import LearnerWriter, Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import BadRequest
-from studentgroups.formations.schemas import protected_of, spread_weight
+from studentgroups.formations.schemas import protected_of
 from studentgroups.formations.service import Options
 from studentgroups.groups import access
 from studentgroups.lookup import find_group_by_uuid
@@ -100,7 +100,7 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
             keep_apart=tuple(tuple(s) for s in body.keep_apart),
             pinned=tuple((p.user_id, p.group_id) for p in body.pinned),
             top_up=body.top_up,
-            spread_weight=spread_weight(body.objective),
+            spread_weight=grouping.spread_weight_of(body.objective),
             protected=protected_of(body.protected_values),
             minority_share=body.minority_share,
         ),
