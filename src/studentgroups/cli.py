@@ -568,11 +568,12 @@ def form_command(
         raise typer.BadParameter("give exactly one of --groups and --size.", param_hint="--groups/--size")
     source, data = _read_file(file)
     with _refused_file(source, written_meanwhile=None):
+        text = decode_csv(data, csv_form.ROSTER)
+        del data  # a million rows: the bytes and the text are not kept beside the columns
         members = csv_form.read_roster(
-            decode_csv(data, csv_form.ROSTER),
-            numeric=_split(numeric),
-            categorical=_split(categorical) + _split(no_isolation),
+            text, numeric=_split(numeric), categorical=_split(categorical) + _split(no_isolation)
         )
+        del text
     try:
         count = grouping.groups_needed(
             len(members), count=groups, size=size, prevent_small_last=prevent_small_last_group
@@ -602,13 +603,12 @@ def form_command(
         raise typer.Exit(1) from None
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    text = csv_form.groups_csv(
-        [(name, formed.groups[f"{i:06d}"]) for i, name in enumerate(group_names)], formed.unplaced
-    )
+    written = [(name, formed.groups[f"{i:06d}"]) for i, name in enumerate(group_names)]
     if output is None:
-        sys.stdout.write(text)
+        csv_form.write_groups_csv(sys.stdout, written, formed.unplaced)
     else:
-        output.write_text(text, encoding="utf-8")
+        with output.open("w", encoding="utf-8", newline="") as out:
+            csv_form.write_groups_csv(out, written, formed.unplaced)
     _print_report(formed.report)
 
 

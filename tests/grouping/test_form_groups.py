@@ -19,6 +19,7 @@ from studentgroups.grouping import (
     FormationRequest,
     Infeasible,
     Member,
+    MemberColumns,
     Target,
     form_groups,
     random_assignment,
@@ -176,6 +177,43 @@ def test_the_same_seed_gives_the_same_formation_whatever_the_input_order(
         return
     assert again is not None
     assert same(first, again)
+
+
+def as_columns(members: list[Member]) -> MemberColumns:
+    """The members as columns: NaN for a missing number, "" for a missing value."""
+    numeric = sorted({n for m in members for n in m.numeric})
+    categorical = sorted({c for m in members for c in m.categorical})
+    return MemberColumns(
+        keys=[m.key for m in members],
+        numeric={n: np.array([m.numeric.get(n, np.nan) for m in members]) for n in numeric},
+        categorical={c: [m.categorical.get(c, "") for m in members] for c in categorical},
+    )
+
+
+@fast
+@given(requests(), st.randoms(use_true_random=False))
+def test_members_as_columns_form_exactly_what_the_same_members_as_objects_form(
+    request: FormationRequest, rng: random.Random
+) -> None:
+    # The CLI hands a million members over as columns; nothing may differ but the memory.
+    members = list(request.members)
+    rng.shuffle(members)
+    columns = as_columns(members)
+    assert list(columns) == members
+    first, again = formed(request), formed(replace(request, members=columns))
+    if first is None:
+        assert again is None
+        return
+    assert again is not None
+    assert same(first, again)
+
+
+def test_an_infinite_number_in_a_column_is_refused_naming_the_member() -> None:
+    columns = MemberColumns(keys=["a", "b", "c"], numeric={"score": np.array([1.0, np.inf, np.nan])})
+    request = FormationRequest(members=columns, targets=[Target("T")], strategy="balanced", numeric=["score"])
+    with pytest.raises(Infeasible) as refusal:
+        form_groups(request)
+    assert refusal.value.problems == ["member b: numeric score must be a finite number, not inf"]
 
 
 @fast

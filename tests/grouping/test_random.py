@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from studentgroups.grouping import Target, plan_sizes, random_assignment
-from studentgroups.grouping.random import MAX_SEED
+from studentgroups.grouping.random import MAX_SEED, seeded_order
 
 member_keys = st.lists(st.uuids().map(str), unique=True, max_size=300)
 capacities = st.lists(st.integers(0, 40), min_size=1, max_size=30)
@@ -70,6 +71,18 @@ def test_the_order_is_pinned_across_python_versions() -> None:
     # A fixed expectation: if this changes, saved seeds stop reproducing their previews.
     result = random_assignment([f"s{i}" for i in range(6)], [Target("a"), Target("b")], seed=42)
     assert result.groups == {"a": ["s3", "s1", "s4"], "b": ["s0", "s2", "s5"]}
+
+
+@given(st.lists(st.text(max_size=12), max_size=200), seeds)
+def test_the_seeded_order_is_the_order_of_the_keyed_digests(keys: list[str], seed: int) -> None:
+    # What the order means, spelt out with plain sorting: the vectorised order must be this one.
+    secret = seed.to_bytes(8, "big")
+
+    def digest(key: str) -> bytes:
+        return hashlib.blake2b(key.encode(), key=secret, digest_size=16).digest()
+
+    expected = sorted(range(len(keys)), key=lambda i: (digest(keys[i]), i))
+    assert seeded_order(keys, seed).tolist() == expected
 
 
 def test_different_seeds_give_different_groupings() -> None:

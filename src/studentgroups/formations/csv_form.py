@@ -11,8 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+from array import array
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import TextIO
+
+import numpy as np
 
 from studentgroups import grouping
 from studentgroups.csv_import import CsvFormat, InvalidCsvFile, RowProblem, read_csv
@@ -34,60 +37,79 @@ ROSTER = CsvFormat(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RosterRow:
-    """A student of the roster and the line it is on."""
+def read_roster(text: str, *, numeric: Sequence[str], categorical: Sequence[str]) -> grouping.MemberColumns:
+    """The roster's students with the attributes named, as columns (a million rows take no object
+    each); InvalidFormationRoster lists every problem (a missing column, a number that is not
+    one, a uid given twice) with its line."""
+    wanted_numeric = list(dict.fromkeys(a.lower() for a in numeric))
+    wanted_categorical = list(dict.fromkeys(a.lower() for a in categorical))
+    uids: list[str] = []
+    lines = array("l")
+    numbers = {name: array("d") for name in wanted_numeric}
+    categories: dict[str, list[str]] = {name: [] for name in wanted_categorical}
+    distinct: dict[str, dict[str, str]] = {name: {} for name in wanted_categorical}
 
-    line: int
-    member: grouping.Member
-
-
-def read_roster(text: str, *, numeric: Sequence[str], categorical: Sequence[str]) -> list[grouping.Member]:
-    """The roster's students with the attributes named; InvalidFormationRoster lists every problem
-    (a missing column, a number that is not one, a uid given twice) with its line."""
-    wanted_numeric = [a.lower() for a in numeric]
-    wanted_categorical = [a.lower() for a in categorical]
-    problems: list[RowProblem] = []
-
-    def check(line: int, values: Mapping[str, str]) -> RosterRow | list[RowProblem]:
+    def check(line: int, values: Mapping[str, str]) -> bool | list[RowProblem]:
         uid = values.get("uid", "")
         if not uid:
             return [RowProblem(line, "uid", "missing", "required")]
-        numbers: dict[str, float] = {}
+        row: list[float] = []
         bad: list[RowProblem] = []
         for name in wanted_numeric:
-            if name in values:
-                try:
-                    number = float(values[name])
-                except ValueError:
-                    number = math.nan
-                if not math.isfinite(number):
-                    bad.append(RowProblem(line, name, "not_a_number", f"{values[name]!r} is not a number"))
-                else:
-                    numbers[name] = number
+            cell = values.get(name)
+            try:
+                number = math.nan if cell is None else float(cell)
+            except ValueError:
+                number = math.inf
+            if not math.isfinite(number) and cell is not None:
+                bad.append(RowProblem(line, name, "not_a_number", f"{cell!r} is not a number"))
+            row.append(number)
         if bad:
             return bad
-        categories = {name: values[name] for name in wanted_categorical if name in values}
-        return RosterRow(line, grouping.Member(key=uid, numeric=numbers, categorical=categories))
+        uids.append(uid)
+        lines.append(line)
+        for name, number in zip(wanted_numeric, row, strict=True):
+            numbers[name].append(number)
+        for name in wanted_categorical:
+            value = values.get(name, "")
+            categories[name].append(distinct[name].setdefault(value, value))
+        return True
 
     checked = read_csv(text, ROSTER, check)
-    rows = checked.entries
-    problems.extend(checked.problems)
+    problems = list(checked.problems)
     header = _header(text)
     for name in dict.fromkeys(wanted_numeric + wanted_categorical):
         if header and name not in header:
             problems.append(RowProblem(1, name, "missing_column", "named as an attribute but not a column"))
-    first_line: dict[str, int] = {}
-    for row in rows:
-        key = row.member.key
-        if key in first_line:
-            problems.append(
-                RowProblem(row.line, "uid", "duplicate", f"uid {key!r} is also on line {first_line[key]}")
-            )
-        first_line.setdefault(key, row.line)
+    problems.extend(_duplicates(uids, lines))
     if problems:
         raise InvalidFormationRoster(problems)
-    return [row.member for row in rows]
+    return grouping.MemberColumns(
+        keys=uids,
+        numeric={name: np.frombuffer(column, dtype=np.float64) for name, column in numbers.items()},
+        categorical=categories,
+    )
+
+
+def _duplicates(uids: Sequence[str], lines: Sequence[int]) -> list[RowProblem]:
+    """A problem on each line whose uid an earlier line has (a set, not a dict of every uid)."""
+    seen: set[str] = set()
+    repeated: list[int] = []
+    for position, uid in enumerate(uids):
+        if uid in seen:
+            repeated.append(position)
+        seen.add(uid)
+    if not repeated:
+        return []
+    wanted = {uids[p] for p in repeated}
+    first: dict[str, int] = {}
+    for position, uid in enumerate(uids):
+        if uid in wanted:
+            first.setdefault(uid, lines[position])
+    return [
+        RowProblem(lines[p], "uid", "duplicate", f"uid {uids[p]!r} is also on line {first[uids[p]]}")
+        for p in repeated
+    ]
 
 
 def _header(text: str) -> set[str]:
@@ -97,12 +119,13 @@ def _header(text: str) -> set[str]:
     return set()
 
 
-def groups_csv(groups: Sequence[tuple[str, Sequence[str]]], unplaced: Sequence[str]) -> str:
-    """`uid,group` for every member, group by group (the ones left out last, with no group)."""
-    out = io.StringIO()
+def write_groups_csv(
+    out: TextIO, groups: Sequence[tuple[str, Sequence[str]]], unplaced: Sequence[str]
+) -> None:
+    """`uid,group` for every member, group by group (the ones left out last, with no group),
+    written as it goes."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["uid", "group"])
     for name, members in groups:
         writer.writerows([uid, name] for uid in members)
     writer.writerows([uid, ""] for uid in unplaced)
-    return out.getvalue()

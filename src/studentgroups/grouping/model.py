@@ -6,9 +6,13 @@ formation compared, stored or rendered without the engine. Nothing here knows ab
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, overload
+
+import numpy as np
+import numpy.typing as npt
 
 from studentgroups.grouping.random import Target
 
@@ -50,6 +54,37 @@ class Member:
     key: str
     numeric: Mapping[str, float] = field(default_factory=dict)
     categorical: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberColumns(Sequence[Member]):
+    """Members as columns: a sequence of `Member` without an object per member (a roster of a
+    million read from a CSV straight into arrays; the engine reads the columns as they are).
+
+    Member i is `keys[i]`; `numeric[name][i]` its number (NaN: it lacks the attribute);
+    `categorical[name][i]` its value (`""`: it lacks it). Every column is as long as `keys`.
+    """
+
+    keys: Sequence[str]
+    numeric: Mapping[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    categorical: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, i: int) -> Member: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Member]: ...
+    def __getitem__(self, i: int | slice) -> Member | Sequence[Member]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self.keys)))]
+        numbers = {name: float(column[i]) for name, column in self.numeric.items()}
+        return Member(
+            key=self.keys[i],
+            numeric={name: number for name, number in numbers.items() if not math.isnan(number)},
+            categorical={name: column[i] for name, column in self.categorical.items() if column[i]},
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 MAX_SEED = 2**63 - 1
 
 
@@ -68,10 +71,20 @@ def plan_sizes(member_count: int, capacities: Sequence[int]) -> list[int]:
     return sizes
 
 
-def shuffled(keys: Sequence[str], seed: int) -> list[str]:
-    """`keys` in the seed's order: the same for the same seed and set of keys, whatever their order."""
+def seeded_order(keys: Sequence[str], seed: int) -> npt.NDArray[np.int64]:
+    """The positions of `keys` in the seed's order: by the keyed 16-byte BLAKE2 digest of each key
+    (compared as bytes, here as two big-endian words), so the same for the same seed and set of
+    keys, whatever their order. Equal keys keep their order; distinct keys never tie in practice.
+    """
     secret = seed.to_bytes(8, "big")
-    return sorted(keys, key=lambda k: (hashlib.blake2b(k.encode(), key=secret, digest_size=16).digest(), k))
+    digests = b"".join(hashlib.blake2b(k.encode(), key=secret, digest_size=16).digest() for k in keys)
+    words = np.frombuffer(digests, dtype=">u8").reshape(-1, 2)
+    return np.asarray(np.lexsort((words[:, 1], words[:, 0])), dtype=np.int64)
+
+
+def shuffled(keys: Sequence[str], seed: int) -> list[str]:
+    """`keys` in the seed's order (`seeded_order`)."""
+    return [keys[i] for i in seeded_order(keys, seed).tolist()]
 
 
 def random_assignment(members: Sequence[str], targets: Sequence[Target], seed: int) -> Assignment:
