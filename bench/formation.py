@@ -19,6 +19,10 @@ Aims (issue 16): means ≤ 0.0084 (300), ≤ 0.0012 (3k), ≤ 0.002 (20k, 100k);
 of 5, ≤ 0.009 at groups of 20; x_alone 0; 100k ≤ 3 s of engine CPU, by sections ≤ 5 s; 1M
 ≤ 30 s CPU and ≤ 600 MB peak for the whole command.
 (`form`'s start-up before the engine: bench/cli_start.py.)
+CPU seconds on this shared machine vary from day to day (the same code: 24.6 s for the million
+one day, 47.7 s the next), so each run also reports `reference_cpu_s`, the CPU of a fixed
+workload (a seeded sort of 10,000,000 floats and a 5,000,000-step Python loop, median of 3):
+figures of two runs compare after dividing by it.
 Run: .venv/bin/python bench/formation.py [--runs 1] [--only 300|3k|20k|100k|sections|1m]
                                          [--objective means|means_and_spreads|WEIGHT]
 """
@@ -192,6 +196,20 @@ def run_million(objective: str | None) -> dict[str, Any]:
     }
 
 
+def reference_cpu() -> float:
+    """CPU seconds of a fixed workload: how fast this machine is in this run."""
+    values = np.random.default_rng(SEED).random(10_000_000)
+    times = []
+    for _ in range(3):
+        start = time.process_time()
+        np.sort(values)
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -203,7 +221,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     cases = args.only or [*CASES, "sections"]
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"reference_cpu_s": round(reference_cpu(), 3)}
+    print("reference_cpu_s", results["reference_cpu_s"], file=sys.stderr)
     for case in cases:
         if case == "sections":
             results[case] = run_sections(args.runs, args.objective)

@@ -150,7 +150,8 @@ class CategoricalQuality:
 
     `largest_deviation`: max over groups and values of |count - size * share|, the share taken
     over all the members in the groups. `isolated`: members that are the only one of their value
-    in their group, the value not being the attribute's most common one.
+    in their group, for the values noIsolation protects (`FormationRequest.protected`, else those
+    under its `minority_share`).
     """
 
     attribute: str
