@@ -4,11 +4,11 @@ JSON, before FastAPI reads them (`JsonBodyRoute`, the `route_class` of every rou
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any, get_args
+from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import Path, Request, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from studentgroups.db import MAX_ID
 from studentgroups.problems import is_json_media_type
@@ -23,7 +23,7 @@ def id_path(what: str) -> Any:
 class _ValidatedRequest(Request):
     """The request, its body already read and validated: FastAPI's `json()` gets the model."""
 
-    def __init__(self, request: Request, body: bytes, parsed: BaseModel) -> None:
+    def __init__(self, request: Request, body: bytes, parsed: BaseModel | list[BaseModel]) -> None:
         super().__init__(request.scope, request.receive, request._send)
         self._body = body
         self._parsed = parsed
@@ -32,14 +32,38 @@ class _ValidatedRequest(Request):
         return self._parsed
 
 
-def _json_body_model(route: APIRoute) -> type[JsonBody] | None:
-    """The `JsonBody` a route's body is (an optional body: `Model | None`), if it is one."""
+BodyValidator = Callable[[bytes], Any]
+
+
+def _json_body_validator(route: APIRoute) -> BodyValidator | None:
+    """How to validate the route's body as JSON, if it is a `JsonBody` (an optional body:
+    `Model | None`; a batch: `Model | list[Model]`, the list taken when the body is an array)."""
     field = route.body_field
     annotation = getattr(getattr(field, "field_info", None), "annotation", None)
+    model: type[JsonBody] | None = None
+    batch: TypeAdapter[Any] | None = None
     for candidate in (annotation, *get_args(annotation)):
         if isinstance(candidate, type) and issubclass(candidate, JsonBody):
-            return candidate
-    return None
+            model = candidate
+        elif get_origin(_unannotated(candidate)) is list:
+            (item,) = get_args(_unannotated(candidate))
+            if isinstance(item, type) and issubclass(item, JsonBody):
+                batch = TypeAdapter(candidate, config=None)
+    if model is None:
+        return None
+    one = model
+
+    def validate(body: bytes) -> Any:
+        if batch is not None and body.lstrip()[:1] == b"[":
+            return batch.validate_json(body, strict=True)
+        return one.model_validate_json(body)
+
+    return validate
+
+
+def _unannotated(annotation: Any) -> Any:
+    """`list[X]` for `Annotated[list[X], ...]`; anything else as it is."""
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
 
 
 def _reads_json(request: Request) -> bool:
@@ -57,8 +81,8 @@ class JsonBodyRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        model = _json_body_model(self)
-        if model is None:
+        validate = _json_body_validator(self)
+        if validate is None:
             return handler
 
         async def validated(request: Request) -> Response:
@@ -66,7 +90,7 @@ class JsonBodyRoute(APIRoute):
             if not body.strip() or not _reads_json(request):
                 return await handler(request)
             try:
-                parsed = model.model_validate_json(body)
+                parsed = validate(body)
             except ValidationError as error:
                 errors = error.errors()
                 if not any(e["type"] == "json_invalid" for e in errors):  # FastAPI places bad JSON

@@ -17,6 +17,7 @@ from studentgroups.redaction import recorded_path
 from studentgroups.routing import JsonBodyRoute, id_path
 from studentgroups.students import service
 from studentgroups.students.schemas import (
+    StudentBatch,
     StudentCreate,
     StudentOut,
     StudentUpdate,
@@ -28,9 +29,27 @@ router = APIRouter(prefix="/students", tags=["Students"], route_class=JsonBodyRo
 StudentId = Annotated[int, id_path("student")]
 
 
-@router.post("", response_model=StudentOut, responses=error_responses(400, 401, 403, 404, 409, 411, 415))
-def create_student(body: StudentCreate, session: SessionDep, principal: Writer) -> StudentOut:
-    """Create a student; `uid` is the platform's own id and must be unique in the instance."""
+@router.post(
+    "",
+    response_model=StudentOut | list[StudentOut],
+    responses=error_responses(400, 401, 403, 404, 409, 411, 415),
+)
+def create_student(
+    body: StudentCreate | StudentBatch, session: SessionDep, principal: Writer
+) -> StudentOut | list[StudentOut]:
+    """Create a student; `uid` is the platform's own id and must be unique in the instance.
+
+    Our extension: an array of up to 10,000 students creates them all or none, and answers them
+    in the same order. A problem names the student by its place in the array: `3.uid` (a uid
+    given twice, or taken: 409), `0.student_group_id`, `2.attributes`."""
+    if isinstance(body, list):
+        views = service.create_students(
+            session,
+            instance_id=principal.instance_id,
+            students=[s.model_dump(exclude={"student_group_id"}) for s in body],
+            student_group_ids=[s.student_group_id for s in body],
+        )
+        return [student_out(view) for view in views]
     fields = body.model_dump(exclude={"student_group_id"})
     view = service.create_student(
         session,

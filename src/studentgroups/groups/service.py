@@ -242,21 +242,28 @@ def remove_member(session: Session, *, instance_id: int, group_id: int, student_
         raise NotFound(f"Student {student_id} is not in student group {group.id}.")
 
 
+def root_group(
+    session: Session, *, instance_id: int, group_id: int, field: str = "student_group_id"
+) -> Group:
+    """The instance's group `group_id`, which must be a root student group (no module, no parent);
+    NotFound or BadRequest naming `field` otherwise."""
+    group = get_group(session, instance_id=instance_id, group_id=group_id, field=field)
+    if group.parent_group_id is not None or group.module_id is not None:
+        raise BadRequest(
+            f"Group {group.id} is not a root student group.",
+            errors=[
+                FieldError(
+                    field=field, rule="root_group", message="must name a group with no module and no parent"
+                )
+            ],
+        )
+    return group
+
+
 def set_root_group(session: Session, *, instance_id: int, student_id: int, group_id: int | None) -> None:
     """Make `group_id` the student's one root group (None: no root group), replacing any other."""
     if group_id is not None:
-        group = get_group(session, instance_id=instance_id, group_id=group_id, field="student_group_id")
-        if group.parent_group_id is not None or group.module_id is not None:
-            raise BadRequest(
-                f"Group {group.id} is not a root student group.",
-                errors=[
-                    FieldError(
-                        field="student_group_id",
-                        rule="root_group",
-                        message="must name a group with no module and no parent",
-                    )
-                ],
-            )
+        root_group(session, instance_id=instance_id, group_id=group_id)
     session.execute(
         scoped_delete(Membership, instance_id).where(
             Membership.student_id == student_id, Membership.sibling_scope == ROOT_SCOPE

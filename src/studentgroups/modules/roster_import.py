@@ -11,7 +11,6 @@ Flushes, never commits.
 from __future__ import annotations
 
 import re
-import uuid as uuid_module
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,19 +19,17 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from studentgroups.csv_import import CsvFormat, InvalidCsvFile, OnProgress, RowProblem, counted, read_csv
-from studentgroups.db import utcnow
 from studentgroups.errors import NotFound
 from studentgroups.groups.service import member_count
 from studentgroups.instances.service import get_instance
 from studentgroups.lookup import student_ids_by_uid
 from studentgroups.modules.service import ModuleView, add_to_roster_group, get_module, roster_group_id
 from studentgroups.students.schemas import Sexe, Uid
+from studentgroups.students.service import insert_students
 from studentgroups.tables.modules import Module
-from studentgroups.tables.students import Student
 from studentgroups.tenancy import scoped
 from studentgroups.wire import OptionalText
 
@@ -41,9 +38,6 @@ ROSTER_COLUMNS = ("uid", "name", "sexe", "date_of_birth", "country_of_residence"
 
 LOOKUP_CHUNK = 5_000
 """Students looked up (or added to the roster) per query: an `IN` list every driver accepts."""
-
-INSERT_CHUNK = 1_000
-"""New students per multi-row INSERT: 11 columns each stays far under SQLite's parameter limit."""
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -162,29 +156,13 @@ def create_students(
     students: Sequence[StudentProfile],
     on_progress: OnProgress | None = None,
 ) -> dict[str, int]:
-    """Insert new students (uids not taken, each once) with multi-row inserts; uid -> new id."""
-    now = utcnow()
-    created: dict[str, int] = {}
-    for start in range(0, len(students), INSERT_CHUNK):
-        chunk = students[start : start + INSERT_CHUNK]
-        rows = session.execute(
-            insert(Student).returning(Student.uid, Student.id),
-            [
-                {
-                    **student.model_dump(),
-                    "instance_id": instance_id,
-                    "uuid": uuid_module.uuid4(),
-                    "attributes": {},
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for student in chunk
-            ],
-        )
-        created.update({row.uid: row.id for row in rows})
-        if on_progress is not None:
-            on_progress("creating students", start + len(chunk), len(students))
-    return created
+    """Insert new students (uids not taken, each once) with their profiles; uid -> new id."""
+    return insert_students(
+        session,
+        instance_id=instance_id,
+        students=[student.model_dump() for student in students],
+        on_progress=None if on_progress is None else partial(on_progress, "creating students"),
+    )
 
 
 def import_roster(

@@ -76,6 +76,20 @@ class StudentCreate(_StudentFields):
     attributes: Attributes = Field(default_factory=dict)
 
 
+MAX_STUDENTS_PER_CALL = 10_000
+
+StudentBatch = Annotated[
+    list[StudentCreate],
+    Field(
+        min_length=1,
+        max_length=MAX_STUDENTS_PER_CALL,
+        description=f"Our extension: 1 to {MAX_STUDENTS_PER_CALL:,} students at once, all created or "
+        "none; a problem names the student by its place in the array (`3.uid`).",
+    ),
+]
+"""POST /students with an array."""
+
+
 class StudentUpdate(_StudentFields, Changes):
     """PUT /students/{id}: only the fields sent change; `student_group_id: null` leaves the group."""
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid as uuid_module
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, insert
 from sqlalchemy.orm import Session
 
 from studentgroups import permissions
 from studentgroups.auth import Principal
-from studentgroups.errors import Conflict, FieldError, NotFound
-from studentgroups.groups.service import get_group, set_root_group
+from studentgroups.db import utcnow
+from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
+from studentgroups.groups.service import get_group, insert_memberships, root_group, set_root_group
 from studentgroups.listing import Page, uuid_text, wire_timestamp
+from studentgroups.lookup import CHUNK, student_ids_by_uid
 from studentgroups.tables.groups import ROOT_SCOPE, Membership
 from studentgroups.tables.students import Student
 from studentgroups.tenancy import get_in_instance, paged, scoped_columns
+
+INSERT_CHUNK = 1_000
+"""New students per multi-row INSERT: 11 columns each stays far under SQLite's parameter limit."""
 
 StudentView = tuple[Student, int | None]
 """A student and the id of their root group (Domoscio's `student_group_id`)."""
@@ -119,6 +125,99 @@ def create_student(
     if student_group_id is not None:
         set_root_group(session, instance_id=instance_id, student_id=student.id, group_id=student_group_id)
     return get_student(session, instance_id=instance_id, student_id=student.id)
+
+
+def insert_students(
+    session: Session,
+    *,
+    instance_id: int,
+    students: Sequence[Mapping[str, Any]],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Insert new students (each a mapping of Student's columns: `uid`, and any of the profile
+    and `attributes`), checked already, uids new and each once, with multi-row inserts;
+    uid -> new id. `on_progress(done, total)` is told after each chunk."""
+    now = utcnow()
+    created: dict[str, int] = {}
+    for start in range(0, len(students), INSERT_CHUNK):
+        chunk = students[start : start + INSERT_CHUNK]
+        rows = session.execute(
+            insert(Student).returning(Student.uid, Student.id),
+            [
+                {
+                    "attributes": {},
+                    **student,
+                    "instance_id": instance_id,
+                    "uuid": uuid_module.uuid4(),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for student in chunk
+            ],
+        )
+        created.update({row.uid: row.id for row in rows})
+        if on_progress is not None:
+            on_progress(start + len(chunk), len(students))
+    return created
+
+
+def create_students(
+    session: Session,
+    *,
+    instance_id: int,
+    students: Sequence[Mapping[str, Any]],
+    student_group_ids: Sequence[int | None],
+) -> list[StudentView]:
+    """New students, all or none, in the order given (`POST /students` with an array): a uid
+    given twice is a BadRequest, a uid the instance has a Conflict, a group that is not a root
+    group of the instance NotFound or BadRequest, each naming the student by its place (`3.uid`)."""
+    place_of: dict[str, int] = {}
+    repeated: list[FieldError] = []
+    for place, fields in enumerate(students):
+        uid = fields["uid"]
+        if uid in place_of:
+            message = f"the uid of student {place_of[uid]} of this call too"
+            repeated.append(FieldError(field=f"{place}.uid", rule="unique", message=message))
+        place_of.setdefault(uid, place)
+    if repeated:
+        raise BadRequest(f"{len(repeated)} uid(s) given twice in the call.", errors=repeated)
+    taken = student_ids_by_uid(session, instance_id=instance_id, uids=list(place_of))
+    if taken:
+        raise Conflict(
+            f"{len(taken)} uid(s) already taken in this instance.",
+            errors=[
+                FieldError(
+                    field=f"{place_of[uid]}.uid",
+                    rule="unique",
+                    message=f"already student {taken[uid]}'s in this instance",
+                )
+                for uid in sorted(taken, key=place_of.__getitem__)
+            ],
+        )
+    placed: dict[int, list[str]] = {}
+    for place, group_id in enumerate(student_group_ids):
+        if group_id is not None and group_id not in placed:
+            root_group(session, instance_id=instance_id, group_id=group_id, field=f"{place}.student_group_id")
+        if group_id is not None:
+            placed.setdefault(group_id, []).append(students[place]["uid"])
+    ids = insert_students(session, instance_id=instance_id, students=students)
+    for group_id, uids in placed.items():
+        insert_memberships(
+            session,
+            instance_id=instance_id,
+            group_id=group_id,
+            scope=ROOT_SCOPE,
+            exclusive=True,
+            student_ids=[ids[uid] for uid in uids],
+        )
+    order = [ids[fields["uid"]] for fields in students]
+    views: dict[int, StudentView] = {}
+    for start in range(0, len(order), CHUNK):
+        views.update(
+            (v[0].id, v)
+            for v in students_by_id(session, instance_id=instance_id, ids=order[start : start + CHUNK])
+        )
+    return [views[i] for i in order]
 
 
 def update_student(
