@@ -368,7 +368,8 @@ def roster_import_command(
         str,
         typer.Argument(
             help="A CSV file with a header row: uid, and optionally name, sexe, date_of_birth, "
-            "country_of_residence, city_of_residence. - reads standard input.",
+            "country_of_residence, city_of_residence, and attribute columns (score, gender, …). "
+            "- reads standard input.",
             metavar="FILE.csv",
         ),
     ],
@@ -383,8 +384,24 @@ def roster_import_command(
             help="Create the students whose uid is new, with the file's profile (else they are an error).",
         ),
     ] = True,
+    numeric: Annotated[
+        str,
+        typer.Option(
+            help="Attribute columns that must hold numbers, comma-separated (the others are typed "
+            "by what they hold)."
+        ),
+    ] = "",
+    category: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="COLUMN=V1,V2,…: an attribute column that may hold only these values (repeatable)."
+        ),
+    ] = None,
 ) -> None:
-    """Put a CSV file's students on a module's roster, all or none: every row is checked first."""
+    """Put a CSV file's students on a module's roster, all or none: every row is checked first.
+
+    Columns other than uid and the profile are attributes, set on every student of the file
+    (numbers where a column holds only numbers), beside the attributes each already has."""
     from studentgroups.audit import service as audit
     from studentgroups.csv_import import decode_csv
     from studentgroups.db import transaction
@@ -396,7 +413,11 @@ def roster_import_command(
         _progress_bars() as report,
     ):
         entries = roster_import.parse_roster_csv(
-            decode_csv(data, roster_import.ROSTER_FILE), on_progress=report
+            decode_csv(data, roster_import.ROSTER_FILE),
+            declared=roster_import.Declared(
+                numeric=[n.lower() for n in _split(numeric)], categories=_categories(category or [])
+            ),
+            on_progress=report,
         )
         with transaction(_session_factory()) as session:
             result = roster_import.import_roster(
@@ -410,6 +431,17 @@ def roster_import_command(
             )
             audit.record(session, _cli_write(instance, "roster_import"))
     out.print(result.summary())
+
+
+def _categories(declared: list[str]) -> dict[str, list[str]]:
+    """`--category gender=F,M,X` as {"gender": ["F", "M", "X"]}; BadParameter when not COLUMN=V,…."""
+    categories: dict[str, list[str]] = {}
+    for text in declared:
+        column, _, values = text.partition("=")
+        if not column.strip() or not _split(values):
+            raise typer.BadParameter(f"{text!r} is not COLUMN=VALUE,VALUE,….", param_hint="--category")
+        categories.setdefault(column.strip().lower(), []).extend(_split(values))
+    return categories
 
 
 @results_app.command("import")

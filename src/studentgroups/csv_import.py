@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
 from pydantic import ValidationError
@@ -89,6 +89,9 @@ class CheckedFile(Generic[Entry]):
 
     entries: list[Entry]
     problems: list[RowProblem]
+    columns: list[str] = field(default_factory=list)
+    """The header's columns (trimmed, lower case), in its order."""
+    header_line: int = 1
 
 
 RowCheck = Callable[[int, Mapping[str, str]], "Entry | list[RowProblem]"]
@@ -239,4 +242,4 @@ def read_csv(
         problems.append(
             RowProblem(header_line, None, "empty", f"the file has a header but no {file_format.rows}")
         )
-    return CheckedFile(entries, problems)
+    return CheckedFile(entries, problems, columns, header_line)

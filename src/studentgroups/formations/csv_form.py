@@ -9,7 +9,6 @@ value, which the engine imputes); the others are read as text. The groups come o
 from __future__ import annotations
 
 import csv
-import io
 import math
 from array import array
 from collections.abc import Mapping, Sequence
@@ -77,10 +76,13 @@ def read_roster(text: str, *, numeric: Sequence[str], categorical: Sequence[str]
 
     checked = read_csv(text, ROSTER, check)
     problems = list(checked.problems)
-    header = _header(text)
     for name in dict.fromkeys(wanted_numeric + wanted_categorical):
-        if header and name not in header:
-            problems.append(RowProblem(1, name, "missing_column", "named as an attribute but not a column"))
+        if name not in checked.columns:
+            problems.append(
+                RowProblem(
+                    checked.header_line, name, "missing_column", "named as an attribute but not a column"
+                )
+            )
     problems.extend(_duplicates(uids, lines))
     if problems:
         raise InvalidFormationRoster(problems)
@@ -110,13 +112,6 @@ def _duplicates(uids: Sequence[str], lines: Sequence[int]) -> list[RowProblem]:
         RowProblem(lines[p], "uid", "duplicate", f"uid {uids[p]!r} is also on line {first[uids[p]]}")
         for p in repeated
     ]
-
-
-def _header(text: str) -> set[str]:
-    for cells in csv.reader(io.StringIO(text, newline="")):
-        if any(cell.strip() for cell in cells):
-            return {cell.strip().lower() for cell in cells}
-    return set()
 
 
 def write_groups_csv(

@@ -1,18 +1,23 @@
 """Importing a module's roster (or guests) from a CSV file: check every row first, then write it all.
 
 The file has a header row; `uid` is required and `name`, `sexe`, `date_of_birth`,
-`country_of_residence` and `city_of_residence` (the Domoscio profile) are optional. Every bad
-row is reported with its line, column and rule, and nothing is written while one is bad. The
-write is one unit of work, set-based: students are looked up in chunks, new ones inserted with
-multi-row inserts, and all of them put on the roster with the bulk membership writer.
-Flushes, never commits.
+`country_of_residence` and `city_of_residence` (the Domoscio profile) are optional. Any other
+column is an attribute (`score`, `gender`, `major`, `section`, …), set on every student of the
+file, new or not, beside the attributes it has (what formations balance): a column whose cells
+are all numbers holds numbers, any other text. An import may declare columns: a numeric one
+must hold numbers, a category only its listed values; a cell that does not is an error on its
+line. Every bad row is reported with its line, column and rule, and nothing is written while
+one is bad. The write is one unit of work, set-based: students are looked up in chunks, new
+ones inserted with multi-row inserts, the others' attributes updated in one statement run for
+each, and all of them put on the roster with the bulk membership writer. Flushes, never commits.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import partial
 from typing import Annotated, Any
@@ -27,8 +32,8 @@ from studentgroups.groups.service import member_count
 from studentgroups.instances.service import get_instance
 from studentgroups.lookup import student_ids_by_uid
 from studentgroups.modules.service import ModuleView, add_to_roster_group, get_module, roster_group_id
-from studentgroups.students.schemas import Sexe, Uid
-from studentgroups.students.service import insert_students
+from studentgroups.students.schemas import MAX_ATTRIBUTE_KEY, MAX_ATTRIBUTE_TEXT, MAX_ATTRIBUTES, Sexe, Uid
+from studentgroups.students.service import insert_students, merge_attributes
 from studentgroups.tables.modules import Module
 from studentgroups.tenancy import scoped
 from studentgroups.wire import OptionalText
@@ -62,12 +67,26 @@ class StudentProfile(BaseModel):
     city_of_residence: OptionalText | None = None
 
 
+AttributeValue = str | int | float
+
+
 @dataclass(frozen=True, slots=True)
 class RosterEntry:
-    """A checked row of the file and the line it starts on."""
+    """A checked row of the file, the line it starts on, and its attributes (the non-empty cells
+    of the file's other columns, typed)."""
 
     line: int
     student: StudentProfile
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """What an import says its attribute columns hold: `numeric` columns numbers only,
+    `categories` only their listed values; the other columns are typed by what they hold."""
+
+    numeric: Sequence[str] = ()
+    categories: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 class InvalidRosterFile(InvalidCsvFile):
@@ -77,9 +96,17 @@ class InvalidRosterFile(InvalidCsvFile):
 
 
 ROSTER_FILE = CsvFormat(
-    name="roster", columns=ROSTER_COLUMNS, required=(("uid",),), rows="students", error=InvalidRosterFile
+    name="roster",
+    columns=ROSTER_COLUMNS,
+    required=(("uid",),),
+    rows="students",
+    error=InvalidRosterFile,
+    open_columns=True,
 )
-"""A roster file: a header row naming `uid` and any of the profile's columns."""
+"""A roster file: a header row naming `uid`, any of the profile's columns, and attributes."""
+
+_NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
+"""A number as a CSV writes one: no leading zero (`007` is a code, kept as text), no `inf`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,20 +146,105 @@ def duplicate_uids(entries: Iterable[RosterEntry]) -> list[RowProblem]:
 
 
 def _roster_entry(line: int, values: Mapping[str, str]) -> RosterEntry:
-    return RosterEntry(line, StudentProfile.model_validate(values))
+    profile = {k: v for k, v in values.items() if k in ROSTER_COLUMNS}
+    cells = {k: v for k, v in values.items() if k not in ROSTER_COLUMNS}
+    return RosterEntry(line, StudentProfile.model_validate(profile), cells)
 
 
-def parse_roster_csv(text: str, *, on_progress: OnProgress | None = None) -> list[RosterEntry]:
-    """Every row of a roster file's text, checked; InvalidRosterFile lists every problem if one is bad.
+def _number(cell: str) -> int | float | None:
+    """The cell's number (an int when written as one, within 2**53), or None."""
+    if not _NUMBER.match(cell):
+        return None
+    number = float(cell)
+    if not math.isfinite(number):
+        return None
+    if "." not in cell and "e" not in cell.lower() and abs(number) <= 2**53:
+        return int(cell)
+    return number
+
+
+def _header_problems(columns: Sequence[str], line: int, declared: Declared) -> list[RowProblem]:
+    attributes = [c for c in columns if c not in ROSTER_COLUMNS]
+    problems = [
+        RowProblem(line, c, "too_long", f"an attribute's name has at most {MAX_ATTRIBUTE_KEY} characters")
+        for c in attributes
+        if len(c) > MAX_ATTRIBUTE_KEY
+    ]
+    if len(attributes) > MAX_ATTRIBUTES:
+        problems.append(RowProblem(line, None, "too_many", f"at most {MAX_ATTRIBUTES} attribute columns"))
+    for name in dict.fromkeys([*declared.numeric, *declared.categories]):
+        if name not in attributes:
+            problems.append(RowProblem(line, name, "missing_column", "declared, but not an attribute column"))
+    return problems
+
+
+def typed_attributes(
+    entries: Sequence[RosterEntry], declared: Declared
+) -> tuple[list[RosterEntry], list[RowProblem]]:
+    """The entries with their attribute cells typed: numbers where the column is numeric (declared,
+    or every non-empty cell a number), else text; the problems of cells that break a declaration
+    or a limit, each on its line."""
+    columns = list(dict.fromkeys(k for e in entries for k in e.attributes))
+    numeric = {
+        c
+        for c in columns
+        if c in declared.numeric
+        or (
+            c not in declared.categories
+            and all(_number(str(v)) is not None for e in entries if (v := e.attributes.get(c)))
+        )
+    }
+    allowed = {name: set(values) for name, values in declared.categories.items()}
+    problems: list[RowProblem] = []
+    typed: list[RosterEntry] = []
+    for entry in entries:
+        values: dict[str, AttributeValue] = {}
+        for column, raw in entry.attributes.items():
+            cell = str(raw)  # as read: the cell's text
+            if column in numeric:
+                number = _number(cell)
+                if number is None:
+                    problems.append(
+                        RowProblem(entry.line, column, "not_a_number", f"{cell!r} is not a number")
+                    )
+                    continue
+                values[column] = number
+            elif column in allowed and cell not in allowed[column]:
+                listed = ", ".join(declared.categories[column])
+                problems.append(
+                    RowProblem(entry.line, column, "unknown_value", f"{cell!r} is not one of {listed}")
+                )
+            elif len(cell) > MAX_ATTRIBUTE_TEXT:
+                problems.append(
+                    RowProblem(entry.line, column, "too_long", f"at most {MAX_ATTRIBUTE_TEXT} characters")
+                )
+            else:
+                values[column] = cell
+        typed.append(replace(entry, attributes=values))
+    return typed, problems
+
+
+def parse_roster_csv(
+    text: str, *, declared: Declared | None = None, on_progress: OnProgress | None = None
+) -> list[RosterEntry]:
+    """Every row of a roster file's text, checked, with its attributes typed; InvalidRosterFile
+    lists every problem if one is bad.
 
     Blank lines are skipped, cells are stripped of surrounding spaces, and an empty cell means
     "not given". Line numbers count physical lines, so a quoted cell may span several.
     """
+    declared = declared or Declared()
     checked = read_csv(text, ROSTER_FILE, _roster_entry, on_progress=on_progress)
-    problems = [*checked.problems, *duplicate_uids(checked.entries)]
+    entries, typing_problems = typed_attributes(checked.entries, declared)
+    problems = [
+        *_header_problems(checked.columns, checked.header_line, declared),
+        *checked.problems,
+        *typing_problems,
+        *duplicate_uids(entries),
+    ]
     if problems:
         raise InvalidRosterFile(problems)
-    return checked.entries
+    return entries
 
 
 def find_module(session: Session, *, instance_id: int, module: str) -> ModuleView:
@@ -154,13 +266,18 @@ def create_students(
     *,
     instance_id: int,
     students: Sequence[StudentProfile],
+    attributes: Sequence[Mapping[str, AttributeValue]] = (),
     on_progress: OnProgress | None = None,
 ) -> dict[str, int]:
-    """Insert new students (uids not taken, each once) with their profiles; uid -> new id."""
+    """Insert new students (uids not taken, each once) with their profiles, and each its
+    `attributes` where given; uid -> new id."""
+    rows = [student.model_dump() for student in students]
+    for row, values in zip(rows, attributes, strict=False):
+        row["attributes"] = dict(values)
     return insert_students(
         session,
         instance_id=instance_id,
-        students=[student.model_dump() for student in students],
+        students=rows,
         on_progress=None if on_progress is None else partial(on_progress, "creating students"),
     )
 
@@ -201,11 +318,18 @@ def import_roster(
                 for e in new
             ]
         )
+    existing = {e.student.uid: ids[e.student.uid] for e in entries if e.attributes and e.student.uid in ids}
+    merge_attributes(
+        session,
+        instance_id=instance_id,
+        changes={ids[e.student.uid]: e.attributes for e in entries if e.student.uid in existing},
+    )
     ids.update(
         create_students(
             session,
             instance_id=instance_id,
             students=[e.student for e in new],
+            attributes=[e.attributes for e in new],
             on_progress=on_progress,
         )
     )

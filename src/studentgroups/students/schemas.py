@@ -25,6 +25,8 @@ from studentgroups.tables.students import Student
 from studentgroups.wire import Changes, DomoscioTimestamp, Echoed, Id, JsonBody, Name, OptionalText
 
 MAX_ATTRIBUTES = 100
+MAX_ATTRIBUTE_KEY = 64
+MAX_ATTRIBUTE_TEXT = 255
 
 
 class Sexe(StrEnum):
@@ -39,9 +41,11 @@ def _clean_text(value: str) -> str:
     return value
 
 
-AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_clean_text)]
+AttributeKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_ATTRIBUTE_KEY), AfterValidator(_clean_text)
+]
 AttributeValue = (
-    Annotated[str, StringConstraints(strict=True, max_length=255), AfterValidator(_clean_text)]
+    Annotated[str, StringConstraints(strict=True, max_length=MAX_ATTRIBUTE_TEXT), AfterValidator(_clean_text)]
     | Annotated[StrictInt, Field(ge=-(2**53), le=2**53)]
     | Annotated[StrictFloat, Field(allow_inf_nan=False)]
 )

@@ -6,7 +6,7 @@ import uuid as uuid_module
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, insert
+from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, cast, insert
 from sqlalchemy.orm import Session
 
 from studentgroups import permissions
@@ -18,7 +18,7 @@ from studentgroups.listing import Page, uuid_text, wire_timestamp
 from studentgroups.lookup import CHUNK, student_ids_by_uid
 from studentgroups.tables.groups import ROOT_SCOPE, Membership
 from studentgroups.tables.students import Student
-from studentgroups.tenancy import get_in_instance, paged, scoped_columns
+from studentgroups.tenancy import get_in_instance, paged, scoped_columns, scoped_update
 
 INSERT_CHUNK = 1_000
 """New students per multi-row INSERT: 11 columns each stays far under SQLite's parameter limit."""
@@ -159,6 +159,29 @@ def insert_students(
         if on_progress is not None:
             on_progress(start + len(chunk), len(students))
     return created
+
+
+def merge_attributes(session: Session, *, instance_id: int, changes: Mapping[int, Mapping[str, Any]]) -> None:
+    """Set these attributes on the instance's students (by id), beside the others each has: the
+    current attributes read in chunks, merged, and written by one UPDATE run for every student."""
+    ids = list(changes)
+    now = utcnow()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        current = session.connection().execute(
+            scoped_columns(Student, instance_id, Student.id, Student.attributes).where(Student.id.in_(chunk))
+        )
+        rows = [
+            {"b_id": student_id, "b_attributes": {**(attributes or {}), **changes[student_id]}}
+            for student_id, attributes in current
+        ]
+        if rows:
+            session.connection().execute(
+                scoped_update(Student, instance_id)
+                .where(Student.id == bindparam("b_id"))
+                .values(attributes=bindparam("b_attributes"), updated_at=now),
+                rows,
+            )
 
 
 def create_students(
