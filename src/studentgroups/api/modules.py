@@ -31,6 +31,7 @@ from studentgroups.modules.schemas import (
     RosterChange,
     StaffChange,
     StudentsByIdOrUid,
+    StudentsToAdd,
 )
 from studentgroups.modules.service import ModuleView
 from studentgroups.pagination import PageDep, set_page_headers
@@ -283,22 +284,35 @@ def list_module_students(
     responses=error_responses(400, 401, 403, 404, 409, 411, 415),
 )
 def add_module_students(
-    module_id: ModuleId, kind: RosterKind, body: StudentsByIdOrUid, session: SessionDep, principal: Writer
+    module_id: ModuleId, kind: RosterKind, body: StudentsToAdd, session: SessionDep, principal: Writer
 ) -> RosterAdded:
     """Add up to 10,000 students to the roster or guests, all or none (module managers only).
 
-    Where a parent's self-enrolment policy places late enrollees, each newcomer goes at once into
-    its smallest group with room: `placed` counts those seats, and `unplaced_student_ids` names
-    the newcomers no group had room for."""
+    By `student_ids` or `uids`, or as `students` with attributes: each `{uid, attributes}` is
+    created when the instance lacks it, and has its attributes set beside those it has (what a
+    roster file's attribute columns do); `categories` declares attributes that may hold only the
+    values listed. Where a parent's self-enrolment policy places late enrollees, each newcomer
+    goes at once into its smallest group with room: `placed` counts those seats, and
+    `unplaced_student_ids` names the newcomers no group had room for."""
     view = service.get_managed_module(session, principal, module_id)
-    done = service.add_to_module(
-        session,
-        instance_id=principal.instance_id,
-        module_id=module_id,
-        kind=kind,
-        student_ids=body.student_ids,
-        uids=body.uids,
-    )
+    if body.students is not None:
+        done = service.add_students_to_module(
+            session,
+            instance_id=principal.instance_id,
+            module_id=module_id,
+            kind=kind,
+            students=[(s.uid, s.attributes) for s in body.students],
+            categories=body.categories,
+        )
+    else:
+        done = service.add_to_module(
+            session,
+            instance_id=principal.instance_id,
+            module_id=module_id,
+            kind=kind,
+            student_ids=body.student_ids,
+            uids=body.uids,
+        )
     total = service.roster_size(session, view, kind)
     return RosterAdded(
         changed=len(done.added),

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from studentgroups.groups.schemas import MAX_MEMBERS_PER_CALL
+from studentgroups.students.schemas import AttributeKey, Attributes, AttributeText, Uid
 from studentgroups.tables.group_types import ACCESS_DESCRIPTION, GroupAccess, GroupType
 from studentgroups.wire import (
     Changes,
@@ -83,6 +84,41 @@ class StudentsByIdOrUid(JsonBody):
     def _exactly_one(self) -> StudentsByIdOrUid:
         if (self.student_ids is None) == (self.uids is None):
             raise ValueError("send exactly one of student_ids and uids")
+        return self
+
+
+class RosterStudent(JsonBody):
+    """A student to put on a roster by uid, with attributes to set (beside those it has); a uid
+    the instance lacks is created."""
+
+    uid: Uid
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class StudentsToAdd(StudentsByIdOrUid):
+    """Students to add: by `student_ids`, by `uids`, or as `students` with attributes (one of
+    the three), 1 to 10,000."""
+
+    students: Annotated[list[RosterStudent], Field(min_length=1, max_length=MAX_MEMBERS_PER_CALL)] | None = (
+        Field(
+            default=None,
+            description="Students by uid with attributes to set (new uids are created): what a roster "
+            "file's attribute columns carry, typed as JSON.",
+        )
+    )
+    categories: dict[AttributeKey, Annotated[list[AttributeText], Field(min_length=1)]] | None = Field(
+        default=None,
+        description='With `students`: attributes that may hold only these values (`{"gender": '
+        '["F", "M", "X"]}`); any other value is refused, naming the student.',
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StudentsToAdd:
+        given = [self.student_ids is not None, self.uids is not None, self.students is not None]
+        if sum(given) != 1:
+            raise ValueError("send exactly one of student_ids, uids and students")
+        if self.categories is not None and self.students is None:
+            raise ValueError("categories go with students")
         return self
 
 

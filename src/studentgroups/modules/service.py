@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid as uuid_module
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,12 +11,13 @@ from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
-from studentgroups.errors import Conflict, FieldError, Forbidden, NotFound
+from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound
 from studentgroups.groups.service import add_members, member_count
 from studentgroups.late_enrollees import LatePlacement, place_late_enrollees
 from studentgroups.listing import Page, uuid_text
 from studentgroups.lookup import student_ids_by_uid
 from studentgroups.permissions import manages_module, modules_readable, require_platform_writer
+from studentgroups.students.service import insert_students, merge_attributes
 from studentgroups.tables.group_types import GroupAccess, GroupType
 from studentgroups.tables.groups import Group, Membership
 from studentgroups.tables.modules import Module, ModuleStaff
@@ -243,6 +244,62 @@ def add_to_module(
         group_id=roster_group_id(view, kind),
         guests=kind == "guests",
         student_ids=ids,
+    )
+
+
+def add_students_to_module(
+    session: Session,
+    *,
+    instance_id: int,
+    module_id: int,
+    kind: str,
+    students: Sequence[tuple[str, Mapping[str, Any]]],
+    categories: Mapping[str, Sequence[str]] | None = None,
+) -> RosterAdd:
+    """Put students, by uid with attributes, on the module's roster or guest group, all or none:
+    a uid the instance lacks is created with its attributes, a known one has them set beside the
+    ones it has. A uid given twice, or a value of a declared category not among its values, is a
+    BadRequest naming the student by its place (`students.3.attributes.gender`)."""
+    view = get_module(session, instance_id=instance_id, module_id=module_id)
+    problems: list[FieldError] = []
+    place_of: dict[str, int] = {}
+    for place, (uid, attributes) in enumerate(students):
+        if uid in place_of:
+            message = f"the uid of students.{place_of[uid]} too"
+            problems.append(FieldError(field=f"students.{place}.uid", rule="unique", message=message))
+        place_of.setdefault(uid, place)
+        for name, values in (categories or {}).items():
+            if name in attributes and attributes[name] not in values:
+                problems.append(
+                    FieldError(
+                        field=f"students.{place}.attributes.{name}",
+                        rule="unknown_value",
+                        message=f"{attributes[name]!r} is not one of {', '.join(values)}",
+                    )
+                )
+    if problems:
+        raise BadRequest(
+            f"{len(problems)} problem(s) with the students; nothing was written.", errors=problems
+        )
+    ids = student_ids_by_uid(session, instance_id=instance_id, uids=list(place_of))
+    merge_attributes(
+        session,
+        instance_id=instance_id,
+        changes={ids[uid]: attributes for uid, attributes in students if uid in ids and attributes},
+    )
+    ids.update(
+        insert_students(
+            session,
+            instance_id=instance_id,
+            students=[{"uid": uid, "attributes": dict(a)} for uid, a in students if uid not in ids],
+        )
+    )
+    return add_to_roster_group(
+        session,
+        module=view.module,
+        group_id=roster_group_id(view, kind),
+        guests=kind == "guests",
+        student_ids=[ids[uid] for uid, _ in students],
     )
 
 

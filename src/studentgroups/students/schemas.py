@@ -44,8 +44,11 @@ def _clean_text(value: str) -> str:
 AttributeKey = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_ATTRIBUTE_KEY), AfterValidator(_clean_text)
 ]
+AttributeText = Annotated[
+    str, StringConstraints(strict=True, max_length=MAX_ATTRIBUTE_TEXT), AfterValidator(_clean_text)
+]
 AttributeValue = (
-    Annotated[str, StringConstraints(strict=True, max_length=MAX_ATTRIBUTE_TEXT), AfterValidator(_clean_text)]
+    AttributeText
     | Annotated[StrictInt, Field(ge=-(2**53), le=2**53)]
     | Annotated[StrictFloat, Field(allow_inf_nan=False)]
 )
