@@ -280,6 +280,21 @@ def _cases() -> list[Case]:
             EVERYONE - {OUTSIDER},
             lambda w: Call(ids=group_on_module(w)),
         ),
+        # Exports of a grouping: who may form it (the platform's writers; a module's managers).
+        Case("GET", "/student_groups/{student_group_id}/grouping", WRITERS),
+        Case(
+            "GET",
+            "/student_groups/{student_group_id}/grouping",
+            MANAGERS,
+            lambda w: Call(ids=group_on_module(w)),
+        ),
+        Case("GET", "/student_groups/{student_group_id}/grouping.csv", WRITERS),
+        Case(
+            "GET",
+            "/student_groups/{student_group_id}/grouping.csv",
+            MANAGERS,
+            lambda w: Call(ids=group_on_module(w)),
+        ),
         # Formations: the platform's.
         Case(
             "POST",

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -42,11 +42,15 @@ key_app = typer.Typer(help="API keys of an instance.", no_args_is_help=True)
 roster_app = typer.Typer(help="Module rosters and guests.", no_args_is_help=True)
 results_app = typer.Typer(help="Learners' results.", no_args_is_help=True)
 student_app = typer.Typer(help="Students' data-subject requests.", no_args_is_help=True)
+grouping_app = typer.Typer(
+    help="Groupings (the groups under a parent and their members), to and from CSV.", no_args_is_help=True
+)
 app.add_typer(instance_app, name="instance")
 app.add_typer(key_app, name="key")
 app.add_typer(roster_app, name="roster")
 app.add_typer(results_app, name="results")
 app.add_typer(student_app, name="student")
+app.add_typer(grouping_app, name="grouping")
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -503,6 +507,89 @@ def student_export(
         return
     output.write_text(text + "\n", encoding="utf-8")
     err.print(f"student {uid!r} of instance {instance} exported to {output}")
+
+
+@grouping_app.command("export")
+def grouping_export(
+    group_id: Annotated[int, typer.Argument(help="The parent group's id.", metavar="GROUP_ID")],
+    instance: InstanceOption,
+    layout: Annotated[
+        str, typer.Option(help="own (group_id,group,student_id,uid,name), canvas or moodle.")
+    ] = "own",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the CSV here instead of standard output.")
+    ] = None,
+) -> None:
+    """The group's sub-groups and their members as CSV (as GET /student_groups/{id}/grouping.csv),
+    written as read: canvas for Canvas's group category import, moodle for Moodle's user upload."""
+    import csv
+
+    from studentgroups.exports.service import GROUPING_LAYOUTS, grouping_statement
+    from studentgroups.groups.service import get_group
+    from studentgroups.siblings import Siblings
+
+    if layout not in GROUPING_LAYOUTS:
+        raise typer.BadParameter(
+            f"{layout!r} is not one of {', '.join(GROUPING_LAYOUTS)}.", param_hint="--layout"
+        )
+    chosen = GROUPING_LAYOUTS[layout]  # type: ignore[index]
+    with _session_factory(read_only=True)() as session, _output(output) as out:
+        parent = get_group(session, instance_id=instance, group_id=group_id)
+        result = session.connection().execute(
+            grouping_statement(session, Siblings(None, parent)).execution_options(yield_per=5_000)
+        )
+        keys = list(result.keys())
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(chosen.header)
+        for rows in result.partitions():
+            writer.writerows(chosen.cells(dict(zip(keys, row, strict=True))) for row in rows)
+
+
+@grouping_app.command("import")
+def grouping_import(
+    group_id: Annotated[int, typer.Argument(help="The parent group's id.", metavar="GROUP_ID")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A CSV file as an export writes it (own, canvas or moodle columns). - reads standard input.",
+            metavar="FILE.csv",
+        ),
+    ],
+    instance: InstanceOption,
+) -> None:
+    """Put the file's students in the parent's sub-groups by name (made where missing), saved as
+    one formation of the parent's history (undoable), all or nothing."""
+    from studentgroups.audit import service as audit
+    from studentgroups.csv_import import decode_csv
+    from studentgroups.db import transaction
+    from studentgroups.formations import grouping_import as reader
+    from studentgroups.formations import service as formations
+    from studentgroups.groups.service import get_group
+
+    source, data = _read_file(file)
+    with _refused_file(source, written_meanwhile="the groups under this parent were written"):
+        rows = reader.parse_grouping_csv(decode_csv(data, reader.GROUPING_FILE))
+        with transaction(_session_factory()) as session:
+            parent = get_group(session, instance_id=instance, group_id=group_id)
+            saved = formations.import_grouping(
+                session, None, parent=parent, rows=rows, request_record={"import": source, "rows": len(rows)}
+            )
+            audit.record(session, _cli_write(instance, "grouping_import"))
+            summary = (
+                f"{len(rows)} students in {len(saved.group_ids)} groups under group {group_id} "
+                f"({len(saved.created_group_ids)} new groups); formation {saved.id}, undoable"
+            )
+    out.print(summary)
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    """Standard output, or the file at `path` (UTF-8, written as it goes)."""
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        yield handle
 
 
 def _split(names: str) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from studentgroups import __version__
 from studentgroups.api.audit import router as audit_router
 from studentgroups.api.clusters import router as clusters_router
 from studentgroups.api.enrolment import router as enrolment_router
+from studentgroups.api.exports import router as exports_router
 from studentgroups.api.formations import router as formations_router
 from studentgroups.api.groups import router as groups_router
 from studentgroups.api.keys import router as keys_router
@@ -73,6 +74,7 @@ SWAGGER_UI_ASSETS = files("fastapi_swagger") / "resources"
 DOMOSCIO_ROUTERS: tuple[APIRouter, ...] = (
     clusters_router,
     groups_router,
+    exports_router,
     students_router,
     results_router,
     formations_router,

@@ -9,6 +9,8 @@ may show in the rows and not in the count, as between any two requests.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -34,6 +36,50 @@ RowShape = Callable[[dict[str, Any]], dict[str, Any]]
 
 def stream_json_array(request: Request, stmt: Select[Any], shape: RowShape) -> StreamingResponse:
     """The rows of `stmt`, each through `shape`, as a JSON array streamed in chunks."""
+
+    def encoded(rows: list[dict[str, Any]], first: bool) -> bytes:
+        return (b"[" if first else b",") + orjson.dumps([shape(row) for row in rows])[1:-1]
+
+    return _stream_rows(request, stmt, encoded, b"]", media_type="application/json")
+
+
+def stream_csv(
+    request: Request,
+    stmt: Select[Any],
+    header: Sequence[str],
+    cells: Callable[[dict[str, Any]], Sequence[Any]],
+    filename: str,
+) -> StreamingResponse:
+    """The rows of `stmt` as CSV (RFC 4180, UTF-8, a header row first), streamed in chunks, as a
+    download named `filename`."""
+
+    def encoded(rows: list[dict[str, Any]], first: bool) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        if first:
+            writer.writerow(header)
+        writer.writerows(cells(row) for row in rows)
+        return out.getvalue().encode()
+
+    return _stream_rows(
+        request,
+        stmt,
+        encoded,
+        b"",
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _stream_rows(
+    request: Request,
+    stmt: Select[Any],
+    encoded: Callable[[list[dict[str, Any]], bool], bytes],
+    end: bytes,
+    *,
+    media_type: str,
+    headers: dict[str, str] | None = None,
+) -> StreamingResponse:
     state = request.app.state
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -47,25 +93,26 @@ def stream_json_array(request: Request, stmt: Select[Any], shape: RowShape) -> S
                 )
                 keys = list(result.keys())
 
-                def encoded(rows: Sequence[Any]) -> bytes:
-                    return orjson.dumps([shape(dict(zip(keys, row, strict=True))) for row in rows])[1:-1]
+                def by_label(rows: Sequence[Any]) -> list[dict[str, Any]]:
+                    return [dict(zip(keys, row, strict=True)) for row in rows]
 
                 first = await run_in_threadpool(result.fetchmany, CHUNK_ROWS)
                 started = True
-                yield b"[" + encoded(first)
+                yield encoded(by_label(first), True)
                 while rows := await run_in_threadpool(result.fetchmany, CHUNK_ROWS):
-                    yield b"," + encoded(rows)
-                yield b"]"
+                    yield encoded(by_label(rows), False)
+                if end:
+                    yield end
             except Exception:
                 if started:
-                    # The answer's status is sent already: the client sees a cut array, never a
+                    # The answer's status is sent already: the client sees a cut body, never a
                     # well-formed part of one, and the log says why.
                     logger.exception("a streamed list stopped part-way")
                 raise
             finally:
                 await run_in_threadpool(_close, session)
 
-    return _FirstChunkFirst(chunks(), media_type="application/json")
+    return _FirstChunkFirst(chunks(), media_type=media_type, headers=headers)
 
 
 class _FirstChunkFirst(StreamingResponse):

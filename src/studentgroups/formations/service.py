@@ -22,11 +22,14 @@ from sqlalchemy.orm import Session
 
 from studentgroups import grouping
 from studentgroups.auth import Principal
+from studentgroups.csv_import import RowProblem
 from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, Conflict, FieldError
 from studentgroups.formations.attributes import member_attributes
+from studentgroups.formations.grouping_import import GroupingRow, InvalidGroupingFile
 from studentgroups.groups.service import write_memberships
 from studentgroups.listing import Page, uuid_text
+from studentgroups.lookup import student_ids_by_uid
 from studentgroups.modules.service import require_manager
 from studentgroups.seats import drop_queues
 from studentgroups.siblings import Siblings
@@ -531,15 +534,7 @@ def place_under(session: Session, parent: Group, *, create: GroupsToCreate | Non
     if parent.parent_group_id is not None:
         raise BadRequest(f"Group {parent.id} is itself a sub-group: sub-groups go one level deep.")
     instance_id = parent.instance_id
-    pool: dict[str, int] = dict(
-        session.connection()
-        .execute(
-            scoped_columns(Membership, instance_id, uuid_text(Student.uuid), Membership.student_id)
-            .join(Student, Student.id == Membership.student_id)
-            .where(Membership.group_id == parent.id)
-        )
-        .all()
-    )
+    pool = _parent_pool(session, parent)
     children = list(
         session.scalars(
             scoped(Group, instance_id).where(Group.parent_group_id == parent.id).order_by(Group.id)
@@ -560,6 +555,92 @@ def place_under(session: Session, parent: Group, *, create: GroupsToCreate | Non
             f"Group {parent.id} has no sub-groups to form: add some, or send `create` to make them."
         )
     return Place(siblings=Siblings(None, parent, children), pool=pool, new_names=new_names)
+
+
+def _parent_pool(session: Session, parent: Group) -> dict[str, int]:
+    """The parent's members: member key (uuid as text) -> student id."""
+    return dict(
+        session.connection()
+        .execute(
+            scoped_columns(Membership, parent.instance_id, uuid_text(Student.uuid), Membership.student_id)
+            .join(Student, Student.id == Membership.student_id)
+            .where(Membership.group_id == parent.id)
+        )
+        .all()
+    )
+
+
+def import_grouping(
+    session: Session,
+    user_id: int | None,
+    *,
+    parent: Group,
+    rows: Sequence[GroupingRow],
+    request_record: dict[str, Any],
+) -> SavedFormation:
+    """Save a grouping read from a file as a formation under `parent`, undone as any formation is.
+
+    Each group is found by name among the parent's sub-groups, or made; the groups named hold
+    the file's students and no one else, and those students leave any other group under the
+    parent. A uid the instance lacks, a student not in the parent, a student twice where a student
+    holds one group, a name two sub-groups share: each a problem on its line, nothing written.
+    """
+    if parent.parent_group_id is not None:
+        raise BadRequest(f"Group {parent.id} is itself a sub-group: sub-groups go one level deep.")
+    children = list(
+        session.scalars(
+            scoped(Group, parent.instance_id).where(Group.parent_group_id == parent.id).order_by(Group.id)
+        )
+    )
+    by_name: dict[str, list[Group]] = {}
+    for child in children:
+        by_name.setdefault(child.name, []).append(child)
+    ids = student_ids_by_uid(
+        session, instance_id=parent.instance_id, uids=list(dict.fromkeys(r.uid for r in rows))
+    )
+    key_of = {student_id: key for key, student_id in _parent_pool(session, parent).items()}
+    exclusive = not parent.allow_multiple
+    problems: list[RowProblem] = []
+    first_line: dict[tuple[str, str], int] = {}
+    members: dict[str, list[str]] = {}
+    pool: dict[str, int] = {}
+    for row in rows:
+        student_id = ids.get(row.uid)
+        seen = (row.uid, "" if exclusive else row.group)
+        if student_id is None:
+            problems.append(
+                RowProblem(row.line, "uid", "not_found", f"no student {row.uid!r} in this instance")
+            )
+        elif student_id not in key_of:
+            problems.append(
+                RowProblem(row.line, "uid", "not_a_member", f"{row.uid!r} is not in group {parent.id}")
+            )
+        elif seen in first_line:
+            problems.append(
+                RowProblem(row.line, "uid", "duplicate", f"{row.uid!r} is also on line {first_line[seen]}")
+            )
+        elif len(by_name.get(row.group, [])) > 1:
+            problems.append(
+                RowProblem(
+                    row.line,
+                    "group",
+                    "ambiguous",
+                    f"{len(by_name[row.group])} sub-groups are named {row.group!r}",
+                )
+            )
+        else:
+            first_line[seen] = row.line
+            members.setdefault(row.group, []).append(key_of[student_id])
+            pool[key_of[student_id]] = student_id
+    if problems:
+        raise InvalidGroupingFile(problems)
+    targets = [by_name[name][0] for name in members if name in by_name]
+    new_names = [name for name in members if name not in by_name]
+    place = Place(siblings=Siblings(None, parent, targets), pool=pool, new_names=new_names)
+    groups: list[tuple[Group | None, str, list[str]]] = [(g, g.name, members[g.name]) for g in targets]
+    groups += [(None, name, members[name]) for name in new_names]
+    saved, _ = _save(session, user_id, place, Options(strategy="import"), groups, 0, request_record)
+    return saved
 
 
 def place_of(session: Session, saved: SavedFormation) -> Place:
