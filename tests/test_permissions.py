@@ -349,6 +349,7 @@ def _cases() -> list[Case]:
         ),
         Case("GET", "/modules/{module_id}/formations", MANAGERS),
         Case("GET", "/modules/{module_id}/{kind}", MANAGERS),
+        Case("GET", "/modules/{module_id}/{kind}.csv", MANAGERS),
         Case("POST", "/modules/{module_id}/{kind}", MANAGERS, lambda w: _students_body(w, w.spare)),
         Case(
             "POST",

@@ -22,11 +22,15 @@ from studentgroups.roles import Role
 # mistyped command answer before the service, its database layer and numpy are loaded (measured
 # in bench/cli_start.py).
 if TYPE_CHECKING:
+    from typing import Any
+
+    from sqlalchemy import Select
     from sqlalchemy.orm import Session, sessionmaker
 
     from studentgroups import grouping
     from studentgroups.audit import service as audit
     from studentgroups.csv_import import OnProgress, RowProblem
+    from studentgroups.exports.service import CsvLayout
 
 app = typer.Typer(
     help="studentgroups: group management for learning platforms.\n\n"
@@ -448,6 +452,30 @@ def _categories(declared: list[str]) -> dict[str, list[str]]:
     return categories
 
 
+@roster_app.command("export")
+def roster_export_command(
+    module: Annotated[
+        str, typer.Argument(help="The module's code (e.g. CS1010), or its id.", metavar="MODULE")
+    ],
+    instance: InstanceOption,
+    guests: Annotated[bool, typer.Option("--guests", help="Its guest group, not its roster.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the CSV here instead of standard output.")
+    ] = None,
+) -> None:
+    """A module's roster as CSV (as GET /modules/{id}/roster.csv), written as read: the profile's
+    columns, then one per attribute; `roster import` reads it back."""
+    from studentgroups.exports.service import attribute_keys, roster_layout, roster_statement
+    from studentgroups.modules import roster_import
+    from studentgroups.modules.service import roster_group_id
+
+    with _session_factory(read_only=True)() as session, _output(output) as out:
+        view = roster_import.find_module(session, instance_id=instance, module=module)
+        group_id = roster_group_id(view, "guests" if guests else "roster")
+        layout = roster_layout(attribute_keys(session, instance_id=instance, group_id=group_id))
+        _write_csv(session, out, roster_statement(instance_id=instance, group_id=group_id), layout)
+
+
 @results_app.command("import")
 def results_import_command(
     file: Annotated[
@@ -522,8 +550,6 @@ def grouping_export(
 ) -> None:
     """The group's sub-groups and their members as CSV (as GET /student_groups/{id}/grouping.csv),
     written as read: canvas for Canvas's group category import, moodle for Moodle's user upload."""
-    import csv
-
     from studentgroups.exports.service import GROUPING_LAYOUTS, grouping_statement
     from studentgroups.groups.service import get_group
     from studentgroups.siblings import Siblings
@@ -535,14 +561,7 @@ def grouping_export(
     chosen = GROUPING_LAYOUTS[layout]  # type: ignore[index]
     with _session_factory(read_only=True)() as session, _output(output) as out:
         parent = get_group(session, instance_id=instance, group_id=group_id)
-        result = session.connection().execute(
-            grouping_statement(session, Siblings(None, parent)).execution_options(yield_per=5_000)
-        )
-        keys = list(result.keys())
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(chosen.header)
-        for rows in result.partitions():
-            writer.writerows(chosen.cells(dict(zip(keys, row, strict=True))) for row in rows)
+        _write_csv(session, out, grouping_statement(session, Siblings(None, parent)), chosen)
 
 
 @grouping_app.command("import")
@@ -580,6 +599,18 @@ def grouping_import(
                 f"({len(saved.created_group_ids)} new groups); formation {saved.id}, undoable"
             )
     out.print(summary)
+
+
+def _write_csv(session: Session, out: TextIO, stmt: Select[Any], layout: CsvLayout) -> None:
+    """The rows of `stmt` as CSV in `layout`, read and written 5,000 at a time (as the API streams them)."""
+    import csv
+
+    result = session.connection().execute(stmt.execution_options(yield_per=5_000))
+    keys = list(result.keys())
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(layout.header)
+    for rows in result.partitions():
+        writer.writerows(layout.cells(dict(zip(keys, row, strict=True))) for row in rows)
 
 
 @contextmanager

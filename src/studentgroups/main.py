@@ -21,6 +21,7 @@ from studentgroups import __version__
 from studentgroups.api.audit import router as audit_router
 from studentgroups.api.clusters import router as clusters_router
 from studentgroups.api.enrolment import router as enrolment_router
+from studentgroups.api.exports import module_router as module_exports_router
 from studentgroups.api.exports import router as exports_router
 from studentgroups.api.formations import router as formations_router
 from studentgroups.api.groups import router as groups_router
@@ -194,11 +195,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scoped.include_router(router)
     app.include_router(scoped)
 
-    # Before /modules/{id}/{kind}, which would take /modules/{id}/enrolment for a roster kind.
-    app.include_router(enrolment_router)
-    app.include_router(modules_router)
-    app.include_router(luminus_router)
-    app.include_router(self_enrol_router)
+    # The enrolment and export routes before /modules/{id}/{kind}, which would take
+    # /modules/{id}/enrolment or /modules/{id}/roster.csv for a roster kind.
+    in_order = (enrolment_router, module_exports_router, modules_router, luminus_router, self_enrol_router)
+    for router in in_order:
+        app.include_router(router)
 
     # Swagger UI 5 (it reads OpenAPI 3.1, which 4.x cannot), served from the installed
     # fastapi-swagger package: works without internet access. No validator badge: it would send

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups import permissions
+from studentgroups.api.exports import roster_csv, wants_csv
 from studentgroups.api.formations import saved_out
 from studentgroups.api.student_lists import streamed_students
 from studentgroups.class_groups import service as class_groups
@@ -29,6 +29,7 @@ from studentgroups.modules.schemas import (
     ModuleUpdate,
     RosterAdded,
     RosterChange,
+    RosterKind,
     StaffChange,
     StudentsByIdOrUid,
     StudentsToAdd,
@@ -45,13 +46,6 @@ from studentgroups.tables.groups import Group
 router = APIRouter(prefix="/modules", tags=["Modules"], route_class=JsonBodyRoute)
 ModuleId = Annotated[int, id_path("module")]
 GroupId = Annotated[int, id_path("group")]
-
-
-class RosterKind(StrEnum):
-    """A module's students: its `roster` (Student Roster) or its `guests` (Guest Group)."""
-
-    ROSTER = "roster"
-    GUESTS = "guests"
 
 
 def module_out(view: ModuleView) -> ModuleOut:
@@ -269,7 +263,10 @@ def list_module_students(
     principal: Reader,
 ) -> Response:
     """The module's roster or guests (pages with `limit` and `offset`), as their `groupAccess` allows
-    (staff only, by default)."""
+    (staff only, by default). With `Accept: text/csv`, the whole of it as CSV, with attributes
+    (module managers only; as `/modules/{id}/{kind}.csv`)."""
+    if wants_csv(request):
+        return roster_csv(request, module_id, kind, session, principal)
     view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
     access.viewable_group(session, principal, service.roster_group_id(view, kind))
     stmt, total = students.wire_rows(

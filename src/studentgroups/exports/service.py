@@ -1,5 +1,8 @@
 """The rows of each export, as one statement read in chunks, and the CSV layouts they are written in.
 
+A roster (a module's roster or guests) is its students, by uid, with their profile and every
+attribute any of them holds, one column each: what `studentgroups roster import` reads back.
+
 A grouping is the groups under one parent (a parent group's sub-groups, or a module's root class
 groups) with their members: one row per membership, by group name, then uid. Its layouts:
 - `own`: `group_id,group,student_id,uid,name`, what `studentgroups grouping import` and the API
@@ -16,7 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Select, literal
+import orjson
+from sqlalchemy import Select, Text, cast, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from studentgroups.siblings import Siblings
@@ -71,3 +75,60 @@ def grouping_statement(session: Session, siblings: Siblings[Module | None]) -> S
         .where(siblings.condition)
         .order_by(Group.name, Group.id, Student.uid)
     )
+
+
+ROSTER_PROFILE = ("uid", "name", "sexe", "date_of_birth", "country_of_residence", "city_of_residence")
+"""A roster export's first columns: what a roster import reads as the profile."""
+
+
+def attribute_keys(session: Session, *, instance_id: int, group_id: int) -> list[str]:
+    """Every attribute name the group's members hold, sorted: the attribute columns of its roster."""
+    members = (
+        select(Student.attributes)
+        .join(Membership, (Membership.student_id == Student.id) & (Membership.instance_id == instance_id))
+        .where(Membership.group_id == group_id, Student.instance_id == instance_id)
+        .subquery()
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        keys = select(func.jsonb_object_keys(members.c.attributes).label("key"))
+    else:
+        each = func.json_each(members.c.attributes).table_valued("key")
+        keys = select(each.c.key).select_from(members).join(each, true())
+    return sorted(str(k) for k in session.scalars(select(keys.subquery().c.key).distinct()))
+
+
+def roster_statement(*, instance_id: int, group_id: int) -> Select[Any]:
+    """The group's members with their profiles and attributes (as JSON text), by uid."""
+    return (
+        scoped_columns(
+            Student,
+            instance_id,
+            Student.uid,
+            Student.name,
+            Student.sexe,
+            cast(Student.date_of_birth, Text).label("date_of_birth"),
+            Student.country_of_residence,
+            Student.city_of_residence,
+            cast(Student.attributes, Text).label("attributes"),
+        )
+        .join(Membership, (Membership.student_id == Student.id) & (Membership.instance_id == instance_id))
+        .where(Membership.group_id == group_id)
+        .order_by(Student.uid)
+    )
+
+
+def roster_layout(keys: Sequence[str]) -> CsvLayout:
+    """A roster's CSV: the profile, then one column per attribute (numbers written as Python
+    writes them, so that a roster import reads back the same number of the same type)."""
+
+    def cells(row: Mapping[str, Any]) -> list[Any]:
+        attributes = orjson.loads(row["attributes"] or "{}")
+        return [*(row[c] for c in ROSTER_PROFILE), *(_cell(attributes.get(k)) for k in keys)]
+
+    return CsvLayout((*ROSTER_PROFILE, *keys), cells)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return repr(value)
+    return "" if value is None else value

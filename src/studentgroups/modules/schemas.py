@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
@@ -68,6 +69,13 @@ class ModuleOut(BaseModel):
     instance_id: int = Field(description="The instance it belongs to (the caller's).")
     created_at: DomoscioTimestamp = Field(description="When it was created (UTC).")
     updated_at: DomoscioTimestamp = Field(description="When it last changed (UTC).")
+
+
+class RosterKind(StrEnum):
+    """A module's students: its `roster` (Student Roster) or its `guests` (Guest Group)."""
+
+    ROSTER = "roster"
+    GUESTS = "guests"
 
 
 class StudentsByIdOrUid(JsonBody):
