@@ -171,6 +171,7 @@ def _cases() -> list[Case]:
             fresh=True,
         ),
         Case("GET", "/student_clusters/{student_cluster_id}/results", PLATFORM),
+        Case("GET", "/student_clusters/{student_cluster_id}/results.csv", PLATFORM),
         # An instance's own groups: open to every key; changed by the platform's writers.
         Case("POST", "/student_groups", WRITERS, lambda _w: Call(json={"name": unique("g")})),
         Case("GET", "/student_groups", EVERYONE),
@@ -272,11 +273,19 @@ def _cases() -> list[Case]:
             lambda w: Call(json={"student_id": w.ids["student_id"], "item": "quiz", "score": 1}),
         ),
         Case("GET", "/results", EVERYONE),
+        Case("GET", "/results.csv", EVERYONE),
         Case("GET", "/results/{result_id}", PLATFORM | {MEMBER}, refused={OUTSIDER: 404}),
         Case("GET", "/student_groups/{student_group_id}/results", EVERYONE),
         Case(
             "GET",
             "/student_groups/{student_group_id}/results",
+            EVERYONE - {OUTSIDER},
+            lambda w: Call(ids=group_on_module(w)),
+        ),
+        Case("GET", "/student_groups/{student_group_id}/results.csv", EVERYONE),
+        Case(
+            "GET",
+            "/student_groups/{student_group_id}/results.csv",
             EVERYONE - {OUTSIDER},
             lambda w: Call(ids=group_on_module(w)),
         ),

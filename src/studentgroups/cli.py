@@ -510,6 +510,25 @@ def results_import_command(
     out.print(stored.summary())
 
 
+@results_app.command("export")
+def results_export_command(
+    instance: InstanceOption,
+    item: Annotated[list[str] | None, typer.Option(help="Only this item's results (repeatable).")] = None,
+    uid: Annotated[str | None, typer.Option(help="Only this student's results.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the CSV here instead of standard output.")
+    ] = None,
+) -> None:
+    """The instance's results as CSV (as GET /results.csv): uid,item,score,max_score,recorded_at,
+    written as read; `results import` reads it back."""
+    from studentgroups.exports.service import RESULTS_LAYOUT
+    from studentgroups.results.service import results_statement
+
+    stmt = results_statement(instance_id=instance, uid=uid, items=item or ())
+    with _session_factory(read_only=True)() as session, _output(output) as out:
+        _write_csv(session, out, stmt, RESULTS_LAYOUT)
+
+
 @student_app.command("export")
 def student_export(
     uid: Annotated[str, typer.Argument(help="The student's uid.")],

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
 from studentgroups.dependencies import database_slot
+from studentgroups.responses import CSV_MEDIA_TYPE, download_headers
 
 CHUNK_ROWS = 2_000
 """Rows read and encoded at a time: 2,000 students are about 600 KB of JSON."""
@@ -66,8 +67,8 @@ def stream_csv(
         stmt,
         encoded,
         b"",
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        media_type=CSV_MEDIA_TYPE,
+        headers=download_headers(filename),
     )
 
 

@@ -7,7 +7,7 @@ CSV when the path ends in `.csv` or the request's `Accept` prefers `text/csv`; a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -26,6 +26,7 @@ from studentgroups.groups import access
 from studentgroups.modules import service as modules
 from studentgroups.modules.schemas import RosterKind
 from studentgroups.problems import error_responses
+from studentgroups.responses import CSV_RESPONSE, wants_csv
 from studentgroups.routing import JsonBodyRoute, id_path
 from studentgroups.siblings import Siblings
 from studentgroups.streaming import stream_csv, stream_json_array
@@ -43,7 +44,6 @@ LayoutQuery = Annotated[
         "import), `moodle` (username, course1, group1: Moodle's user upload). JSON is always ours."
     ),
 ]
-CSV = "text/csv"
 
 
 class GroupingRow(BaseModel):
@@ -54,22 +54,6 @@ class GroupingRow(BaseModel):
     student_id: int = Field(description="The student's id.")
     uid: str = Field(description="The platform's own id for the student.")
     name: str | None = Field(description="The student's name.")
-
-
-_CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {CSV: {"schema": {"type": "string"}}}, "description": "The rows, as CSV."}
-}
-
-
-def wants_csv(request: Request) -> bool:
-    """Whether the request's `Accept` prefers CSV to JSON (the first of the two it names)."""
-    for part in request.headers.get("accept", "").split(","):
-        media = part.split(";", 1)[0].strip().lower()
-        if media in (CSV, "application/csv"):
-            return True
-        if media in ("application/json", "*/*"):
-            return False
-    return False
 
 
 def _grouping(
@@ -87,7 +71,7 @@ def _grouping(
 @router.get(
     "/{student_group_id}/grouping",
     response_model=list[GroupingRow],
-    responses={**_CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
+    responses={**CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
 )
 def export_grouping(
     student_group_id: GroupId,
@@ -104,7 +88,7 @@ def export_grouping(
 @router.get(
     "/{student_group_id}/grouping.csv",
     response_class=StreamingResponse,
-    responses={**_CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
+    responses={**CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
 )
 def export_grouping_csv(
     student_group_id: GroupId,
@@ -133,7 +117,7 @@ def roster_csv(
 @module_router.get(
     "/{module_id}/{kind}.csv",
     response_class=StreamingResponse,
-    responses={**_CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
+    responses={**CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
 )
 def export_roster_csv(
     module_id: ModuleId, kind: RosterKind, request: Request, session: SessionDep, principal: Reader

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from studentgroups import permissions
-from studentgroups.api.exports import roster_csv, wants_csv
+from studentgroups.api.exports import roster_csv
 from studentgroups.api.formations import saved_out
 from studentgroups.api.student_lists import streamed_students
 from studentgroups.class_groups import service as class_groups
@@ -37,6 +37,7 @@ from studentgroups.modules.schemas import (
 from studentgroups.modules.service import ModuleView
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.problems import error_responses
+from studentgroups.responses import wants_csv
 from studentgroups.routing import JsonBodyRoute, id_path
 from studentgroups.students import service as students
 from studentgroups.students.schemas import StudentOut

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy import Row
 
@@ -17,10 +18,11 @@ from studentgroups.errors import (
     UnsupportedMediaType,
     field_errors_from_validation,
 )
+from studentgroups.exports.service import RESULTS_LAYOUT, figure_rows
 from studentgroups.groups import access
 from studentgroups.pagination import PageDep, set_page_headers
 from studentgroups.problems import error_responses, is_json_media_type
-from studentgroups.responses import json_response, json_rows
+from studentgroups.responses import CSV_RESPONSE, csv_response, json_response, json_rows, wants_csv
 from studentgroups.result_filters import Filters, Items, Since, Until
 from studentgroups.results import service
 from studentgroups.results.aggregates import Figures
@@ -34,6 +36,7 @@ from studentgroups.results.schemas import (
     ResultsCreated,
 )
 from studentgroups.routing import JsonBodyRoute, id_path
+from studentgroups.streaming import stream_csv
 from studentgroups.wire import Id
 
 router = APIRouter(tags=["Results"], route_class=JsonBodyRoute)
@@ -165,7 +168,9 @@ def list_results(
     until: Until = None,
 ) -> Response:
     """The instance's results that match, by id (pages with `limit` and `offset`); to a learner's
-    key, only its own."""
+    key, only its own. With `Accept: text/csv`, all that match as CSV (`/results.csv`)."""
+    if wants_csv(request):
+        return export_results(request, session, principal, student_id, uid, items, since, until)
     window = service.result_filters(items, since, until, DEFAULT_THRESHOLD)
     rows, total = service.list_results(
         session,
@@ -183,6 +188,43 @@ def list_results(
     return listed
 
 
+@router.get(
+    "/results.csv",
+    response_class=StreamingResponse,
+    responses={**CSV_RESPONSE, **error_responses(400, 401)},
+)
+def export_results(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    student_id: Annotated[Id | None, Query(description="Only this student's results.")] = None,
+    uid: Annotated[
+        str | None, Query(max_length=255, description="Only the results of the student with this uid.")
+    ] = None,
+    items: Items = None,
+    since: Since = None,
+    until: Until = None,
+) -> StreamingResponse:
+    """The results that match, all of them, as CSV (`uid,item,score,max_score,recorded_at`, by
+    id), streamed: `studentgroups results import` reads it back. To a learner's key, its own."""
+    window = service.result_filters(items, since, until, DEFAULT_THRESHOLD)
+    stmt = service.results_statement(
+        instance_id=principal.instance_id,
+        student_id=student_id,
+        uid=uid,
+        items=window.items,
+        since=window.since,
+        until=window.until,
+        readable=permissions.results_readable(principal),
+    )
+    return stream_csv(request, stmt, RESULTS_LAYOUT.header, RESULTS_LAYOUT.cells, "results.csv")
+
+
+def _as_csv(request: Request) -> bool:
+    """CSV for a `.csv` path, or an `Accept` that prefers it."""
+    return request.url.path.endswith(".csv") or wants_csv(request)
+
+
 def figures_out(figures: Figures) -> dict[str, Any]:
     """The figures as the Domoscio surface names them: the services' own names."""
     return asdict(figures)
@@ -191,16 +233,23 @@ def figures_out(figures: Figures) -> dict[str, Any]:
 @router.get(
     "/student_groups/{student_group_id}/results",
     response_model=GroupResults,
-    responses=error_responses(400, 401, 403, 404),
+    responses={**CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
+)
+@router.get(
+    "/student_groups/{student_group_id}/results.csv",
+    response_class=Response,
+    responses={**CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
 )
 def group_results(
     student_group_id: Annotated[int, id_path("student group")],
+    request: Request,
     session: SessionDep,
     principal: Reader,
     filters: Filters,
     include_subgroups: IncludeSubgroups,
 ) -> Response:
-    """How the group is doing: its members' results summed up (see `GroupFigures`)."""
+    """How the group is doing: its members' results summed up (see `GroupFigures`). With
+    `Accept: text/csv`, its figures as one CSV row (`/student_groups/{id}/results.csv`)."""
     group = access.viewable_group(session, principal, student_group_id)
     figures = service.group_figures(
         session,
@@ -208,6 +257,8 @@ def group_results(
         filters=filters.checked(),
         include_subgroups=include_subgroups,
     )
+    if _as_csv(request):
+        return csv_response(*figure_rows([(group.id, group.name, figures)]), f"group-{group.id}-results.csv")
     return json_response(
         {
             "student_group_id": group.id,
@@ -222,10 +273,16 @@ def group_results(
 @router.get(
     "/student_clusters/{student_cluster_id}/results",
     response_model=ClusterResults,
-    responses=error_responses(400, 401, 403, 404),
+    responses={**CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
+)
+@router.get(
+    "/student_clusters/{student_cluster_id}/results.csv",
+    response_class=Response,
+    responses={**CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
 )
 def cluster_results(
     student_cluster_id: Annotated[int, id_path("student cluster")],
+    request: Request,
     session: SessionDep,
     principal: PlatformReader,
     filters: Filters,
@@ -233,7 +290,8 @@ def cluster_results(
 ) -> Response:
     """The cluster's groups side by side, and the cluster as a whole (each student counted once).
 
-    Only the groups the caller may see are compared.
+    Only the groups the caller may see are compared. With `Accept: text/csv`, one CSV row per
+    group, then the whole cluster's (no group id) (`/student_clusters/{id}/results.csv`).
     """
     name, groups = service.cluster_groups(
         session,
@@ -248,6 +306,9 @@ def cluster_results(
         filters=filters.checked(),
         include_subgroups=include_subgroups,
     )
+    if _as_csv(request):
+        rows = [(g.id, g.name, f) for g, f in compared.groups] + [("", name, compared.whole)]
+        return csv_response(*figure_rows(rows), f"cluster-{student_cluster_id}-results.csv")
     return json_response(
         {
             "student_cluster_id": student_cluster_id,

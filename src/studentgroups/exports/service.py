@@ -3,6 +3,9 @@
 A roster (a module's roster or guests) is its students, by uid, with their profile and every
 attribute any of them holds, one column each: what `studentgroups roster import` reads back.
 
+Results are written as the results import reads them; a group's or a cluster's figures, one row
+per group (computed, so exported only).
+
 A grouping is the groups under one parent (a parent group's sub-groups, or a module's root class
 groups) with their members: one row per membership, by group name, then uid. Its layouts:
 - `own`: `group_id,group,student_id,uid,name`, what `studentgroups grouping import` and the API
@@ -132,3 +135,31 @@ def _cell(value: Any) -> Any:
     if isinstance(value, float):
         return repr(value)
     return "" if value is None else value
+
+
+RESULTS_LAYOUT = CsvLayout(
+    ("uid", "item", "score", "max_score", "recorded_at"),
+    lambda r: (r["uid"], r["item"], _cell(r["score"]), _cell(r["max_score"]), r["recorded_at"]),
+)
+"""Results as `studentgroups results import` reads them (the student by uid, the time in UTC)."""
+
+FIGURE_COLUMNS = (
+    "member_count",
+    "members_with_results",
+    "result_count",
+    "mean_score",
+    "median_score",
+    "p25_score",
+    "p75_score",
+    "min_score",
+    "max_score",
+    "sd_score",
+    "success_rate",
+)
+"""A group's figures, one column each (the histogram and the items stay on the JSON answer)."""
+
+
+def figure_rows(rows: Sequence[tuple[int | str, str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """The header and rows of a figures CSV: for each (group id, name, figures), one row."""
+    header = ["student_group_id", "name", *FIGURE_COLUMNS]
+    return header, [[key, name, *(_cell(getattr(f, c)) for c in FIGURE_COLUMNS)] for key, name, f in rows]

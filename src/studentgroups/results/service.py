@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row
+from sqlalchemy import ColumnElement, Row, Select
 from sqlalchemy.orm import Session
 
 from studentgroups.bulk import insert_rows
@@ -127,6 +127,37 @@ RESULT_COLUMNS = (
 )
 
 
+def results_statement(
+    *,
+    instance_id: int,
+    student_id: int | None = None,
+    uid: str | None = None,
+    items: Sequence[str] = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    readable: ColumnElement[bool] | None = None,
+) -> Select[Any]:
+    """The instance's results that match and that the caller reads (`readable`:
+    `permissions.results_readable`), by id: what the list pages and the export streams."""
+    conditions: list[ColumnElement[bool]] = [] if readable is None else [readable]
+    if student_id is not None:
+        conditions.append(Result.student_id == student_id)
+    if uid is not None:
+        conditions.append(Student.uid == uid)
+    if items:
+        conditions.append(Result.item.in_(list(items)))
+    if since is not None:
+        conditions.append(Result.recorded_at >= since)
+    if until is not None:
+        conditions.append(Result.recorded_at < until)
+    return (
+        scoped_columns(Result, instance_id, *RESULT_COLUMNS)
+        .join(Student, Student.id == Result.student_id)
+        .where(*conditions)
+        .order_by(Result.id)
+    )
+
+
 def list_results(
     session: Session,
     *,
@@ -139,24 +170,15 @@ def list_results(
     until: datetime | None = None,
     readable: ColumnElement[bool] | None = None,
 ) -> tuple[Sequence[Row[Any]], int]:
-    """One page of the instance's results that match and that the caller reads (`readable`:
-    `permissions.results_readable`), by id, and how many match in all."""
-    conditions: list[ColumnElement[bool]] = [] if readable is None else [readable]
-    if student_id is not None:
-        conditions.append(Result.student_id == student_id)
-    if uid is not None:
-        conditions.append(Student.uid == uid)
-    if items:
-        conditions.append(Result.item.in_(list(items)))
-    if since is not None:
-        conditions.append(Result.recorded_at >= since)
-    if until is not None:
-        conditions.append(Result.recorded_at < until)
-    stmt = (
-        scoped_columns(Result, instance_id, *RESULT_COLUMNS)
-        .join(Student, Student.id == Result.student_id)
-        .where(*conditions)
-        .order_by(Result.id)
+    """One page of the results that match (`results_statement`), and how many match in all."""
+    stmt = results_statement(
+        instance_id=instance_id,
+        student_id=student_id,
+        uid=uid,
+        items=items,
+        since=since,
+        until=until,
+        readable=readable,
     )
     return paginate(session, stmt, page)
 
