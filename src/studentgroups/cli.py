@@ -522,9 +522,9 @@ def results_export_command(
     """The instance's results as CSV (as GET /results.csv): uid,item,score,max_score,recorded_at,
     written as read; `results import` reads it back."""
     from studentgroups.exports.service import RESULTS_LAYOUT
-    from studentgroups.results.service import results_statement
+    from studentgroups.results.service import ResultsMatching, results_statement
 
-    stmt = results_statement(instance_id=instance, uid=uid, items=item or ())
+    stmt = results_statement(instance_id=instance, matching=ResultsMatching(uid=uid, items=item or ()))
     with _session_factory(read_only=True)() as session, _output(output) as out:
         _write_csv(session, out, stmt, RESULTS_LAYOUT)
 

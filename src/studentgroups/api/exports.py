@@ -56,21 +56,14 @@ class GroupingRow(BaseModel):
     name: str | None = Field(description="The student's name.")
 
 
-def _grouping(
-    request: Request, student_group_id: int, session: SessionDep, principal: Reader, layout: Layout, csv: bool
-) -> StreamingResponse:
-    parent = access.manageable_group(session, principal, student_group_id, membership=False)
-    stmt = grouping_statement(session, Siblings(None, parent))
-    if csv:
-        chosen = GROUPING_LAYOUTS[layout]
-        name = f"grouping-{parent.id}-{layout}.csv"
-        return stream_csv(request, stmt, chosen.header, chosen.cells, name)
-    return stream_json_array(request, stmt, lambda row: {k: row[k] for k in GroupingRow.model_fields})
-
-
 @router.get(
     "/{student_group_id}/grouping",
     response_model=list[GroupingRow],
+    responses={**CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
+)
+@router.get(
+    "/{student_group_id}/grouping.csv",
+    response_class=StreamingResponse,
     responses={**CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
 )
 def export_grouping(
@@ -81,24 +74,15 @@ def export_grouping(
     layout: LayoutQuery = "own",
 ) -> StreamingResponse:
     """The group's sub-groups and their members, one row per membership, by group name and uid:
-    JSON, or CSV when `Accept` prefers `text/csv` (staff who manage the group, as to form it)."""
-    return _grouping(request, student_group_id, session, principal, layout, csv=wants_csv(request))
-
-
-@router.get(
-    "/{student_group_id}/grouping.csv",
-    response_class=StreamingResponse,
-    responses={**CSV_RESPONSE, **error_responses(400, 401, 403, 404)},
-)
-def export_grouping_csv(
-    student_group_id: GroupId,
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    layout: LayoutQuery = "own",
-) -> StreamingResponse:
-    """The same grouping as CSV, whatever `Accept` says: a link to download."""
-    return _grouping(request, student_group_id, session, principal, layout, csv=True)
+    JSON, or CSV at `grouping.csv` or when `Accept` prefers `text/csv` (staff who manage the
+    group, as to form it)."""
+    parent = access.manageable_group(session, principal, student_group_id, membership=False)
+    stmt = grouping_statement(session, Siblings(None, parent))
+    if request.url.path.endswith(".csv") or wants_csv(request):
+        chosen = GROUPING_LAYOUTS[layout]
+        name = f"grouping-{parent.id}-{layout}.csv"
+        return stream_csv(request, stmt, chosen.header, chosen.cells, name)
+    return stream_json_array(request, stmt, lambda row: {k: row[k] for k in GroupingRow.model_fields})
 
 
 def roster_csv(

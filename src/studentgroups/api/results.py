@@ -153,12 +153,7 @@ IncludeSubgroups = Annotated[bool, Depends(_include_subgroups)]
 """A dependency, so that it is documented after the filters, as it always was."""
 
 
-@router.get("/results", response_model=list[ResultOut], responses=error_responses(400, 401))
-def list_results(
-    request: Request,
-    page: PageDep,
-    session: SessionDep,
-    principal: Reader,
+def _matching(
     student_id: Annotated[Id | None, Query(description="Only this student's results.")] = None,
     uid: Annotated[
         str | None, Query(max_length=255, description="Only the results of the student with this uid.")
@@ -166,21 +161,30 @@ def list_results(
     items: Items = None,
     since: Since = None,
     until: Until = None,
+) -> service.ResultsMatching:
+    window = service.result_filters(items, since, until, DEFAULT_THRESHOLD)
+    return service.ResultsMatching(student_id, uid, window.items, window.since, window.until)
+
+
+Matching = Annotated[service.ResultsMatching, Depends(_matching)]
+"""Which results a list or an export takes, from its query."""
+
+
+@router.get(
+    "/results", response_model=list[ResultOut], responses={**CSV_RESPONSE, **error_responses(400, 401)}
+)
+def list_results(
+    request: Request, page: PageDep, session: SessionDep, principal: Reader, matching: Matching
 ) -> Response:
     """The instance's results that match, by id (pages with `limit` and `offset`); to a learner's
     key, only its own. With `Accept: text/csv`, all that match as CSV (`/results.csv`)."""
     if wants_csv(request):
-        return export_results(request, session, principal, student_id, uid, items, since, until)
-    window = service.result_filters(items, since, until, DEFAULT_THRESHOLD)
+        return export_results(request, session, principal, matching)
     rows, total = service.list_results(
         session,
         instance_id=principal.instance_id,
         page=page,
-        student_id=student_id,
-        uid=uid,
-        items=window.items,
-        since=window.since,
-        until=window.until,
+        matching=matching,
         readable=permissions.results_readable(principal),
     )
     listed = json_rows(rows)
@@ -194,28 +198,12 @@ def list_results(
     responses={**CSV_RESPONSE, **error_responses(400, 401)},
 )
 def export_results(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    student_id: Annotated[Id | None, Query(description="Only this student's results.")] = None,
-    uid: Annotated[
-        str | None, Query(max_length=255, description="Only the results of the student with this uid.")
-    ] = None,
-    items: Items = None,
-    since: Since = None,
-    until: Until = None,
+    request: Request, session: SessionDep, principal: Reader, matching: Matching
 ) -> StreamingResponse:
     """The results that match, all of them, as CSV (`uid,item,score,max_score,recorded_at`, by
     id), streamed: `studentgroups results import` reads it back. To a learner's key, its own."""
-    window = service.result_filters(items, since, until, DEFAULT_THRESHOLD)
     stmt = service.results_statement(
-        instance_id=principal.instance_id,
-        student_id=student_id,
-        uid=uid,
-        items=window.items,
-        since=window.since,
-        until=window.until,
-        readable=permissions.results_readable(principal),
+        instance_id=principal.instance_id, matching=matching, readable=permissions.results_readable(principal)
     )
     return stream_csv(request, stmt, RESULTS_LAYOUT.header, RESULTS_LAYOUT.cells, "results.csv")
 

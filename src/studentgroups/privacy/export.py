@@ -159,7 +159,10 @@ def _keys(session: Session, instance_id: int, student_id: int) -> list[ExportedK
 
 def _results(session: Session, instance_id: int, student_id: int) -> list[ResultOut]:
     rows, _ = results.list_results(
-        session, instance_id=instance_id, page=Page(limit=None, offset=0), student_id=student_id
+        session,
+        instance_id=instance_id,
+        page=Page(limit=None, offset=0),
+        matching=results.ResultsMatching(student_id=student_id),
     )
     return [ResultOut.model_validate(dict(row._mapping)) for row in rows]
 

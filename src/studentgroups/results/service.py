@@ -127,29 +127,34 @@ RESULT_COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ResultsMatching:
+    """Which results a list or an export takes: one student's (by id or uid), some items', in a
+    window of time (UTC; `until` excluded); nothing given takes all."""
+
+    student_id: int | None = None
+    uid: str | None = None
+    items: Sequence[str] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 def results_statement(
-    *,
-    instance_id: int,
-    student_id: int | None = None,
-    uid: str | None = None,
-    items: Sequence[str] = (),
-    since: datetime | None = None,
-    until: datetime | None = None,
-    readable: ColumnElement[bool] | None = None,
+    *, instance_id: int, matching: ResultsMatching, readable: ColumnElement[bool] | None = None
 ) -> Select[Any]:
     """The instance's results that match and that the caller reads (`readable`:
     `permissions.results_readable`), by id: what the list pages and the export streams."""
     conditions: list[ColumnElement[bool]] = [] if readable is None else [readable]
-    if student_id is not None:
-        conditions.append(Result.student_id == student_id)
-    if uid is not None:
-        conditions.append(Student.uid == uid)
-    if items:
-        conditions.append(Result.item.in_(list(items)))
-    if since is not None:
-        conditions.append(Result.recorded_at >= since)
-    if until is not None:
-        conditions.append(Result.recorded_at < until)
+    if matching.student_id is not None:
+        conditions.append(Result.student_id == matching.student_id)
+    if matching.uid is not None:
+        conditions.append(Student.uid == matching.uid)
+    if matching.items:
+        conditions.append(Result.item.in_(list(matching.items)))
+    if matching.since is not None:
+        conditions.append(Result.recorded_at >= matching.since)
+    if matching.until is not None:
+        conditions.append(Result.recorded_at < matching.until)
     return (
         scoped_columns(Result, instance_id, *RESULT_COLUMNS)
         .join(Student, Student.id == Result.student_id)
@@ -163,24 +168,13 @@ def list_results(
     *,
     instance_id: int,
     page: Page,
-    student_id: int | None = None,
-    uid: str | None = None,
-    items: Sequence[str] = (),
-    since: datetime | None = None,
-    until: datetime | None = None,
+    matching: ResultsMatching,
     readable: ColumnElement[bool] | None = None,
 ) -> tuple[Sequence[Row[Any]], int]:
     """One page of the results that match (`results_statement`), and how many match in all."""
-    stmt = results_statement(
-        instance_id=instance_id,
-        student_id=student_id,
-        uid=uid,
-        items=items,
-        since=since,
-        until=until,
-        readable=readable,
+    return paginate(
+        session, results_statement(instance_id=instance_id, matching=matching, readable=readable), page
     )
-    return paginate(session, stmt, page)
 
 
 def get_result(
