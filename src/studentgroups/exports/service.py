@@ -73,8 +73,11 @@ def grouping_statement(session: Session, siblings: Siblings[Module | None]) -> S
             Student.name.label("name"),
             course.label("course"),
         )
-        .join(Group, (Group.id == Membership.group_id) & (Group.instance_id == instance_id))
-        .join(Student, (Student.id == Membership.student_id) & (Student.instance_id == instance_id))
+        # A membership's group and student are of its instance (the schema's composite keys):
+        # the instance is asked of the memberships alone. Asked of all three, PostgreSQL's plan
+        # on tables just loaded (no statistics yet) scanned every student once per group.
+        .join(Group, Group.id == Membership.group_id)
+        .join(Student, Student.id == Membership.student_id)
         .where(siblings.condition)
         .order_by(Group.name, Group.id, Student.uid)
     )
@@ -87,9 +90,9 @@ ROSTER_PROFILE = ("uid", "name", "sexe", "date_of_birth", "country_of_residence"
 def attribute_keys(session: Session, *, instance_id: int, group_id: int) -> list[str]:
     """Every attribute name the group's members hold, sorted: the attribute columns of its roster."""
     members = (
-        select(Student.attributes)
-        .join(Membership, (Membership.student_id == Student.id) & (Membership.instance_id == instance_id))
-        .where(Membership.group_id == group_id, Student.instance_id == instance_id)
+        scoped_columns(Membership, instance_id, Student.attributes)
+        .join(Student, Student.id == Membership.student_id)
+        .where(Membership.group_id == group_id)
         .subquery()
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -104,7 +107,7 @@ def roster_statement(*, instance_id: int, group_id: int) -> Select[Any]:
     """The group's members with their profiles and attributes (as JSON text), by uid."""
     return (
         scoped_columns(
-            Student,
+            Membership,
             instance_id,
             Student.uid,
             Student.name,
@@ -114,7 +117,7 @@ def roster_statement(*, instance_id: int, group_id: int) -> Select[Any]:
             Student.city_of_residence,
             cast(Student.attributes, Text).label("attributes"),
         )
-        .join(Membership, (Membership.student_id == Student.id) & (Membership.instance_id == instance_id))
+        .join(Student, Student.id == Membership.student_id)
         .where(Membership.group_id == group_id)
         .order_by(Student.uid)
     )
