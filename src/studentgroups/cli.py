@@ -624,6 +624,9 @@ def _write_csv(session: Session, out: TextIO, stmt: Select[Any], layout: CsvLayo
     """The rows of `stmt` as CSV in `layout`, read and written 5,000 at a time (as the API streams them)."""
     import csv
 
+    from studentgroups.db import for_whole_joins
+
+    for_whole_joins(session)
     result = session.connection().execute(stmt.execution_options(yield_per=5_000))
     keys = list(result.keys())
     writer = csv.writer(out, lineterminator="\r\n")

@@ -184,6 +184,15 @@ def _executed(state: ORMExecuteState) -> None:
         mark_written(state.session)
 
 
+def for_whole_joins(session: Session) -> None:
+    """Plan this transaction's statements for reading whole joins (an export's every row): on
+    PostgreSQL, no nested loops. A table loaded moments before has no statistics yet, and its
+    planner then takes 200,000 memberships for 345 and joins them to 5,000 groups by a loop
+    (750 million comparisons: a minute, where a hash join takes a tenth of a second)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("SET LOCAL enable_nestloop = off")
+
+
 def pool_capacity(settings: Settings) -> int:
     """How many connections one process's pool may hold at once."""
     return settings.db_pool_size + settings.db_max_overflow

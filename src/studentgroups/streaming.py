@@ -23,6 +23,7 @@ from sqlalchemy import Result, Select
 from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
+from studentgroups.db import for_whole_joins
 from studentgroups.dependencies import database_slot
 from studentgroups.responses import CSV_MEDIA_TYPE, download_headers
 
@@ -35,13 +36,16 @@ RowShape = Callable[[dict[str, Any]], dict[str, Any]]
 """What a row (its columns by label, a dict of its own to change) becomes on the wire."""
 
 
-def stream_json_array(request: Request, stmt: Select[Any], shape: RowShape) -> StreamingResponse:
-    """The rows of `stmt`, each through `shape`, as a JSON array streamed in chunks."""
+def stream_json_array(
+    request: Request, stmt: Select[Any], shape: RowShape, *, whole_joins: bool = False
+) -> StreamingResponse:
+    """The rows of `stmt`, each through `shape`, as a JSON array streamed in chunks
+    (`whole_joins`: an export's join, read whole: `db.for_whole_joins`)."""
 
     def encoded(rows: list[dict[str, Any]], first: bool) -> bytes:
         return (b"[" if first else b",") + orjson.dumps([shape(row) for row in rows])[1:-1]
 
-    return _stream_rows(request, stmt, encoded, b"]", media_type="application/json")
+    return _stream_rows(request, stmt, encoded, b"]", media_type="application/json", whole_joins=whole_joins)
 
 
 def stream_csv(
@@ -69,6 +73,7 @@ def stream_csv(
         b"",
         media_type=CSV_MEDIA_TYPE,
         headers=download_headers(filename),
+        whole_joins=True,
     )
 
 
@@ -80,6 +85,7 @@ def _stream_rows(
     *,
     media_type: str,
     headers: dict[str, str] | None = None,
+    whole_joins: bool = False,
 ) -> StreamingResponse:
     state = request.app.state
 
@@ -88,6 +94,8 @@ def _stream_rows(
             session: Session = state.read_sessions()
             started = False
             try:
+                if whole_joins:
+                    await run_in_threadpool(for_whole_joins, session)
                 # Core on the session's connection: plain tuples, no ORM loading per row.
                 result: Result[Any] = await run_in_threadpool(
                     lambda: session.connection().execute(stmt.execution_options(yield_per=CHUNK_ROWS))

@@ -82,7 +82,9 @@ def export_grouping(
         chosen = GROUPING_LAYOUTS[layout]
         name = f"grouping-{parent.id}-{layout}.csv"
         return stream_csv(request, stmt, chosen.header, chosen.cells, name)
-    return stream_json_array(request, stmt, lambda row: {k: row[k] for k in GroupingRow.model_fields})
+    return stream_json_array(
+        request, stmt, lambda row: {k: row[k] for k in GroupingRow.model_fields}, whole_joins=True
+    )
 
 
 def roster_csv(
