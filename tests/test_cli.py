@@ -831,8 +831,8 @@ def test_form_takes_an_objective_and_the_values_to_protect(tmp_path: Path) -> No
     group_of = {r["uid"]: r["group"] for r in rows}
     assert group_of["u003"] == group_of["u017"]  # the two protected members keep each other company
     for bad, words in [
-        (["--objective", "spreads"], "means_and_spreads"),
-        (["--objective", "2"], "0 to 1"),
+        (["--objective", "spread"], "means_and_spreads, spreads"),
+        (["--objective", "11"], "0 to 10"),
         (["--no-isolation", "section", "--protect", "gender=m"], "--protect"),
     ]:
         refused = run("sqlite:///unused.db", *base, *bad)

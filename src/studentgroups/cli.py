@@ -706,7 +706,8 @@ def form_command(
         str | None,
         typer.Option(
             help="balanced: means (the group means alike), means_and_spreads (means and SDs alike), "
-            "or the SDs' weight from 0 to 1 beside the means; default 0.1 for groups under 10, else 0.3."
+            "spreads (the SDs first), or the SDs' weight from 0 to 10 beside the means; default 0.1 "
+            "for groups under 10, else 0.3."
         ),
     ] = None,
     keep_together: Annotated[

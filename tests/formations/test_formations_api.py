@@ -359,7 +359,7 @@ def _scored_parent(tenant: Tenant, count: int) -> dict[str, Any]:
 def test_the_objective_chooses_what_balanced_evens_and_protected_values_keep_company(tenant: Tenant) -> None:
     parent = _scored_parent(tenant, 100)
     reports = {}
-    for objective in ("means", "means_and_spreads", 0.5):
+    for objective in ("means", "means_and_spreads", "spreads", 0.5):
         answer = _ok(
             _form(
                 tenant,
@@ -378,13 +378,14 @@ def test_the_objective_chooses_what_balanced_evens_and_protected_values_keep_com
         assert gender["isolated"] == 0  # the four X members in pairs; an F or M alone is no one's concern
     assert reports["means"]["sd_of_means"] < reports["means_and_spreads"]["sd_of_means"]
     assert reports["means_and_spreads"]["sd_of_sds"] < reports["means"]["sd_of_sds"]
+    assert reports["spreads"]["sd_of_sds"] < reports["means_and_spreads"]["sd_of_sds"]
 
 
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
-        ({"objective": "spreads"}, "objective", "means"),
-        ({"objective": 1.5}, "objective", "1"),
+        ({"objective": "spread"}, "objective", "means"),
+        ({"objective": 10.5}, "objective", "10"),
         ({"objective": True}, "objective", ""),
         ({"minority_share": 0}, "minority_share", "0"),
         (

@@ -92,7 +92,7 @@ def requests(draw: st.DrawFn, rules: bool = True, existing: bool = True) -> Form
         no_isolation=draw(st.sampled_from([[], ["section"]])),
         constraints=constraints,
         existing=existing_members,
-        spread_weight=draw(st.sampled_from([None, 0.0, 0.5, 1.0])),
+        spread_weight=draw(st.sampled_from([None, 0.0, 0.5, 1.0, 4.0])),
     )
 
 

@@ -329,6 +329,6 @@ def test_randomise_takes_an_objective_and_protected_values_beyond_the_document(t
     assert refused.status_code == 400
     assert "noIsolation" in refused.json()
     assert "protectedValues" in refused.json()
-    wrong = course.randomise(strategy="balanced", objective="spreads")
+    wrong = course.randomise(strategy="balanced", objective="spread")
     assert wrong.status_code == 400
     assert "objective" in wrong.json()

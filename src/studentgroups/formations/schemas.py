@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from studentgroups.grouping.model import DEFAULT_MINORITY_SHARE
+from studentgroups.grouping.model import DEFAULT_MINORITY_SHARE, MAX_SPREAD_WEIGHT
 from studentgroups.grouping.random import MAX_SEED
 from studentgroups.wire import DomoscioTimestamp, Id, JsonBody, Name, check_name
 
@@ -34,12 +34,16 @@ AttributeName = Annotated[
 ]
 StudentSet = Annotated[list[Id], Field(min_length=2, max_length=1_000)]
 
-Objective = Literal["means", "means_and_spreads"] | Annotated[float, Field(ge=0, le=1)]
+Objective = (
+    Literal["means", "means_and_spreads", "spreads"] | Annotated[float, Field(ge=0, le=MAX_SPREAD_WEIGHT)]
+)
 OBJECTIVE_DESCRIPTION = (
     "balanced: what counts. `means`: the group means alike, nothing else (with groups of 5, about "
     "a thousandth of random's spread of means; the groups' SDs as random's). `means_and_spreads`: "
-    "means and SDs alike with equal weight (anticlust's k-plus). A number from 0 to 1: the weight "
-    "of the SDs beside the means (0 is `means`, 1 is `means_and_spreads`). Omitted: 0.1 for groups "
+    "means and SDs alike with equal weight (anticlust's k-plus; with groups of 5, both about a "
+    "fifth to a third of random's). `spreads`: the SDs first (with groups of 5, SDs under a quarter "
+    "of random's, means about a third). A number from 0 to 10: the weight of the SDs beside the "
+    "means (0 is `means`, 1 `means_and_spreads`, 4 `spreads`). Omitted: 0.1 for groups "
     "under 10 members (with groups of 5: means about 5 % of random's, SDs about half; small "
     "groups cannot have both, docs/benchmarks.md), 0.3 for larger ones (with groups of 20: both "
     "a few thousandths of random's)."

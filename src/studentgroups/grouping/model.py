@@ -20,12 +20,15 @@ Strategy = Literal["random", "balanced"]
 DEFAULT_MINORITY_SHARE = 1 / 3
 """noIsolation protects, by default, the values held by fewer than a third of the members."""
 STRATEGIES: tuple[Strategy, ...] = ("random", "balanced")
-OBJECTIVES: Mapping[str, float] = {"means": 0.0, "means_and_spreads": 1.0}
-"""balanced's named objectives, as the spreads' weight beside the means."""
+MAX_SPREAD_WEIGHT = 10.0
+"""The most the spreads may weigh beside the means (above 1 they count more than the means)."""
+OBJECTIVES: Mapping[str, float] = {"means": 0.0, "means_and_spreads": 1.0, "spreads": 4.0}
+"""balanced's named objectives, as the spreads' weight beside the means. `spreads`: the SDs
+first (with groups of 5, SDs under a quarter of random's, means about a third)."""
 
 
 def spread_weight_of(objective: str | float | None) -> float | None:
-    """The spreads' weight an objective asks for: a name of `OBJECTIVES`, or a weight from 0 to 1
+    """The spreads' weight an objective asks for: a name of `OBJECTIVES`, or a weight from 0 to 10
     (as a number, or as its text on a command line); None: the engine's default. ValueError
     otherwise."""
     if objective is None:
@@ -37,8 +40,8 @@ def spread_weight_of(objective: str | float | None) -> float | None:
             objective = float(objective)
         except ValueError:
             objective = -1.0
-    if not 0 <= objective <= 1:
-        raise ValueError("means, means_and_spreads, or a number from 0 to 1")
+    if not 0 <= objective <= MAX_SPREAD_WEIGHT:
+        raise ValueError("means, means_and_spreads, spreads, or a number from 0 to 10")
     return float(objective)
 
 
@@ -124,7 +127,8 @@ class FormationRequest:
     minority_share: float = DEFAULT_MINORITY_SHARE
     spread_weight: float | None = None
     """balanced: how much alike group spreads (SDs) count beside alike group means, from 0 (the
-    means alone) to 1 (both alike: anticlust's k-plus); None: the engine's default
+    means alone) through 1 (both alike: anticlust's k-plus) to 10 (the SDs first); None: the
+    engine's default
     (`balanced.default_spread_weight`: 0.1 for groups under 10 members, else 0.3)."""
 
 

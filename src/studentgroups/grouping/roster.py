@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from studentgroups.grouping.model import FormationRequest, Member, MemberColumns
+from studentgroups.grouping.model import MAX_SPREAD_WEIGHT, FormationRequest, Member, MemberColumns
 from studentgroups.grouping.random import MAX_SEED, Target, seeded_order
 
 Ints = npt.NDArray[np.int64]
@@ -95,8 +95,8 @@ def _option_problems(request: FormationRequest) -> list[str]:
         problems.append(f"seed: must be between 0 and {MAX_SEED}")
     if not 0 < request.minority_share <= 1:
         problems.append("minority_share: must be above 0 and at most 1")
-    if request.spread_weight is not None and not 0 <= request.spread_weight <= 1:
-        problems.append("spread_weight: must be between 0 and 1")
+    if request.spread_weight is not None and not 0 <= request.spread_weight <= MAX_SPREAD_WEIGHT:
+        problems.append(f"spread_weight: must be between 0 and {MAX_SPREAD_WEIGHT:g}")
     for name in sorted(set(request.protected) - set(request.no_isolation)):
         problems.append(f"protected: {name} is not one of the noIsolation attributes")
     return problems
