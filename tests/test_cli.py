@@ -838,3 +838,17 @@ def test_form_takes_an_objective_and_the_values_to_protect(tmp_path: Path) -> No
         refused = run("sqlite:///unused.db", *base, *bad)
         assert refused.returncode == 2, refused.stderr
         assert words in refused.stderr
+
+
+def test_form_by_sections_keeps_each_group_in_one_section(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("uid,section,score\n" + "".join(f"u{i:03d},{'AB'[i % 2]},{i}\n" for i in range(40)))
+    args = ("form", str(roster), "--groups", "4", "--strategy", "balanced", "--numeric", "score")
+    result = run("sqlite:///unused.db", *args, "--sections", "section", "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    section = {f"u{i:03d}": "AB"[i % 2] for i in range(40)}
+    by_group: dict[str, set[str]] = {}
+    for row in rows:
+        by_group.setdefault(row["group"], set()).add(section[row["uid"]])
+    assert sorted(map(sorted, by_group.values())) == [["A"], ["A"], ["B"], ["B"]]

@@ -710,6 +710,13 @@ def form_command(
             "for groups under 10, else 0.3."
         ),
     ] = None,
+    sections: Annotated[
+        str | None,
+        typer.Option(
+            help="A column whose values are sections: each group drawn from one, the groups shared "
+            "in proportion to the sections' sizes, each formed on its own."
+        ),
+    ] = None,
     keep_together: Annotated[
         list[str] | None, typer.Option(help="uids that share a group, comma-separated (repeatable).")
     ] = None,
@@ -744,7 +751,9 @@ def form_command(
         text = decode_csv(data, csv_form.ROSTER)
         del data  # a million rows: the bytes and the text are not kept beside the columns
         members = csv_form.read_roster(
-            text, numeric=_split(numeric), categorical=_split(categorical) + _split(no_isolation)
+            text,
+            numeric=_split(numeric),
+            categorical=_split(categorical) + _split(no_isolation) + _split(sections or ""),
         )
         del text
     try:
@@ -764,6 +773,7 @@ def form_command(
                 protected=protected,
                 minority_share=grouping.DEFAULT_MINORITY_SHARE if minority_share is None else minority_share,
                 spread_weight=weight,
+                sections=sections.strip().lower() if sections else None,
                 constraints=grouping.Constraints(
                     keep_together=[_split(s) for s in keep_together or []],
                     keep_apart=[_split(s) for s in keep_apart or []],

@@ -18,20 +18,39 @@ def totals(request: FormationRequest, groups: Mapping[str, Sequence[str]]) -> di
 
 
 def _size_rules(request: FormationRequest, groups: Mapping[str, Sequence[str]]) -> list[str]:
-    """Capacities, and no group that took new members more than one above a group with room."""
+    """Capacities, and no group that took new members more than one above a group with room (with
+    sections, a group of its own section: each is formed on its own)."""
     broken: list[str] = []
     total = totals(request, groups)
     capacity = {t.key: t.capacity for t in request.targets}
     for key, size in total.items():
         if capacity[key] and size > capacity[key] and groups.get(key):
             broken.append(f"{key} over capacity")
-    with_room = [total[k] for k in total if capacity[k] == 0 or total[k] < capacity[k]]
-    if with_room:
+    for keys in _alike(request, groups):
+        with_room = [total[k] for k in keys if capacity[k] == 0 or total[k] < capacity[k]]
+        if not with_room:
+            continue
         lowest = min(with_room)
-        for key, members in groups.items():
-            if members and total[key] > lowest + 1:
+        for key in keys:
+            if groups.get(key) and total[key] > lowest + 1:
                 broken.append(f"{key} holds {total[key]}, more than one above a group with room ({lowest})")
     return broken
+
+
+def _alike(request: FormationRequest, groups: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """The targets whose sizes are compared: all of them; with sections, those of each section
+    (a target's section is its members'; one with none belongs to none)."""
+    if request.sections is None:
+        return [[t.key for t in request.targets]]
+    name = request.sections
+    section = {m.key: m.categorical.get(name, "") for m in request.members}
+    section.update({m.key: m.categorical.get(name, "") for ms in request.existing.values() for m in ms})
+    by_section: dict[str, list[str]] = {}
+    for target in request.targets:
+        keys = [*groups.get(target.key, ()), *(m.key for m in request.existing.get(target.key, ()))]
+        if keys:
+            by_section.setdefault(section[keys[0]], []).append(target.key)
+    return list(by_section.values())
 
 
 def broken_rules(

@@ -27,6 +27,7 @@ from studentgroups.grouping import (
 from studentgroups.grouping.model import Strategy
 from studentgroups.grouping.random import MAX_SEED
 from studentgroups.grouping.roster import build_roster
+from studentgroups.grouping.sections import allot
 from tests.grouping.checks import broken_rules, check, isolated
 
 T = TypeVar("T")
@@ -93,6 +94,7 @@ def requests(draw: st.DrawFn, rules: bool = True, existing: bool = True) -> Form
         constraints=constraints,
         existing=existing_members,
         spread_weight=draw(st.sampled_from([None, 0.0, 0.5, 1.0, 4.0])),
+        sections=draw(st.sampled_from([None, None, "section"])) if rules else None,  # sections are a rule
     )
 
 
@@ -471,3 +473,76 @@ def test_the_objective_chooses_between_alike_means_and_alike_spreads() -> None:
     means_only, both = reports[0.0], reports[1.0]
     assert means_only.sd_of_means < both.sd_of_means / 10
     assert both.sd_of_sds < means_only.sd_of_sds / 2
+
+
+@fast
+@given(requests())
+def test_with_sections_every_group_holds_one_section_and_each_section_gets_groups_by_its_size(
+    request: FormationRequest,
+) -> None:
+    request = replace(request, sections="section")
+    formation = formed(request)
+    if formation is None:
+        return
+    section = {m.key: m.categorical.get("section", "") for m in request.members}
+    section.update({m.key: m.categorical.get("section", "") for ms in request.existing.values() for m in ms})
+    for target, keys in formation.groups.items():
+        held = {section[k] for k in [*keys, *(m.key for m in request.existing.get(target, ()))]}
+        assert len(held) <= 1, (target, held)
+
+
+@given(
+    st.dictionaries(st.sampled_from("ABCDEFG"), st.integers(0, 200), min_size=1),
+    st.integers(0, 40),
+)
+def test_allot_shares_the_groups_in_proportion_each_section_one_at_least(
+    demand: dict[str, int], free: int
+) -> None:
+    targets = [f"t{i:02d}" for i in range(free)]
+    wanting = [s for s, n in demand.items() if n > 0]
+    if len(wanting) > free:
+        with pytest.raises(ValueError, match="need a group each"):
+            allot(demand, targets, {})
+        return
+    allotted = allot(demand, targets, {})
+    given = sorted(t for ts in allotted.values() for t in ts)
+    assert given == (targets if wanting else [])
+    total = sum(demand.values())
+    for s in wanting:
+        assert len(allotted[s]) >= 1
+        share = free * demand[s] / total
+        if share >= 1:  # a section's minimum of one takes nothing from a share it already has
+            assert abs(len(allotted[s]) - share) < 1 + len(wanting), (s, share, allotted)
+    assert all(not allotted[s] for s in demand if demand[s] == 0)
+
+
+def test_sections_are_formed_apart_and_a_rule_across_them_is_refused() -> None:
+    members = [
+        Member(
+            key=f"s{i:03d}",
+            numeric={"score": float(i % 37)},
+            categorical={"sec": "ABC"[i % 3] if i < 250 else "D"},
+        )
+        for i in range(300)
+    ]
+    request = FormationRequest(
+        members=members,
+        targets=[Target(key=f"G{i:02d}") for i in range(15)],
+        strategy="balanced",
+        seed=3,
+        numeric=["score"],
+        sections="sec",
+    )
+    formation = form_groups(request)
+    section = {m.key: m.categorical["sec"] for m in members}
+    per_section = Counter(section[keys[0]] for keys in formation.groups.values())
+    assert per_section == {"A": 4, "B": 4, "C": 4, "D": 3}  # 84, 83, 83 and 50 of 300 in 15 groups
+    assert all(len({section[k] for k in keys}) == 1 for keys in formation.groups.values())
+    assert formation.report.numeric[0].sd_of_means_ratio is not None
+    assert formation.report.numeric[0].sd_of_means_ratio < 1  # balanced within each beats random by sections
+    crossing = replace(request, constraints=Constraints(keep_together=[["s000", "s001"]]))
+    with pytest.raises(Infeasible, match="keep_together s000, s001: in sections A, B"):
+        form_groups(crossing)
+    too_few = replace(request, targets=[Target(key="G00"), Target(key="G01")])
+    with pytest.raises(Infeasible, match="4 sections need a group each"):
+        form_groups(too_few)

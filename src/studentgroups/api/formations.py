@@ -44,6 +44,7 @@ def options_of(body: FormationIn) -> service.Options:
         spread_weight=grouping.spread_weight_of(body.objective),
         protected=protected_of(body.protected_values),
         minority_share=body.minority_share,
+        sections=body.sections,
     )
 
 

@@ -48,6 +48,12 @@ OBJECTIVE_DESCRIPTION = (
     "groups cannot have both, docs/benchmarks.md), 0.3 for larger ones (with groups of 20: both "
     "a few thousandths of random's)."
 )
+SECTIONS_DESCRIPTION = (
+    "A category whose values are sections (e.g. `section`, a roster file's column): each group is "
+    "drawn from one section, the groups shared among the sections in proportion to their sizes "
+    "(each section one at least), and each section formed and balanced on its own, as Canvas's "
+    "group by section does. Refused when a rule would cross sections, or groups are fewer than sections."
+)
 PROTECTED_DESCRIPTION = (
     'noIsolation: the values of each attribute to keep from being alone (e.g. {"gender": ["X"]}); '
     "an attribute not named here protects the values held by fewer than `minority_share` of the members."
@@ -130,6 +136,7 @@ class FormationIn(JsonBody):
         default=DEFAULT_MINORITY_SHARE, gt=0, le=1, description=MINORITY_SHARE_DESCRIPTION
     )
     objective: Objective | None = Field(default=None, description=OBJECTIVE_DESCRIPTION)
+    sections: AttributeName | None = Field(default=None, description=SECTIONS_DESCRIPTION)
     keep_together: Annotated[list[StudentSet], Field(max_length=MAX_CONSTRAINED)] = Field(
         default_factory=list, description="Sets of students who must share a group."
     )

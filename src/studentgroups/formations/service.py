@@ -70,6 +70,8 @@ class Options:
     protected: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """noIsolation's protected values, by attribute"""
     minority_share: float = grouping.DEFAULT_MINORITY_SHARE
+    sections: str | None = None
+    """a category whose values are sections, each formed on its own (`FormationRequest.sections`)"""
 
     @property
     def is_plain_random(self) -> bool:
@@ -77,7 +79,7 @@ class Options:
         return (
             self.strategy == "random"
             and not (self.numeric or self.categorical or self.no_isolation or self.keep_together)
-            and not (self.keep_apart or self.pinned or self.top_up)
+            and not (self.keep_apart or self.pinned or self.top_up or self.sections)
         )
 
 
@@ -236,7 +238,11 @@ def _request(
         instance_id=place.instance_id,
         student_ids=list(place.pool.values()),
         numeric=options.numeric,
-        categorical=tuple(dict.fromkeys(options.categorical + options.no_isolation)),
+        categorical=tuple(
+            dict.fromkeys(
+                options.categorical + options.no_isolation + ((options.sections,) if options.sections else ())
+            )
+        ),
     )
 
     def member(key: str) -> grouping.Member:
@@ -256,6 +262,7 @@ def _request(
         protected=dict(options.protected),
         minority_share=options.minority_share,
         spread_weight=options.spread_weight,
+        sections=options.sections,
         constraints=constraints,
         existing={g: [member(k) for k in ks] for g, ks in existing.items()},
     )

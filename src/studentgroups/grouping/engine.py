@@ -17,6 +17,7 @@ say what balancing bought on this very roster.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 
@@ -42,10 +43,11 @@ from studentgroups.grouping.constraints import (
     read_rules,
 )
 from studentgroups.grouping.isolation import place_minorities
-from studentgroups.grouping.model import Formation, FormationRequest, Infeasible, QualityReport
+from studentgroups.grouping.model import Constraints, Formation, FormationRequest, Infeasible, QualityReport
 from studentgroups.grouping.quality import categorical_quality, numeric_quality, sizes, violations
 from studentgroups.grouping.random import shuffled
 from studentgroups.grouping.roster import Roster, build_roster, check_request
+from studentgroups.grouping.sections import allot
 from studentgroups.grouping.sizing import Rooms, common_level, total_room
 
 Ints = npt.NDArray[np.int64]
@@ -157,6 +159,83 @@ def _form(strategy: str, request: FormationRequest, roster: Roster, rules: Rules
     return improve(balance, group_of, groups, request.seed)
 
 
+def _section_rules(request: FormationRequest, section_of: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Problems of rules that cross sections, and the targets pins and existing members tie to one."""
+    problems: list[str] = []
+    rules = request.constraints
+    for keys in rules.keep_together:
+        spanned = sorted({section_of[k] for k in keys if k in section_of})
+        if len(spanned) > 1:
+            problems.append(f"keep_together {', '.join(sorted(keys))}: in sections {', '.join(spanned)}")
+    fixed: dict[str, str] = {}
+    ties = [(t, m.key) for t, ms in request.existing.items() for m in ms]
+    ties += [(target, key) for key, target in rules.pinned.items() if key in section_of]
+    for target, key in sorted(ties):
+        section = section_of[key]
+        if fixed.setdefault(target, section) != section:
+            problems.append(
+                f"target {target}: holds or is pinned members of sections {fixed[target]} and {section}"
+            )
+    return problems, fixed
+
+
+def _form_by_sections(
+    strategy: str, request: FormationRequest, roster: Roster, rules: Rules, group_rank: Ints
+) -> Ints:
+    """Each member's target index: the targets allotted to sections in proportion to their sizes,
+    and each section formed on its own, its rules restricted to it (`FormationRequest.sections`)."""
+    assert request.sections is not None
+    attribute = roster.categorical_names.index(request.sections)
+    codes, values = roster.codes[attribute], roster.values[attribute]
+    section_of = {key: values[codes[i]] for i, key in enumerate(roster.keys)}
+    problems, fixed = _section_rules(request, section_of)
+    demand = {v: 0 for v in values}
+    for i in range(roster.count):
+        demand[values[codes[i]]] += 1
+    targets = [t.key for t in roster.targets]
+    try:
+        allotted = allot(demand, [t for t in targets if t not in fixed], fixed)
+    except ValueError as error:
+        problems.append(f"sections: {error}")
+    if problems:
+        raise Infeasible(problems)
+    by_key = {t.key: t for t in roster.targets}
+    group_of = roster.home.copy()
+    members = [roster.keys[i] for i in range(roster.count)]
+    given = {m.key: m for m in request.members}
+    for section, keys in allotted.items():
+        mine = {k for k in members if section_of[k] == section}
+        rules_of = request.constraints
+        sub = dataclasses.replace(
+            request,
+            members=[given[k] for k in members if k in mine],
+            targets=[by_key[k] for k in keys],
+            existing={t: ms for t, ms in request.existing.items() if t in keys},
+            constraints=Constraints(
+                keep_together=[s for s in rules_of.keep_together if set(s) & mine],
+                keep_apart=[
+                    [k for k in s if k in mine] for s in rules_of.keep_apart if len(set(s) & mine) > 1
+                ],
+                pinned={k: t for k, t in rules_of.pinned.items() if k in mine},
+            ),
+            sections=None,
+        )
+        sub_roster, _ = build_roster(sub)
+        sub_rules, sub_problems = read_rules(sub.constraints, sub_roster)
+        if sub_problems:
+            raise Infeasible(sub_problems)
+        order = shuffled([t.key for t in sub_roster.targets], request.seed)
+        sub_rank = np.empty(len(order), dtype=np.int64)
+        sub_rank[[sub_roster.target_index[k] for k in order]] = np.arange(len(order))
+        placed = _form(strategy, sub, sub_roster, sub_rules, sub_rank)
+        for i in range(sub_roster.count):
+            if placed[i] >= 0:
+                group_of[roster.index[sub_roster.keys[i]]] = roster.target_index[
+                    sub_roster.targets[placed[i]].key
+                ]
+    return group_of
+
+
 def form_groups(request: FormationRequest) -> Formation:
     """Form groups for `request` (see the module docstring); raises `Infeasible` with every problem.
 
@@ -175,11 +254,12 @@ def form_groups(request: FormationRequest) -> Formation:
     group_rank = np.empty(len(target_order), dtype=np.int64)
     group_rank[[roster.target_index[k] for k in target_order]] = np.arange(len(target_order))
 
-    group_of = _form(request.strategy, request, roster, rules, group_rank)
+    form = _form if request.sections is None else _form_by_sections
+    group_of = form(request.strategy, request, roster, rules, group_rank)
     baseline: Ints | None = group_of
     if request.strategy != "random":
         try:
-            baseline = _form("random", request, roster, rules, group_rank)
+            baseline = form("random", request, roster, rules, group_rank)
         except Infeasible:
             baseline = None
 
@@ -197,7 +277,7 @@ def form_groups(request: FormationRequest) -> Formation:
         sizes=[int(s) for s in sizes(group_of, len(roster.targets))],
         numeric=numeric_quality(roster, request.numeric, group_of, baseline),
         categorical=categorical_quality(roster, [*request.categorical, *request.no_isolation], group_of),
-        violations=violations(roster, request.constraints, group_of),
+        violations=violations(roster, request.constraints, group_of, request.sections),
         seed=request.seed,
         strategy=request.strategy,
         runtime_ms=round((time.perf_counter() - started) * 1000, 3),

@@ -125,6 +125,10 @@ class FormationRequest:
     """noIsolation's protected values, by attribute; an attribute not named here protects the
     values held by fewer than `minority_share` of the members (never a majority)."""
     minority_share: float = DEFAULT_MINORITY_SHARE
+    sections: str | None = None
+    """A categorical attribute whose values are sections: each group is drawn from one section,
+    the groups allotted to the sections in proportion to their sizes (`sections.allot`), and each
+    section formed (and balanced) on its own. None: one pool."""
     spread_weight: float | None = None
     """balanced: how much alike group spreads (SDs) count beside alike group means, from 0 (the
     means alone) through 1 (both alike: anticlust's k-plus) to 10 (the SDs first); None: the

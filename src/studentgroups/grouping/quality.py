@@ -113,8 +113,9 @@ def categorical_quality(roster: Roster, names: Sequence[str], group_of: Ints) ->
     return result
 
 
-def violations(roster: Roster, constraints: Constraints, group_of: Ints) -> int:
-    """Broken hard rules, recounted: pins, keep-together, keep-apart, capacities, sizes within one."""
+def violations(roster: Roster, constraints: Constraints, group_of: Ints, sections: str | None = None) -> int:
+    """Broken hard rules, recounted: pins, keep-together, keep-apart, capacities, sizes within one
+    (with `sections`, within one among the groups of each section, a group's section its members')."""
     index, groups = roster.index, len(roster.targets)
     broken = 0
     for key, target in constraints.pinned.items():
@@ -131,7 +132,15 @@ def violations(roster: Roster, constraints: Constraints, group_of: Ints) -> int:
     capacity = np.array([t.capacity for t in roster.targets], dtype=np.int64)
     broken += int(((capacity > 0) & (total > capacity) & (new > 0)).sum())
     with_room = (capacity == 0) | (total < capacity)
-    if with_room.any():
-        lowest = int(total[with_room].min())
-        broken += int(((new > 0) & (total > lowest + 1)).sum())
+    section_of = np.full(groups, -1, dtype=np.int64)
+    if sections is not None:
+        filled = np.flatnonzero(group_of >= 0)
+        section_of[group_of[filled]] = roster.codes[roster.categorical_names.index(sections)][filled]
+    for section in np.unique(section_of):
+        alike = section_of == section if sections is not None else np.ones(groups, dtype=np.bool_)
+        if (with_room & alike).any():
+            lowest = int(total[with_room & alike].min())
+            broken += int(((new > 0) & alike & (total > lowest + 1)).sum())
+        if sections is None:
+            break
     return broken

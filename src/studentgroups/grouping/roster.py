@@ -206,7 +206,8 @@ def build_roster(request: FormationRequest) -> tuple[Roster, list[str]]:
     """The request as arrays, and the problems found in its attribute values."""
     problems: list[str] = []
     numeric_names = _unique(request.numeric)
-    categorical_names = _unique([*request.categorical, *request.no_isolation])
+    sections = [] if request.sections is None else [request.sections]
+    categorical_names = _unique([*request.categorical, *request.no_isolation, *sections])
     given = as_columns(request.members, numeric_names, categorical_names, problems)
     targets = sorted(request.targets, key=lambda t: t.key)
     target_index = {t.key: i for i, t in enumerate(targets)}
