@@ -11,7 +11,8 @@ Figures per case:
 - engine_cpu_s: CPU seconds of `form_groups` (the balanced formation and the random one its
   report compares with), median of the runs;
 - `sections`: the 100,000 roster as 200 sections of 500, each formed on its own into 25 groups
-  of 20, CPU of all 200 calls.
+  of 20, CPU of all 200 calls; and `one_request`, the same as one request naming the section
+  (`FormationRequest.sections`: the engine shares the groups among the sections).
 The 1,000,000 case (`--only 1m`) runs `studentgroups form` on a CSV of the roster in a process
 of its own and reports that process's CPU seconds and peak RSS.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import resource
 import statistics
@@ -141,6 +143,17 @@ def run_sections(runs: int, objective: str | None) -> dict[str, Any]:
         start = time.process_time()
         formed = [form_groups(r) for r in requests]
         cpu.append(time.process_time() - start)
+    # The same as one request naming the section (FormationRequest.sections): the engine shares
+    # the 5,000 groups among the sections and forms each on its own.
+    tagged = [
+        Member(key=m.key, numeric=m.numeric, categorical={**m.categorical, "section": f"S{s:03d}"})
+        for s, ms in enumerate(sections)
+        for m in ms
+    ]
+    one = dataclasses.replace(request(tagged, groups, objective), sections="section")
+    start = time.process_time()
+    together = form_groups(one)
+    one_cpu = time.process_time() - start
     means = [f.report.numeric[0].sd_of_means_ratio or 0.0 for f in formed]
     sds = [f.report.numeric[0].sd_of_sds_ratio or 0.0 for f in formed]
     return {
@@ -151,6 +164,12 @@ def run_sections(runs: int, objective: str | None) -> dict[str, Any]:
         "sds_median": round(statistics.median(sds), 4),
         "x_alone": sum(x_alone(f, m) for f, m in zip(formed, sections, strict=True)),
         "engine_cpu_s": round(statistics.median(cpu), 3),
+        "one_request": {
+            "means": round(together.report.numeric[0].sd_of_means_ratio or 0.0, 5),
+            "sds": round(together.report.numeric[0].sd_of_sds_ratio or 0.0, 4),
+            "x_alone": x_alone(together, tagged),
+            "engine_cpu_s": round(one_cpu, 3),
+        },
     }
 
 

@@ -43,7 +43,14 @@ from studentgroups.grouping.constraints import (
     read_rules,
 )
 from studentgroups.grouping.isolation import place_minorities
-from studentgroups.grouping.model import Constraints, Formation, FormationRequest, Infeasible, QualityReport
+from studentgroups.grouping.model import (
+    Constraints,
+    Formation,
+    FormationRequest,
+    Infeasible,
+    Member,
+    QualityReport,
+)
 from studentgroups.grouping.quality import categorical_quality, numeric_quality, sizes, violations
 from studentgroups.grouping.random import shuffled
 from studentgroups.grouping.roster import Roster, build_roster, check_request
@@ -201,14 +208,15 @@ def _form_by_sections(
         raise Infeasible(problems)
     by_key = {t.key: t for t in roster.targets}
     group_of = roster.home.copy()
-    members = [roster.keys[i] for i in range(roster.count)]
-    given = {m.key: m for m in request.members}
+    in_section: dict[str, list[Member]] = {}
+    for member in request.members:
+        in_section.setdefault(section_of[member.key], []).append(member)
+    rules_of = request.constraints
     for section, keys in allotted.items():
-        mine = {k for k in members if section_of[k] == section}
-        rules_of = request.constraints
+        mine = {m.key for m in in_section.get(section, [])}
         sub = dataclasses.replace(
             request,
-            members=[given[k] for k in members if k in mine],
+            members=in_section.get(section, []),
             targets=[by_key[k] for k in keys],
             existing={t: ms for t, ms in request.existing.items() if t in keys},
             constraints=Constraints(

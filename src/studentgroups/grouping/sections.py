@@ -3,6 +3,7 @@ section" does; each group is then formed from its section's members alone (`engi
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 
 
@@ -23,13 +24,13 @@ def allot(demand: Mapping[str, int], free: Sequence[str], fixed: Mapping[str, st
     total_demand = sum(demand.values())
     total = len(free) + len(fixed)
     quota = {s: total * demand[s] / total_demand if total_demand else 0.0 for s in sections}
-    wanting = [s for s in sections if demand[s] > 0]
-    for _ in range(len(free) - len(needing) if wanting else 0):
-        # The section furthest below its share takes the next group (the first by name on a tie).
-        furthest = max(
-            (s for s in sections if demand[s] > 0), key=lambda s: (quota[s] - counts[s], -sections.index(s))
-        )
+    # The section furthest below its share takes the next group (the first by name on a tie).
+    heap = [(counts[s] - quota[s], rank, s) for rank, s in enumerate(sections) if demand[s] > 0]
+    heapq.heapify(heap)
+    for _ in range(len(free) - len(needing) if heap else 0):
+        _, rank, furthest = heapq.heappop(heap)
         counts[furthest] += 1
+        heapq.heappush(heap, (counts[furthest] - quota[furthest], rank, furthest))
     allotted: dict[str, list[str]] = {s: [t for t, owner in fixed.items() if owner == s] for s in sections}
     position = 0
     for s in sections:
