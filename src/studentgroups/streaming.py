@@ -107,6 +107,10 @@ def _stream_rows(
 
                 first = await run_in_threadpool(result.fetchmany, CHUNK_ROWS)
                 started = True
+                if len(first) < CHUNK_ROWS:
+                    # All there is: sent whole, with no more asked of a database that may be gone.
+                    yield encoded(by_label(first), True) + end
+                    return
                 yield encoded(by_label(first), True)
                 while rows := await run_in_threadpool(result.fetchmany, CHUNK_ROWS):
                     yield encoded(by_label(rows), False)
@@ -127,7 +131,8 @@ def _stream_rows(
 class _FirstChunkFirst(StreamingResponse):
     """A streamed answer whose first chunk is read before its status is sent: a list that cannot
     start (the database gone, its slot not free) is an error answer (a 503 with `Retry-After`),
-    never a cut body; a list of one chunk (every page of up to 2,000) is never cut at all."""
+    never a cut body; a list of one chunk (every page of up to 2,000) is sent whole, the database
+    asked nothing more, so it is never cut at all."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rest = aiter(self.body_iterator)
@@ -143,7 +148,11 @@ class _FirstChunkFirst(StreamingResponse):
 
 
 def _close(session: Session) -> None:
+    """End the read's transaction. Its rows are sent by then: a database gone meanwhile makes
+    the rollback fail, which must not cut an answer already whole (it is logged)."""
     try:
         session.rollback()
+    except Exception:
+        logger.warning("a streamed list's read session did not roll back", exc_info=True)
     finally:
         session.close()
