@@ -332,3 +332,18 @@ def test_randomise_takes_an_objective_and_protected_values_beyond_the_document(t
     wrong = course.randomise(strategy="balanced", objective="spread")
     assert wrong.status_code == 400
     assert "objective" in wrong.json()
+
+
+def test_randomise_keeps_each_class_group_within_one_section_beyond_the_document(tenant: Tenant) -> None:
+    course = make_course(tenant, students=30)
+    section_of: dict[str, str] = {}
+    for i, student in enumerate(course.roster):
+        section = "A" if i < 20 else "B"
+        changed = tenant.put(f"/students/{student['id']}", json={"attributes": {"section": section}})
+        assert changed.status_code == 200, changed.text
+        section_of[student["uuid"]] = section
+    course.add_class_groups("T1", "T2", "T3")
+    response = course.randomise(report=True, seed=5, sections="section")
+    assert response.status_code == 200, response.text
+    held = sorted(sorted({section_of[m] for m in g["members"]}) for g in response.json()["groups"])
+    assert held == [["A"], ["A"], ["B"]]  # 20 and 10 of 30 in 3 groups: 2 and 1

@@ -103,6 +103,7 @@ def randomise(body: RandomiseRequest, session: SessionDep, principal: Writer) ->
             spread_weight=grouping.spread_weight_of(body.objective),
             protected=protected_of(body.protected_values),
             minority_share=body.minority_share,
+            sections=body.sections,
         ),
         request=body.model_dump(mode="json", by_alias=True),
     )

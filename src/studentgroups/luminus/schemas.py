@@ -22,6 +22,7 @@ from studentgroups.formations.schemas import (
     MINORITY_SHARE_DESCRIPTION,
     OBJECTIVE_DESCRIPTION,
     PROTECTED_DESCRIPTION,
+    SECTIONS_DESCRIPTION,
     AttributeName,
     CategoricalQualityOut,
     NumericQualityOut,
@@ -286,6 +287,9 @@ class RandomiseRequest(LumiNUSBody):
     objective: Objective | None = Field(
         default=None,
         description="Beyond the document: " + OBJECTIVE_DESCRIPTION,
+    )
+    sections: AttributeName | None = Field(
+        default=None, description="Beyond the document: " + SECTIONS_DESCRIPTION
     )
     keep_together: Annotated[list[UserSet], Field(max_length=10_000)] = Field(
         default_factory=list,
