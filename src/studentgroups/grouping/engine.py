@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -52,7 +53,7 @@ from studentgroups.grouping.model import (
     QualityReport,
 )
 from studentgroups.grouping.quality import categorical_quality, numeric_quality, sizes, violations
-from studentgroups.grouping.random import shuffled
+from studentgroups.grouping.random import seeded_order
 from studentgroups.grouping.roster import Roster, build_roster, check_request
 from studentgroups.grouping.sections import allot
 from studentgroups.grouping.sizing import Rooms, common_level, total_room
@@ -186,32 +187,47 @@ def _section_rules(request: FormationRequest, section_of: dict[str, str]) -> tup
     return problems, fixed
 
 
-def _form_by_sections(
-    strategy: str, request: FormationRequest, roster: Roster, rules: Rules, group_rank: Ints
-) -> Ints:
-    """Each member's target index: the targets allotted to sections in proportion to their sizes,
-    and each section formed on its own, its rules restricted to it (`FormationRequest.sections`)."""
+def _target_rank(roster: Roster, seed: int) -> Ints:
+    """Each target's place in the seed's order of target keys (the order random deals in)."""
+    rank = np.empty(len(roster.targets), dtype=np.int64)
+    rank[seeded_order([t.key for t in roster.targets], seed)] = np.arange(len(roster.targets))
+    return rank
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """One section's formation: its request (its members, targets and rules), read once."""
+
+    request: FormationRequest
+    roster: Roster
+    rules: Rules
+    group_rank: Ints
+
+
+def _sections(request: FormationRequest, roster: Roster) -> list[_Section]:
+    """The request split by section: the targets allotted in proportion to the sections' sizes,
+    each section's rules restricted to it (`FormationRequest.sections`); Infeasible when a rule
+    crosses sections or the targets are too few."""
     assert request.sections is not None
     attribute = roster.categorical_names.index(request.sections)
     codes, values = roster.codes[attribute], roster.values[attribute]
     section_of = {key: values[codes[i]] for i, key in enumerate(roster.keys)}
     problems, fixed = _section_rules(request, section_of)
-    demand = {v: 0 for v in values}
-    for i in range(roster.count):
-        demand[values[codes[i]]] += 1
-    targets = [t.key for t in roster.targets]
+    demand = dict(
+        zip(values, np.bincount(codes[: roster.count], minlength=len(values)).tolist(), strict=True)
+    )
     try:
-        allotted = allot(demand, [t for t in targets if t not in fixed], fixed)
+        allotted = allot(demand, [t.key for t in roster.targets if t.key not in fixed], fixed)
     except ValueError as error:
         problems.append(f"sections: {error}")
     if problems:
         raise Infeasible(problems)
     by_key = {t.key: t for t in roster.targets}
-    group_of = roster.home.copy()
     in_section: dict[str, list[Member]] = {}
     for member in request.members:
         in_section.setdefault(section_of[member.key], []).append(member)
-    rules_of = request.constraints
+    rules = request.constraints
+    parts: list[_Section] = []
     for section, keys in allotted.items():
         mine = {m.key for m in in_section.get(section, [])}
         sub = dataclasses.replace(
@@ -220,11 +236,9 @@ def _form_by_sections(
             targets=[by_key[k] for k in keys],
             existing={t: ms for t, ms in request.existing.items() if t in keys},
             constraints=Constraints(
-                keep_together=[s for s in rules_of.keep_together if set(s) & mine],
-                keep_apart=[
-                    [k for k in s if k in mine] for s in rules_of.keep_apart if len(set(s) & mine) > 1
-                ],
-                pinned={k: t for k, t in rules_of.pinned.items() if k in mine},
+                keep_together=[s for s in rules.keep_together if set(s) & mine],
+                keep_apart=[[k for k in s if k in mine] for s in rules.keep_apart if len(set(s) & mine) > 1],
+                pinned={k: t for k, t in rules.pinned.items() if k in mine},
             ),
             sections=None,
         )
@@ -232,15 +246,18 @@ def _form_by_sections(
         sub_rules, sub_problems = read_rules(sub.constraints, sub_roster)
         if sub_problems:
             raise Infeasible(sub_problems)
-        order = shuffled([t.key for t in sub_roster.targets], request.seed)
-        sub_rank = np.empty(len(order), dtype=np.int64)
-        sub_rank[[sub_roster.target_index[k] for k in order]] = np.arange(len(order))
-        placed = _form(strategy, sub, sub_roster, sub_rules, sub_rank)
-        for i in range(sub_roster.count):
-            if placed[i] >= 0:
-                group_of[roster.index[sub_roster.keys[i]]] = roster.target_index[
-                    sub_roster.targets[placed[i]].key
-                ]
+        parts.append(_Section(sub, sub_roster, sub_rules, _target_rank(sub_roster, request.seed)))
+    return parts
+
+
+def _form_sections(strategy: str, parts: Sequence[_Section], roster: Roster) -> Ints:
+    """Each member's target index, each section formed on its own under `strategy`."""
+    group_of = roster.home.copy()
+    for part in parts:
+        placed = _form(strategy, part.request, part.roster, part.rules, part.group_rank)
+        for i in np.flatnonzero(placed[: part.roster.count] >= 0).tolist():
+            target = part.roster.targets[placed[i]].key
+            group_of[roster.index[part.roster.keys[i]]] = roster.target_index[target]
     return group_of
 
 
@@ -258,16 +275,19 @@ def form_groups(request: FormationRequest) -> Formation:
     rules, rule_problems = read_rules(request.constraints, roster)
     if problems + rule_problems:
         raise Infeasible(problems + rule_problems)
-    target_order = shuffled([t.key for t in roster.targets], request.seed)
-    group_rank = np.empty(len(target_order), dtype=np.int64)
-    group_rank[[roster.target_index[k] for k in target_order]] = np.arange(len(target_order))
+    group_rank = _target_rank(roster, request.seed)
+    parts = None if request.sections is None else _sections(request, roster)
 
-    form = _form if request.sections is None else _form_by_sections
-    group_of = form(request.strategy, request, roster, rules, group_rank)
+    def form(strategy: str) -> Ints:
+        if parts is None:
+            return _form(strategy, request, roster, rules, group_rank)
+        return _form_sections(strategy, parts, roster)
+
+    group_of = form(request.strategy)
     baseline: Ints | None = group_of
     if request.strategy != "random":
         try:
-            baseline = form("random", request, roster, rules, group_rank)
+            baseline = form("random")
         except Infeasible:
             baseline = None
 
