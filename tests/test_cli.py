@@ -20,6 +20,7 @@ from studentgroups.lookup import student_ids_by_uid
 from studentgroups.migrations import upgrade_database
 from studentgroups.modules import roster_import
 from studentgroups.results import csv_import as results_import
+from studentgroups.students.service import insert_students
 from tests.factories import Tenant, unique
 from tests.live_server import LiveServer
 
@@ -448,10 +449,8 @@ def test_import_roster_for_thousands_of_rows_is_set_based(tenant: Tenant) -> Non
     module = _module(tenant)
     existing = [f"old-{i:05}" for i in range(1_500)]
     with transaction(tenant.sessions) as session:
-        old_ids = roster_import.create_students(
-            session,
-            instance_id=tenant.instance_id,
-            students=[roster_import.StudentProfile(uid=u) for u in existing],
+        old_ids = insert_students(
+            session, instance_id=tenant.instance_id, students=[{"uid": u} for u in existing]
         )
     on_roster = [old_ids[u] for u in existing[:500]]
     assert tenant.post(f"/modules/{module['id']}/roster", json={"student_ids": on_roster}).status_code == 200
@@ -608,11 +607,7 @@ def test_results_import_reads_standard_input(database_url: str, tenant: Tenant) 
 def test_import_results_for_25000_rows_is_set_based(tenant: Tenant) -> None:
     uids = [f"learner-{i:04}" for i in range(1_200)]
     with transaction(tenant.sessions) as session:
-        ids = roster_import.create_students(
-            session,
-            instance_id=tenant.instance_id,
-            students=[roster_import.StudentProfile(uid=u) for u in uids],
-        )
+        ids = insert_students(session, instance_id=tenant.instance_id, students=[{"uid": u} for u in uids])
     lines = ["uid,student_id,item,score,max_score\n"]
     for i in range(25_000):
         uid = uids[i % len(uids)]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from studentgroups.db import transaction
-from studentgroups.modules.roster_import import StudentProfile, create_students
+from studentgroups.students.service import insert_students
 from studentgroups.tables.instances import Role
 from tests.factories import Tenant, unique
 
@@ -63,10 +63,10 @@ def bulk_students(tenant: Tenant, count: int) -> list[int]:
     """`count` new students of the tenant, in a few multi-row inserts (as `roster import` makes them)."""
     prefix = unique("bulk")
     with transaction(tenant.sessions) as session:
-        made = create_students(
+        made = insert_students(
             session,
             instance_id=tenant.instance_id,
-            students=[StudentProfile(uid=f"{prefix}-{i:05}") for i in range(count)],
+            students=[{"uid": f"{prefix}-{i:05}"} for i in range(count)],
         )
     return sorted(made.values())
 

@@ -33,7 +33,7 @@ from studentgroups.instances.service import get_instance
 from studentgroups.lookup import student_ids_by_uid
 from studentgroups.modules.service import ModuleView, add_to_roster_group, get_module, roster_group_id
 from studentgroups.students.schemas import MAX_ATTRIBUTE_KEY, MAX_ATTRIBUTE_TEXT, MAX_ATTRIBUTES, Sexe, Uid
-from studentgroups.students.service import insert_students, merge_attributes
+from studentgroups.students.service import upsert_students
 from studentgroups.tables.modules import Module
 from studentgroups.tenancy import scoped
 from studentgroups.wire import OptionalText
@@ -261,27 +261,6 @@ def find_module(session: Session, *, instance_id: int, module: str) -> ModuleVie
     raise NotFound(f"No module with code or id {module!r} in instance {instance_id}.")
 
 
-def create_students(
-    session: Session,
-    *,
-    instance_id: int,
-    students: Sequence[StudentProfile],
-    attributes: Sequence[Mapping[str, AttributeValue]] = (),
-    on_progress: OnProgress | None = None,
-) -> dict[str, int]:
-    """Insert new students (uids not taken, each once) with their profiles, and each its
-    `attributes` where given; uid -> new id."""
-    rows = [student.model_dump() for student in students]
-    for row, values in zip(rows, attributes, strict=False):
-        row["attributes"] = dict(values)
-    return insert_students(
-        session,
-        instance_id=instance_id,
-        students=rows,
-        on_progress=None if on_progress is None else partial(on_progress, "creating students"),
-    )
-
-
 def import_roster(
     session: Session,
     *,
@@ -296,7 +275,8 @@ def import_roster(
 
     `module` is the module's code or id. Students whose uid is new are created with the file's
     profile when `create_missing`, else they are an error (each named with its line); existing
-    students are left as they are. Students already on the roster are counted, not refused.
+    students keep their profile. Every student of the file has its attributes set beside the
+    ones it holds. Students already on the roster are counted, not refused.
     """
     duplicates = duplicate_uids(entries)
     if duplicates:
@@ -318,20 +298,12 @@ def import_roster(
                 for e in new
             ]
         )
-    existing = {e.student.uid: ids[e.student.uid] for e in entries if e.attributes and e.student.uid in ids}
-    merge_attributes(
+    ids = upsert_students(
         session,
         instance_id=instance_id,
-        changes={ids[e.student.uid]: e.attributes for e in entries if e.student.uid in existing},
-    )
-    ids.update(
-        create_students(
-            session,
-            instance_id=instance_id,
-            students=[e.student for e in new],
-            attributes=[e.attributes for e in new],
-            on_progress=on_progress,
-        )
+        students=[{**e.student.model_dump(), "attributes": dict(e.attributes)} for e in entries],
+        known=ids,
+        on_progress=None if on_progress is None else partial(on_progress, "creating students"),
     )
     added = 0
     stage = "adding to the guest group" if guests else "adding to the roster"

@@ -17,7 +17,7 @@ from studentgroups.late_enrollees import LatePlacement, place_late_enrollees
 from studentgroups.listing import Page, uuid_text
 from studentgroups.lookup import student_ids_by_uid
 from studentgroups.permissions import manages_module, modules_readable, require_platform_writer
-from studentgroups.students.service import insert_students, merge_attributes
+from studentgroups.students.service import upsert_students
 from studentgroups.tables.group_types import GroupAccess, GroupType
 from studentgroups.tables.groups import Group, Membership
 from studentgroups.tables.modules import Module, ModuleStaff
@@ -281,18 +281,11 @@ def add_students_to_module(
         raise BadRequest(
             f"{len(problems)} problem(s) with the students; nothing was written.", errors=problems
         )
-    ids = student_ids_by_uid(session, instance_id=instance_id, uids=list(place_of))
-    merge_attributes(
+    ids = upsert_students(
         session,
         instance_id=instance_id,
-        changes={ids[uid]: attributes for uid, attributes in students if uid in ids and attributes},
-    )
-    ids.update(
-        insert_students(
-            session,
-            instance_id=instance_id,
-            students=[{"uid": uid, "attributes": dict(a)} for uid, a in students if uid not in ids],
-        )
+        students=[{"uid": uid, "attributes": dict(attributes)} for uid, attributes in students],
+        known=student_ids_by_uid(session, instance_id=instance_id, uids=list(place_of)),
     )
     return add_to_roster_group(
         session,

@@ -184,6 +184,31 @@ def merge_attributes(session: Session, *, instance_id: int, changes: Mapping[int
             )
 
 
+def upsert_students(
+    session: Session,
+    *,
+    instance_id: int,
+    students: Sequence[Mapping[str, Any]],
+    known: Mapping[str, int],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """The students as given (each a mapping of Student's columns, `uid` among them, each uid
+    once): those `known` (uid -> id, the instance's) have their `attributes` set beside the ones
+    they hold, their profile left as it is; the others are inserted with every column given.
+    uid -> id of them all."""
+    merge_attributes(
+        session,
+        instance_id=instance_id,
+        changes={
+            known[s["uid"]]: s["attributes"] for s in students if s["uid"] in known and s.get("attributes")
+        },
+    )
+    ids = dict(known)
+    new = [s for s in students if s["uid"] not in known]
+    ids.update(insert_students(session, instance_id=instance_id, students=new, on_progress=on_progress))
+    return ids
+
+
 def create_students(
     session: Session,
     *,
