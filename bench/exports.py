@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
-from harness import DriverQuery, bench_instance, fresh_database, running_server
+from harness import DriverQuery, bench_instance, fresh_database, pg_connection, running_server
 from studentgroups.db import utcnow
 from studentgroups.groups.service import create_group, write_memberships
 from studentgroups.siblings import parent_scope
@@ -103,13 +102,7 @@ def analyze(url: str) -> None:
     """Statistics for the planner (PostgreSQL; SQLite plans without them)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
-        with psycopg.connect(
-            host=parsed.host,
-            port=parsed.port or 5432,
-            user=parsed.username,
-            dbname=parsed.database,
-            autocommit=True,
-        ) as conn:
+        with pg_connection(parsed, autocommit=True) as conn:
             conn.execute("ANALYZE")
 
 
@@ -140,9 +133,7 @@ def baseline_copy(url: str, path: Path) -> float:
         rows = list(csv.reader(handle))[1:]
     start = time.perf_counter()
     if parsed.get_backend_name() == "postgresql":
-        with psycopg.connect(
-            host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database
-        ) as pg:
+        with pg_connection(parsed) as pg:
             pg.execute(
                 "CREATE TEMP TABLE scratch (uid text, name text, score float8, gender text, major text)"
             )

@@ -66,14 +66,21 @@ def fresh_database(kind: str = "postgresql") -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _admin_connection(server: URL) -> psycopg.Connection[Any]:
+def pg_connection(url: str | URL, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """A bare psycopg connection to the PostgreSQL database that `url` names."""
+    parsed = make_url(url)
     return psycopg.connect(
-        host=server.host,
-        port=server.port or 5432,
-        user=server.username,
-        dbname=server.database,
-        autocommit=True,
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        dbname=parsed.database,
+        autocommit=autocommit,
     )
+
+
+def _admin_connection(server: URL) -> psycopg.Connection[Any]:
+    return pg_connection(server, autocommit=True)
 
 
 class DriverQuery:
@@ -84,9 +91,7 @@ class DriverQuery:
         parsed = make_url(url)
         self.conn: Any
         if parsed.get_backend_name() == "postgresql":
-            self.conn = psycopg.connect(
-                host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database
-            )
+            self.conn = pg_connection(parsed)
             self.sql = sql.format(p="%s")
         else:
             self.conn = sqlite3.connect(parsed.database or "")

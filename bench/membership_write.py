@@ -18,10 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 from sqlalchemy.engine import make_url
 
-from harness import fresh_database
+from harness import fresh_database, pg_connection
 from randomise import seed_course
 from studentgroups.db import utcnow
 from studentgroups.siblings import parent_scope
@@ -42,10 +41,7 @@ def orders(rows: Rows) -> dict[str, Rows]:
 
 
 def postgres_writer(url: str, course: dict[str, Any]) -> tuple[Callable[[str, str, Rows], float], Any]:
-    parsed = make_url(url)
-    conn = psycopg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database
-    )
+    conn = pg_connection(url)
     scope, now = parent_scope(course["parent_id"]), utcnow().replace(tzinfo=None)
 
     def write(fmt: str, _order: str, rows: Rows) -> float:

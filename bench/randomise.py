@@ -18,11 +18,10 @@ import time
 from typing import Any
 
 import httpx
-import psycopg
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
-from harness import Server, fresh_database, running_server
+from harness import Server, fresh_database, pg_connection, running_server
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
 from studentgroups.demo import course_with_class_groups
 from studentgroups.groups.service import write_memberships
@@ -92,9 +91,7 @@ def baseline_write(url: str, course: dict[str, Any]) -> float:
     parsed = make_url(url)
     start = time.perf_counter()
     if parsed.get_backend_name() == "postgresql":
-        with psycopg.connect(
-            host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database
-        ) as conn:
+        with pg_connection(parsed) as conn:
             start = time.perf_counter()
             conn.execute("DELETE FROM memberships WHERE group_id = ANY(%s)", (course["target_ids"],))
             now = utcnow().replace(tzinfo=None)

@@ -23,11 +23,10 @@ from typing import Any
 
 import httpx
 import orjson
-import psycopg
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.engine import make_url
 
-from harness import fresh_database, percentile, running_server
+from harness import fresh_database, percentile, pg_connection, running_server
 from studentgroups.db import create_db_engine, create_session_factory, transaction, utcnow
 from studentgroups.groups.service import write_memberships
 from studentgroups.instances.service import create_instance
@@ -124,9 +123,7 @@ def _load_results(url: str, instance_id: int, ids: list[int], per_student: int, 
     columns = "instance_id, student_id, item, score, max_score, recorded_at"
     rows = _result_rows(instance_id, ids, per_student, rng)
     if parsed.get_backend_name() == "postgresql":
-        with psycopg.connect(
-            host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database
-        ) as conn:
+        with pg_connection(parsed) as conn:
             definitions = conn.execute(
                 "SELECT indexname, indexdef FROM pg_indexes "
                 "WHERE tablename = 'results' AND indexname <> 'pk_results'"
@@ -177,13 +174,7 @@ class DirectSql:
         dialect = create_engine(url).dialect
         self.sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         if self.is_pg:
-            self.conn: Any = psycopg.connect(
-                host=parsed.host,
-                port=parsed.port or 5432,
-                user=parsed.username,
-                dbname=parsed.database,
-                autocommit=True,
-            )
+            self.conn: Any = pg_connection(parsed, autocommit=True)
         else:
             self.conn = sqlite3.connect(str(parsed.database))
 

@@ -52,6 +52,7 @@ from harness import (
     cpu_seconds_of,
     fresh_database,
     percentile,
+    pg_connection,
     process_tree,
     rss_mb_of,
     running_server,
@@ -267,15 +268,7 @@ def seed(url: str, base_url: str, instances: int, module_sizes: list[int]) -> li
 
 
 def _connect(url: str) -> psycopg.Connection[Any]:
-    parsed = make_url(url)
-    return psycopg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        dbname=parsed.database,
-        autocommit=True,
-    )
+    return pg_connection(url, autocommit=True)
 
 
 # --- the traffic --------------------------------------------------------------------------------

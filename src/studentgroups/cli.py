@@ -787,11 +787,8 @@ def form_command(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     written = [(name, formed.groups[f"{i:06d}"]) for i, name in enumerate(group_names)]
-    if output is None:
-        csv_form.write_groups_csv(sys.stdout, written, formed.unplaced)
-    else:
-        with output.open("w", encoding="utf-8", newline="") as out:
-            csv_form.write_groups_csv(out, written, formed.unplaced)
+    with _output(output) as out:
+        csv_form.write_groups_csv(out, written, formed.unplaced)
     _print_report(formed.report)
 
 

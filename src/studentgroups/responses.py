@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -37,7 +37,10 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 def wants_csv(request: Request) -> bool:
-    """Whether the request's `Accept` prefers CSV to JSON (the first of the two it names)."""
+    """Whether the request asks for CSV: a `.csv` path, or an `Accept` that prefers CSV to JSON
+    (the first of the two it names)."""
+    if request.url.path.endswith(".csv"):
+        return True
     for part in request.headers.get("accept", "").split(","):
         media = part.split(";", 1)[0].strip().lower()
         if media in (CSV, "application/csv"):
@@ -52,10 +55,16 @@ def download_headers(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
-def csv_response(header: Sequence[str], rows: Sequence[Sequence[Any]], filename: str) -> Response:
-    """A small CSV answer (RFC 4180, UTF-8, a header row first), made whole."""
+def csv_bytes(rows: Iterable[Sequence[Any]], header: Sequence[str] | None = None) -> bytes:
+    """Rows as CSV (RFC 4180, CRLF line ends, UTF-8), after a header row when one is given."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
+    if header is not None:
+        writer.writerow(header)
     writer.writerows(rows)
-    return Response(out.getvalue().encode(), media_type=CSV_MEDIA_TYPE, headers=download_headers(filename))
+    return out.getvalue().encode()
+
+
+def csv_response(header: Sequence[str], rows: Sequence[Sequence[Any]], filename: str) -> Response:
+    """A small CSV answer (a header row first), made whole."""
+    return Response(csv_bytes(rows, header), media_type=CSV_MEDIA_TYPE, headers=download_headers(filename))

@@ -9,8 +9,6 @@ may show in the rows and not in the count, as between any two requests.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -25,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from studentgroups.db import for_whole_joins
 from studentgroups.dependencies import database_slot
-from studentgroups.responses import CSV_MEDIA_TYPE, download_headers
+from studentgroups.responses import CSV_MEDIA_TYPE, csv_bytes, download_headers
 
 CHUNK_ROWS = 2_000
 """Rows read and encoded at a time: 2,000 students are about 600 KB of JSON."""
@@ -59,12 +57,7 @@ def stream_csv(
     download named `filename`."""
 
     def encoded(rows: list[dict[str, Any]], first: bool) -> bytes:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        if first:
-            writer.writerow(header)
-        writer.writerows(cells(row) for row in rows)
-        return out.getvalue().encode()
+        return csv_bytes((cells(row) for row in rows), header if first else None)
 
     return _stream_rows(
         request,

@@ -78,7 +78,7 @@ def export_grouping(
     group, as to form it)."""
     parent = access.manageable_group(session, principal, student_group_id, membership=False)
     stmt = grouping_statement(session, Siblings(None, parent))
-    if request.url.path.endswith(".csv") or wants_csv(request):
+    if wants_csv(request):
         chosen = GROUPING_LAYOUTS[layout]
         name = f"grouping-{parent.id}-{layout}.csv"
         return stream_csv(request, stmt, chosen.header, chosen.cells, name)

@@ -208,11 +208,6 @@ def export_results(
     return stream_csv(request, stmt, RESULTS_LAYOUT.header, RESULTS_LAYOUT.cells, "results.csv")
 
 
-def _as_csv(request: Request) -> bool:
-    """CSV for a `.csv` path, or an `Accept` that prefers it."""
-    return request.url.path.endswith(".csv") or wants_csv(request)
-
-
 def figures_out(figures: Figures) -> dict[str, Any]:
     """The figures as the Domoscio surface names them: the services' own names."""
     return asdict(figures)
@@ -245,7 +240,7 @@ def group_results(
         filters=filters.checked(),
         include_subgroups=include_subgroups,
     )
-    if _as_csv(request):
+    if wants_csv(request):
         return csv_response(*figure_rows([(group.id, group.name, figures)]), f"group-{group.id}-results.csv")
     return json_response(
         {
@@ -294,7 +289,7 @@ def cluster_results(
         filters=filters.checked(),
         include_subgroups=include_subgroups,
     )
-    if _as_csv(request):
+    if wants_csv(request):
         rows = [(g.id, g.name, f) for g, f in compared.groups] + [("", name, compared.whole)]
         return csv_response(*figure_rows(rows), f"cluster-{student_cluster_id}-results.csv")
     return json_response(
