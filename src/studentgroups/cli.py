@@ -55,6 +55,8 @@ app.add_typer(roster_app, name="roster")
 app.add_typer(results_app, name="results")
 app.add_typer(student_app, name="student")
 app.add_typer(grouping_app, name="grouping")
+oneroster_app = typer.Typer(help="1EdTech OneRoster 1.2 CSV bundles.", no_args_is_help=True)
+app.add_typer(oneroster_app, name="oneroster")
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -618,6 +620,44 @@ def grouping_import(
                 f"({len(saved.created_group_ids)} new groups); formation {saved.id}, undoable"
             )
     out.print(summary)
+
+
+@oneroster_app.command("import")
+def oneroster_import(
+    bundle: Annotated[
+        Path,
+        typer.Argument(
+            help="A OneRoster 1.2 CSV bundle: a zip, or a folder, of manifest.csv, classes.csv, users.csv, "
+            "enrollments.csv and, when the manifest lists them, courses.csv, academicSessions.csv and "
+            "demographics.csv.",
+            metavar="BUNDLE",
+        ),
+    ],
+    instance: InstanceOption,
+) -> None:
+    """Import a OneRoster bundle, all or nothing: classes become modules, student enrollments their
+    rosters, teacher enrollments their managers, demographics the students' attributes. Run it again
+    with the next bundle: changed rows update, and a student who left a class leaves its roster and
+    groups (recorded in the formation history, undoable, and reported)."""
+    from studentgroups.audit import service as audit
+    from studentgroups.db import transaction
+    from studentgroups.oneroster import bundle as reader
+    from studentgroups.oneroster import service as oneroster
+
+    if not bundle.exists():
+        raise typer.BadParameter(f"no file or folder {str(bundle)!r}.", param_hint="BUNDLE")
+    with (
+        _refused_file(str(bundle), written_meanwhile="the modules or students of this bundle were written"),
+        _progress_bars() as report,
+    ):
+        checked = reader.read_bundle(reader.open_bundle(bundle), on_progress=report)
+        with transaction(_session_factory()) as session:
+            result = oneroster.import_bundle(
+                session, instance_id=instance, bundle=checked, on_progress=report
+            )
+            audit.record(session, _cli_write(instance, "oneroster_import"))
+    for line in result.summary():
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _write_csv(session: Session, out: TextIO, stmt: Select[Any], layout: CsvLayout) -> None:

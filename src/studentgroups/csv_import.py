@@ -38,9 +38,16 @@ class RowProblem:
     column: str | None
     rule: str
     message: str
+    file: str | None = None
+    """The file it is in, when an import reads several (a OneRoster bundle's `users.csv`)."""
+
+    @property
+    def location(self) -> str:
+        """`line 3`, or `users.csv line 3`."""
+        return f"line {self.line}" if self.file is None else f"{self.file} line {self.line}"
 
     def __str__(self) -> str:
-        where = f"line {self.line}" if self.column is None else f"line {self.line}, column {self.column}"
+        where = self.location if self.column is None else f"{self.location}, column {self.column}"
         return f"{where}: {self.message} [{self.rule}]"
 
 
@@ -53,12 +60,12 @@ class InvalidCsvFile(BadRequest):
     kind: ClassVar[str] = "file"
 
     def __init__(self, problems: Sequence[RowProblem]) -> None:
-        ordered = sorted(problems, key=lambda p: p.line)
-        lines = {p.line for p in ordered}
+        ordered = sorted(problems, key=lambda p: (p.file or "", p.line))
+        lines = {(p.file, p.line) for p in ordered}
         super().__init__(
             f"{len(ordered)} problem(s) on {len(lines)} line(s) of the {self.kind}; nothing was written.",
             errors=[
-                FieldError(field=p.column or "row", rule=p.rule, message=p.message, location=f"line {p.line}")
+                FieldError(field=p.column or "row", rule=p.rule, message=p.message, location=p.location)
                 for p in ordered
             ],
         )

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import BigInteger, case, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -29,16 +29,20 @@ from studentgroups.formations.attributes import member_attributes
 from studentgroups.formations.grouping_import import GroupingRow, InvalidGroupingFile
 from studentgroups.groups.service import write_memberships
 from studentgroups.listing import Page, uuid_text
-from studentgroups.lookup import student_ids_by_uid
+from studentgroups.lookup import chunk_size, one_of, student_ids_by_uid
 from studentgroups.modules.service import require_manager
 from studentgroups.seats import drop_queues
 from studentgroups.siblings import Siblings
+from studentgroups.tables.enrolment import WaitlistEntry
 from studentgroups.tables.formations import SavedFormation, pack_pairs, unpack_pairs
 from studentgroups.tables.group_types import GroupAccess, GroupType
 from studentgroups.tables.groups import Group, Membership
 from studentgroups.tables.modules import Module
 from studentgroups.tables.students import Student
 from studentgroups.tenancy import get_in_instance, paginate, scoped, scoped_columns, scoped_delete
+
+LEAVE = "leave"
+"""The strategy of a formation that records members leaving a module (`leave_module`)."""
 
 NEW_GROUP_KEY = "new:{:05d}"
 """The engine's key of the n-th group a formation creates (existing groups are keyed by uuid)."""
@@ -491,10 +495,17 @@ class Changes:
 
 def revert(session: Session, principal: Principal, *, saved: SavedFormation, place: Place) -> SavedFormation:
     """Put the memberships under the parent back as they were before the formation, and delete
-    the groups it created; Conflict, saying what changed, when anything changed since."""
+    the groups it created; Conflict, saying what changed, when anything changed since. A
+    leave (`leave_module`) is undone by putting the leavers back where they were."""
     if saved.reverted_at is not None:
         raise Conflict(f"Formation {saved.id} was already undone.")
     place.siblings.lock(session)
+    if saved.strategy == LEAVE:
+        _restore_leavers(session, saved)
+        saved.reverted_at = utcnow()
+        saved.reverted_by_id = principal.user_id
+        session.flush()
+        return saved
     under = place.siblings.group_ids(session)
     current_state = snapshot(session, place, under)
     if not isinstance(current_state, bytes):  # PostgreSQL: packed by the database
@@ -527,6 +538,120 @@ def revert(session: Session, principal: Principal, *, saved: SavedFormation, pla
     saved.reverted_by_id = principal.user_id
     session.flush()
     return saved
+
+
+# Leaving a module ------------------------------------------------------------------------------------
+
+
+def leave_module(
+    session: Session,
+    user_id: int | None,
+    *,
+    module: Module,
+    student_ids: Sequence[int],
+    request_record: dict[str, Any],
+) -> list[SavedFormation]:
+    """The students leave the module: its roster and every group of it but its guest groups,
+    and its waiting lists. Recorded as one formation (strategy `leave`) for each set of siblings
+    they were in, the memberships taken out as its before-state, undone as any formation is
+    (`revert` puts them back where they were)."""
+    if not student_ids:
+        return []
+    instance_id = module.instance_id
+    Siblings(module, None).lock(session)
+    groups = scoped_columns(Group, instance_id, Group.id).where(
+        Group.module_id == module.id, Group.group_type != GroupType.GUEST_GROUP
+    )
+    held: dict[str, list[tuple[int, int]]] = {}
+    parent_of: dict[str, int | None] = {}
+    size = chunk_size(session)
+    for start in range(0, len(student_ids), size):
+        chunk = list(student_ids[start : start + size])
+        rows = session.connection().execute(
+            scoped_columns(
+                Membership, instance_id, Membership.sibling_scope, _signed_group(), Membership.student_id
+            )
+            .add_columns(Group.parent_group_id)
+            .join(Group, Group.id == Membership.group_id)
+            .where(Membership.group_id.in_(groups), one_of(session, Membership.student_id, chunk, BigInteger))
+        )
+        for scope, group_id, student_id, parent_id in rows:
+            held.setdefault(scope, []).append((group_id, student_id))
+            parent_of[scope] = parent_id
+        session.execute(
+            scoped_delete(Membership, instance_id).where(
+                Membership.group_id.in_(groups), one_of(session, Membership.student_id, chunk, BigInteger)
+            )
+        )
+        session.execute(
+            scoped_delete(WaitlistEntry, instance_id).where(
+                WaitlistEntry.group_id.in_(groups),
+                one_of(session, WaitlistEntry.student_id, chunk, BigInteger),
+            )
+        )
+    saved = [
+        SavedFormation(
+            instance_id=instance_id,
+            module_id=module.id,
+            parent_group_id=parent_of[scope],
+            scope=scope,
+            user_id=user_id,
+            strategy=LEAVE,
+            seed=0,
+            request=request_record,
+            group_ids=sorted({abs(g) for g, _ in pairs}),
+            created_group_ids=[],
+            member_count=len(pairs),
+            before=pack_pairs(pairs),
+            after=b"",
+        )
+        for scope, pairs in sorted(held.items())
+    ]
+    session.add_all(saved)
+    session.flush()
+    return saved
+
+
+def _restore_leavers(session: Session, saved: SavedFormation) -> None:
+    """Put a leave's memberships back; Conflict, saying what changed, when one of its groups is
+    gone or a leaver holds a membership it would clash with (in the group, or in an exclusive
+    sibling of it)."""
+    pairs = unpack_pairs(saved.before)
+    instance_id = saved.instance_id
+    group_ids = sorted({abs(g) for g, _ in pairs})
+    present = set(
+        session.scalars(scoped_columns(Group, instance_id, Group.id).where(Group.id.in_(group_ids)))
+    )
+    leavers = sorted({s for _, s in pairs})
+    now_held: dict[int, list[int]] = {}
+    size = chunk_size(session)
+    for start in range(0, len(leavers), size):
+        rows = session.connection().execute(
+            scoped_columns(Membership, instance_id, Membership.student_id, Membership.group_id).where(
+                Membership.sibling_scope == saved.scope,
+                one_of(session, Membership.student_id, leavers[start : start + size], BigInteger),
+            )
+        )
+        for student_id, group_id in rows:
+            now_held.setdefault(student_id, []).append(group_id)
+    problems = [
+        FieldError(field="groups", rule="deleted", message=f"group {g} is gone")
+        for g in group_ids
+        if g not in present
+    ]
+    for group_id, student_id in pairs:
+        clash = [g for g in now_held.get(student_id, []) if group_id > 0 or g == -group_id]
+        problems += [
+            FieldError(field="memberships", rule="added", message=f"student {student_id} in group {g}")
+            for g in clash
+        ]
+    if problems:
+        raise Conflict(
+            f"The groups changed since formation {saved.id}: {len(problems)} change(s) stand in the way "
+            "of putting its leavers back; undo the later changes first.",
+            errors=problems[:40],
+        )
+    _write_pairs(session, instance_id, saved.scope, pairs)
 
 
 # Places ---------------------------------------------------------------------------------------------

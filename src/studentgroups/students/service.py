@@ -184,6 +184,43 @@ def merge_attributes(session: Session, *, instance_id: int, changes: Mapping[int
             )
 
 
+PROFILE_COLUMNS = ("name", "sexe", "date_of_birth", "country_of_residence", "city_of_residence")
+
+
+def update_profiles(session: Session, *, instance_id: int, profiles: Mapping[int, Mapping[str, Any]]) -> int:
+    """Set the profile columns each mapping gives (by student id; `attributes` set beside the ones
+    the student holds) where they differ from the student's: the students read in chunks, the
+    changed ones written by one UPDATE run for each. How many changed."""
+    ids = list(profiles)
+    now = utcnow()
+    changed = 0
+    columns = [getattr(Student, c) for c in PROFILE_COLUMNS]
+    for start in range(0, len(ids), CHUNK):
+        current = session.connection().execute(
+            scoped_columns(Student, instance_id, Student.id, Student.attributes, *columns).where(
+                Student.id.in_(ids[start : start + CHUNK])
+            )
+        )
+        rows = []
+        for student_id, attributes, *values in current:
+            given = profiles[student_id]
+            row = dict(zip(PROFILE_COLUMNS, values, strict=True))
+            row |= {c: given[c] for c in PROFILE_COLUMNS if c in given}
+            row["attributes"] = {**(attributes or {}), **given.get("attributes", {})}
+            if row != {**dict(zip(PROFILE_COLUMNS, values, strict=True)), "attributes": attributes or {}}:
+                rows.append({f"b_{k}": v for k, v in row.items()} | {"b_id": student_id})
+        if rows:
+            session.connection().execute(
+                scoped_update(Student, instance_id)
+                .where(Student.id == bindparam("b_id"))
+                .values({c: bindparam(f"b_{c}") for c in (*PROFILE_COLUMNS, "attributes")})
+                .values(updated_at=now),
+                rows,
+            )
+        changed += len(rows)
+    return changed
+
+
 def upsert_students(
     session: Session,
     *,

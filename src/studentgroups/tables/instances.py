@@ -35,7 +35,7 @@ class User(Base, InstanceEntity):
     """
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("instance_id", "name"),)
+    __table_args__ = (UniqueConstraint("instance_id", "name"), UniqueConstraint("instance_id", "source_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     uuid: Mapped[uuid_module.UUID] = mapped_column(Uuid, unique=True, default=uuid_module.uuid4)
@@ -44,6 +44,9 @@ class User(Base, InstanceEntity):
     student_id: Mapped[int | None] = mapped_column(
         ForeignKey("students.id", ondelete="CASCADE"), unique=True, default=None
     )
+    source_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    """The person's id in the student information system they were imported from (OneRoster's
+    `sourcedId`, for a teacher): how a re-import finds them."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

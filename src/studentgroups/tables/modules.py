@@ -15,7 +15,11 @@ class Module(Base, InstanceEntity):
     """A course or training: the LumiNUS `resourceID`."""
 
     __tablename__ = "modules"
-    __table_args__ = (Index(None, "instance_id", "id"), UniqueConstraint("instance_id", "code"))
+    __table_args__ = (
+        Index(None, "instance_id", "id"),
+        UniqueConstraint("instance_id", "code"),
+        UniqueConstraint("instance_id", "source_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     uuid: Mapped[uuid_module.UUID] = mapped_column(Uuid, unique=True, default=uuid_module.uuid4)
@@ -23,6 +27,9 @@ class Module(Base, InstanceEntity):
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text, default=None)
+    source_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    """The class's id in the student information system it was imported from (OneRoster's
+    `sourcedId`): how a re-import finds it."""
     creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
