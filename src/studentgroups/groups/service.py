@@ -146,18 +146,23 @@ def no_such_students(missing: Sequence[int]) -> NotFound:
 
 
 def add_members(
-    session: Session, *, instance_id: int, group_id: int, student_ids: Iterable[int]
+    session: Session, *, instance_id: int, group_id: int, student_ids: Iterable[int], checked: bool = False
 ) -> list[int]:
     """Put students in a group, all or none; returns the ids newly added.
 
     A student already in another group of the same exclusive sibling set is a conflict: moving
     them is an explicit act (`student_group_id` on the student, or Randomise), never a side effect.
+    `checked`: the ids are the instance's students, read or made in this transaction (an import's),
+    not looked up again.
     """
     group = get_group(session, instance_id=instance_id, group_id=group_id)
     wanted = list(dict.fromkeys(student_ids))
-    missing = sorted(set(wanted) - existing_student_ids(session, instance_id=instance_id, student_ids=wanted))
-    if missing:
-        raise no_such_students(missing)
+    if not checked:
+        missing = sorted(
+            set(wanted) - existing_student_ids(session, instance_id=instance_id, student_ids=wanted)
+        )
+        if missing:
+            raise no_such_students(missing)
     scope, exclusive = sibling_scope(session, group)
     held = memberships_in_scope(session, instance_id, scope, wanted)
     if exclusive:

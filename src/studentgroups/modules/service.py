@@ -218,11 +218,20 @@ class RosterAdd:
 
 
 def add_to_roster_group(
-    session: Session, *, module: Module, group_id: int, guests: bool, student_ids: Sequence[int]
+    session: Session,
+    *,
+    module: Module,
+    group_id: int,
+    guests: bool,
+    student_ids: Sequence[int],
+    checked: bool = False,
 ) -> RosterAdd:
     """Put students in one of the module's roster groups, all or none, and place the newcomers
-    where a policy places late enrollees. Every path that adds to a roster comes through here."""
-    added = add_members(session, instance_id=module.instance_id, group_id=group_id, student_ids=student_ids)
+    where a policy places late enrollees. Every path that adds to a roster comes through here
+    (`checked`: the ids were read or made in this transaction, `groups.service.add_members`)."""
+    added = add_members(
+        session, instance_id=module.instance_id, group_id=group_id, student_ids=student_ids, checked=checked
+    )
     return RosterAdd(added, place_late_enrollees(session, module=module, student_ids=added, guests=guests))
 
 

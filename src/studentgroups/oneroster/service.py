@@ -123,12 +123,13 @@ def import_bundle(
     for enrollment in enrollments:
         by_class.setdefault(enrollment.class_id, []).append(enrollment)
     gone_users = {u.sourced_id for u in bundle.users.values() if u.deleted}
+    uid_of = {student_id: uid for uid, student_id in student_ids.items()}
     rosters = _current_members(session, instance_id, [v.roster_group_id for v, _ in modules.values()])
     staff = _current_staff(session, instance_id, [v.module.id for v, _ in modules.values()])
     for done, (class_id, (view, sync)) in enumerate(modules.items(), start=1):
         rows = by_class.get(class_id, [])
         roster = rosters.get(view.roster_group_id, set())
-        _sync_roster(session, user_id, view, rows, roster, student_ids, gone_users, bundle, sync)
+        _sync_roster(session, user_id, view, rows, roster, student_ids, uid_of, gone_users, bundle, sync)
         managers = staff.get(view.module.id, {})
         _sync_staff(session, instance_id, view, rows, managers, teacher_ids, gone_users, bundle, sync)
         report.modules.append(sync)
@@ -366,11 +367,11 @@ def _sync_roster(
     rows: Sequence[EnrollmentRow],
     current: set[int],
     student_ids: Mapping[str, int],
+    uid_of: Mapping[int, str],
     gone_users: set[str],
     bundle: Bundle,
     sync: ModuleSync,
 ) -> None:
-    uid_of = {sid: uid for uid, sid in student_ids.items()}
     held_uids = [uid_of[s] for s in current if s in uid_of]
     wanted = _wanted(rows, "student", held_uids, gone_users, bundle.bulk("enrollments"))
     wanted_ids = {student_ids[u] for u in wanted if u in student_ids}
@@ -382,7 +383,12 @@ def _sync_roster(
     )
     if joiners:
         add_to_roster_group(
-            session, module=view.module, group_id=view.roster_group_id, guests=False, student_ids=joiners
+            session,
+            module=view.module,
+            group_id=view.roster_group_id,
+            guests=False,
+            student_ids=joiners,
+            checked=True,  # read or made by `_students`, in this transaction
         )
         sync.joined = [uid_of[s] for s in joiners]
     if leavers:

@@ -1,0 +1,224 @@
+"""A OneRoster 1.2 bundle of a university imported whole, beside a plain COPY of its rows (issue 17).
+
+The bundle (tests/oneroster/bundles.py's headers, the specification's) holds `--users` users
+(1 in 100 a teacher, the rest students), `--classes` classes, every student enrolled in two
+classes and every class taught by one teacher, and a demographics row per student. The service's
+number is the whole command, `studentgroups oneroster import BUNDLE.zip`, in a fresh instance;
+the baseline is the same rows (users, classes, enrollments, demographics: every cell as text)
+COPied into scratch tables of the same columns on PostgreSQL (an executemany INSERT on SQLite),
+in the same run. A second import of the same bundle (nothing to change) is measured too.
+Aim (issue 17): at most 3 x the baseline.
+
+Run: .venv/bin/python bench/oneroster.py [--sqlite] [--users 100000] [--classes 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from harness import bench_instance, fresh_database, pg_connection
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HEADERS: dict[str, str] = __import__("tests.oneroster.bundles", fromlist=["HEADERS"]).HEADERS
+"""The specification's headers, as the suite's bundles write them (harness puts the suite on the path)."""
+
+COMMAND = str(Path(sys.executable).with_name("studentgroups"))
+KINDS = ("users", "classes", "enrollments", "demographics")
+
+
+def bundle_rows(users: int, classes: int) -> dict[str, list[list[str]]]:
+    """Every file's rows, in the specification's column order (empty cells where not given)."""
+    columns = {kind: HEADERS[kind].split(",") for kind in (*KINDS, "courses", "academicSessions")}
+
+    def row(kind: str, **cells: str) -> list[str]:
+        return [cells.get(c, "") for c in columns[kind]]
+
+    teachers = [f"t{i:06d}" for i in range(users // 100)]
+    students = [f"s{i:07d}" for i in range(users - len(teachers))]
+    rows: dict[str, list[list[str]]] = {
+        "academicSessions": [
+            row(
+                "academicSessions",
+                sourcedId="term-1",
+                title="Fall 2026",
+                type="term",
+                startDate="2026-08-15",
+                endDate="2026-12-20",
+                schoolYear="2027",
+            )
+        ],
+        "courses": [row("courses", sourcedId="course-1", title="Course 1", orgSourcedId="org-1")],
+        "classes": [
+            row(
+                "classes",
+                sourcedId=f"class-{c:05d}",
+                title=f"Class {c}",
+                courseSourcedId="course-1",
+                classCode=f"C{c:05d}",
+                classType="scheduled",
+                schoolSourcedId="org-1",
+                termSourcedIds="term-1",
+            )
+            for c in range(classes)
+        ],
+        "users": [
+            row(
+                "users",
+                sourcedId=u,
+                enabledUser="true",
+                username=u,
+                givenName="Given",
+                familyName=f"Family {u}",
+            )
+            for u in (*students, *teachers)
+        ],
+        "enrollments": [
+            row(
+                "enrollments",
+                sourcedId=f"e-{c}-{t}",
+                classSourcedId=f"class-{c:05d}",
+                schoolSourcedId="org-1",
+                userSourcedId=t,
+                role="teacher",
+            )
+            for c, t in ((c, teachers[c % len(teachers)]) for c in range(classes))
+        ]
+        + [
+            row(
+                "enrollments",
+                sourcedId=f"e-{k}-{s}",
+                classSourcedId=f"class-{(i * 2 + k * 7) % classes:05d}",
+                schoolSourcedId="org-1",
+                userSourcedId=s,
+                role="student",
+            )
+            for i, s in enumerate(students)
+            for k in range(2)
+        ],
+        "demographics": [
+            row(
+                "demographics",
+                sourcedId=s,
+                birthDate=f"2005-0{1 + i % 9}-1{i % 10}",
+                sex=("female", "male", "other")[i % 3],
+                asian="true" if i % 4 == 0 else "false",
+            )
+            for i, s in enumerate(students)
+        ],
+    }
+    return rows
+
+
+def write_zip(path: Path, rows: dict[str, list[list[str]]]) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for kind, kind_rows in rows.items():
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\r\n")
+            writer.writerow(HEADERS[kind].split(","))
+            writer.writerows(kind_rows)
+            archive.writestr(f"{kind}.csv", out.getvalue())
+        modes = {kind: "bulk" for kind in rows}
+        manifest = [("manifest.version", "1.0"), ("oneroster.version", "1.2")]
+        manifest += [
+            (f"file.{k}", modes.get(k, "absent"))
+            for k in (
+                "academicSessions",
+                "classes",
+                "courses",
+                "demographics",
+                "enrollments",
+                "orgs",
+                "users",
+            )
+        ]
+        archive.writestr(
+            "manifest.csv", "propertyName,value\r\n" + "".join(f"{k},{v}\r\n" for k, v in manifest)
+        )
+
+
+def baseline_copy(url: str, rows: dict[str, list[list[str]]]) -> float:
+    """The bundle's rows into scratch tables of the same columns (text): COPY, or executemany on SQLite."""
+    start = time.perf_counter()
+    if make_url(url).get_backend_name() == "postgresql":
+        with pg_connection(url) as pg:
+            for kind in KINDS:
+                names = ", ".join(f'"{c}" text' for c in HEADERS[kind].split(","))
+                pg.execute(f"CREATE TEMP TABLE scratch_{kind} ({names})")
+                with pg.cursor().copy(f"COPY scratch_{kind} FROM STDIN") as copy:
+                    for row in rows[kind]:
+                        copy.write_row(row)
+            pg.commit()
+    else:
+        lite = sqlite3.connect(make_url(url).database or "")
+        for kind in KINDS:
+            columns = HEADERS[kind].split(",")
+            lite.execute(f"CREATE TEMP TABLE scratch_{kind} ({', '.join(f'{c!r} text' for c in columns)})")
+            marks = ", ".join("?" * len(columns))
+            lite.executemany(f"INSERT INTO scratch_{kind} VALUES ({marks})", rows[kind])  # noqa: S608
+        lite.commit()
+        lite.close()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sqlite", action="store_true")
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--classes", type=int, default=2_000)
+    args = parser.parse_args()
+    rows = bundle_rows(args.users, args.classes)
+    result: dict[str, object] = {
+        "benchmark": "oneroster",
+        "database": "sqlite" if args.sqlite else "postgresql",
+        "users": args.users,
+        "classes": args.classes,
+        "enrollments": len(rows["enrollments"]),
+    }
+    with (
+        fresh_database("sqlite" if args.sqlite else "postgresql") as url,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        path = Path(folder) / "bundle.zip"
+        write_zip(path, rows)
+        with bench_instance(url) as (_, instance_id, _key):
+            pass
+        copy_s = baseline_copy(url, rows)
+        env = {**os.environ, "STUDENTGROUPS_DATABASE_URL": url}
+        command = [COMMAND, "oneroster", "import", str(path), "-i", str(instance_id)]
+        timings = []
+        for _ in range(2):
+            start = time.perf_counter()
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            timings.append(time.perf_counter() - start)
+            assert done.returncode == 0, done.stderr[-3000:]
+            result.setdefault("said_first", done.stdout.strip().splitlines()[:3])
+        result["said_again"] = done.stdout.strip().splitlines()[:3]
+    result |= {
+        "zip_mb": round(path.stat().st_size / 1e6, 1) if path.exists() else None,
+        "import_s": round(timings[0], 2),
+        "reimport_s": round(timings[1], 2),
+        "baseline_copy_s": round(copy_s, 2),
+        "ratio": round(timings[0] / copy_s, 2),
+        "reimport_ratio": round(timings[1] / copy_s, 2),
+        "aim_ratio": 3,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
