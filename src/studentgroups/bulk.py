@@ -8,12 +8,15 @@ Building a dict per row for SQLAlchemy's executemany costs more than the databas
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,9 +49,10 @@ def insert_rows(
     """Insert `rows` (tuples in the order of `columns`) into `table`.
 
     `types` are PostgreSQL's names of the columns' types (`int8`, `varchar`, `float8`, `bool`,
-    `timestamp`): binary COPY needs them; on SQLite they say which values to convert. `constants`,
-    (column, type, value) the same for every row, are converted once and added to each row.
-    Timestamps are naive UTC.
+    `timestamp`, `date`, `uuid`, `jsonb`): binary COPY needs them; on SQLite they say which values
+    to convert to what SQLAlchemy stores there (text for timestamps, dates and JSON, 32 hex
+    digits for a uuid). `constants`, (column, type, value) the same for every row, are converted
+    once and added to each row. Timestamps are naive UTC; a `jsonb` value is any JSON-able value.
     """
     connection = session.connection()  # begins the session's transaction: the rows join it
     mark_written(session)  # COPY and executemany bypass the Session's own bookkeeping
@@ -58,6 +62,9 @@ def insert_rows(
     if connection.dialect.name == "postgresql":
         assert isinstance(driver, psycopg.Connection)
         fixed = tuple(v for _, _, v in constants)
+        json_columns = [i for i, t in enumerate(types) if t == "jsonb"]
+        if json_columns:
+            rows = (_converted(row, [(i, Jsonb) for i in json_columns]) for row in rows)
         try:
             with driver.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(all_types)
@@ -67,8 +74,8 @@ def insert_rows(
             raise IntegrityError(f"COPY {table}", None, error) from error
         return
     assert isinstance(driver, sqlite3.Connection)
-    # sqlite3 stores bools as 0/1 itself; timestamps need SQLAlchemy's text form.
-    converters = [(i, _sqlite_timestamps()) for i, t in enumerate(types) if t == "timestamp"]
+    # sqlite3 stores bools as 0/1 itself; the others need SQLAlchemy's form of them.
+    converters = [(i, _sqlite_converter(t)) for i, t in enumerate(types) if t in _SQLITE_CONVERTED]
     if converters:
         rows = (_converted(row, converters) for row in rows)
     stamp = _sqlite_timestamps()
@@ -80,6 +87,20 @@ def insert_rows(
         driver.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608 - our names
     except sqlite3.IntegrityError as error:
         raise IntegrityError(f"INSERT INTO {table}", None, error) from error
+
+
+_SQLITE_CONVERTED = ("timestamp", "date", "uuid", "jsonb")
+
+
+def _sqlite_converter(kind: str) -> Callable[[Any], Any]:
+    """A column's values as SQLAlchemy stores them on SQLite (None stays NULL)."""
+    if kind == "timestamp":
+        return _sqlite_timestamps()
+    if kind == "date":
+        return lambda value: value.isoformat() if isinstance(value, date) else value
+    if kind == "uuid":
+        return lambda value: value.hex if isinstance(value, uuid.UUID) else value
+    return lambda value: None if value is None else json.dumps(value)
 
 
 def _converted(row: tuple[Any, ...], converters: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:

@@ -235,6 +235,27 @@ def write_memberships(
     )
 
 
+def write_memberships_in_scopes(
+    session: Session, rows: Sequence[tuple[int, int, str]], *, instance_id: int, exclusive: bool
+) -> None:
+    """Insert (group id, student id, sibling scope) memberships in bulk, groups of many parents
+    at once (`bulk.insert_rows`), in student order as `write_memberships` writes them."""
+    if not rows:
+        return
+    insert_rows(
+        session,
+        "memberships",
+        ("group_id", "student_id", "sibling_scope"),
+        ("int8", "int8", "varchar"),
+        sorted(rows, key=itemgetter(1)),
+        constants=(
+            ("instance_id", "int8", instance_id),
+            ("exclusive", "bool", exclusive),
+            ("created_at", "timestamp", utcnow().replace(tzinfo=None)),
+        ),
+    )
+
+
 def remove_member(session: Session, *, instance_id: int, group_id: int, student_id: int) -> None:
     """Take a student out of a group; NotFound when they are not in it."""
     group = get_group(session, instance_id=instance_id, group_id=group_id)

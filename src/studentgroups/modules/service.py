@@ -7,17 +7,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, String, func
 from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
 from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden, NotFound
-from studentgroups.groups.service import add_members, member_count
+from studentgroups.groups.service import add_members, member_count, write_memberships_in_scopes
 from studentgroups.late_enrollees import LatePlacement, place_late_enrollees
 from studentgroups.listing import Page, uuid_text
-from studentgroups.lookup import student_ids_by_uid
+from studentgroups.lookup import chunk_size, one_of, student_ids_by_uid
 from studentgroups.permissions import manages_module, modules_readable, require_platform_writer
+from studentgroups.siblings import module_root_scope
 from studentgroups.students.service import upsert_students
+from studentgroups.tables.enrolment import EnrolmentPolicy
 from studentgroups.tables.group_types import GroupAccess, GroupType
 from studentgroups.tables.groups import Group, Membership
 from studentgroups.tables.modules import Module, ModuleStaff
@@ -47,34 +49,79 @@ def create_module(
     creator_id: int | None,
 ) -> ModuleView:
     """A new module with its Student Roster and a Guest Group."""
-    taken = session.scalar(scoped_columns(Module, instance_id, Module.id).where(Module.code == code))
-    if taken is not None:
-        raise Conflict(
-            f"Module code {code!r} is already module {taken}'s.",
-            errors=[FieldError(field="code", rule="unique", message="already taken in this instance")],
-        )
-    module = Module(
-        instance_id=instance_id, code=code, name=name, description=description, creator_id=creator_id
+    (view,) = create_modules(
+        session, instance_id=instance_id, modules=[NewModule(code, name, description)], creator_id=creator_id
     )
-    session.add(module)
-    session.flush()
-    roster, guests = (
-        Group(
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class NewModule:
+    """A module to make: its code, name and description, and where it comes from (`source_id`)."""
+
+    code: str
+    name: str
+    description: str | None = None
+    source_id: str | None = None
+
+
+def create_modules(
+    session: Session, *, instance_id: int, modules: Sequence[NewModule], creator_id: int | None
+) -> list[ModuleView]:
+    """New modules, each with its Student Roster and a Guest Group, in the order given: a code
+    another module of the instance holds is a Conflict. Two batched inserts, however many."""
+    codes = [m.code for m in modules]
+    size = chunk_size(session)
+    for start in range(0, len(codes), size):
+        taken = session.execute(
+            scoped_columns(Module, instance_id, Module.code, Module.id).where(
+                one_of(session, Module.code, codes[start : start + size], String)
+            )
+        ).first()
+        if taken is not None:
+            raise Conflict(
+                f"Module code {taken.code!r} is already module {taken.id}'s.",
+                errors=[FieldError(field="code", rule="unique", message="already taken in this instance")],
+            )
+    made = [
+        Module(
             instance_id=instance_id,
-            module_id=module.id,
-            name=name,
+            code=m.code,
+            name=m.name,
+            description=m.description,
+            source_id=m.source_id,
             creator_id=creator_id,
-            group_type=group_type,
-            group_access=GroupAccess.STAFF_ONLY,
         )
-        for name, group_type in ((ROSTER_NAME, GroupType.STUDENT_ROSTER), (GUEST_NAME, GroupType.GUEST_GROUP))
-    )
-    session.add_all([roster, guests])
+        for m in modules
+    ]
+    session.add_all(made)
     session.flush()
-    return ModuleView(module, roster.id, guests.id)
+    groups = [
+        [
+            Group(
+                instance_id=instance_id,
+                module_id=module.id,
+                name=name,
+                creator_id=creator_id,
+                group_type=group_type,
+                group_access=GroupAccess.STAFF_ONLY,
+            )
+            for name, group_type in (
+                (ROSTER_NAME, GroupType.STUDENT_ROSTER),
+                (GUEST_NAME, GroupType.GUEST_GROUP),
+            )
+        ]
+        for module in made
+    ]
+    session.add_all([g for pair in groups for g in pair])
+    session.flush()
+    return [
+        ModuleView(module, roster.id, guests.id)
+        for module, (roster, guests) in zip(made, groups, strict=True)
+    ]
 
 
-def _views(session: Session, modules: Sequence[Module]) -> list[ModuleView]:
+def views_of(session: Session, modules: Sequence[Module]) -> list[ModuleView]:
     """The modules with their roster and (first) guest group, in one query for all of them."""
     if not modules:
         return []
@@ -95,7 +142,7 @@ def _views(session: Session, modules: Sequence[Module]) -> list[ModuleView]:
 
 
 def _view(session: Session, module: Module) -> ModuleView:
-    return _views(session, [module])[0]
+    return views_of(session, [module])[0]
 
 
 def get_module(session: Session, *, instance_id: int, module_id: int) -> ModuleView:
@@ -119,7 +166,7 @@ def list_modules(
     if readable is not None:
         stmt = stmt.where(readable)
     rows, total = paginate(session, stmt, page)
-    return _views(session, [row[0] for row in rows]), total
+    return views_of(session, [row[0] for row in rows]), total
 
 
 def get_readable_module(session: Session, principal: Principal, module_id: int) -> ModuleView:
@@ -233,6 +280,66 @@ def add_to_roster_group(
         session, instance_id=module.instance_id, group_id=group_id, student_ids=student_ids, checked=checked
     )
     return RosterAdd(added, place_late_enrollees(session, module=module, student_ids=added, guests=guests))
+
+
+def add_to_rosters(
+    session: Session, *, additions: Mapping[int, tuple[ModuleView, Sequence[int]]]
+) -> dict[int, RosterAdd]:
+    """Put students on the rosters of many modules at once (an import's: the ids read or made in
+    its transaction), all or none, by the rules of `add_to_roster_group`: a student already on a
+    roster is counted, not added; one in another group of the roster's exclusive set is a
+    Conflict; the newcomers are placed where a module's policy places late enrollees. One read
+    of the rosters' sets and one write for all of them, whatever the number of modules."""
+    if not additions:
+        return {}
+    instance_id = next(iter(additions.values()))[0].module.instance_id
+    scope_of = {
+        view.roster_group_id: module_root_scope(view.module.id, GroupType.STUDENT_ROSTER)
+        for view, _ in additions.values()
+    }
+    held: dict[str, dict[int, int]] = {}
+    scopes = list(scope_of.values())
+    size = chunk_size(session)
+    for start in range(0, len(scopes), size):
+        rows = session.connection().execute(
+            scoped_columns(
+                Membership, instance_id, Membership.sibling_scope, Membership.student_id, Membership.group_id
+            ).where(one_of(session, Membership.sibling_scope, scopes[start : start + size], String))
+        )
+        for scope, student_id, group_id in rows:
+            held.setdefault(scope, {})[student_id] = group_id
+    new_rows: list[tuple[int, int, str]] = []
+    added: dict[int, list[int]] = {}
+    clashes: list[str] = []
+    for module_id, (view, student_ids) in additions.items():
+        scope = scope_of[view.roster_group_id]
+        in_scope = held.get(scope, {})
+        clashes += [
+            f"student {s} is in group {in_scope[s]}"
+            for s in student_ids
+            if s in in_scope and in_scope[s] != view.roster_group_id
+        ]
+        added[module_id] = [s for s in dict.fromkeys(student_ids) if s not in in_scope]
+        new_rows += [(view.roster_group_id, s, scope) for s in added[module_id]]
+    if clashes:
+        raise Conflict(f"A student may be in only one of these sibling groups: {', '.join(clashes[:20])}.")
+    write_memberships_in_scopes(session, new_rows, instance_id=instance_id, exclusive=True)
+    placing = set(
+        session.scalars(
+            scoped_columns(EnrolmentPolicy, instance_id, EnrolmentPolicy.module_id).where(
+                EnrolmentPolicy.module_id.in_(list(additions)), EnrolmentPolicy.place_late_enrollees.is_(True)
+            )
+        )
+    )
+    return {
+        module_id: RosterAdd(
+            added[module_id],
+            place_late_enrollees(session, module=view.module, student_ids=added[module_id])
+            if module_id in placing
+            else LatePlacement(),
+        )
+        for module_id, (view, _) in additions.items()
+    }
 
 
 def add_to_module(

@@ -25,7 +25,7 @@ from studentgroups.csv_import import OnProgress, RowProblem, counted
 from studentgroups.formations.service import leave_module
 from studentgroups.instances.service import get_instance
 from studentgroups.lookup import chunk_size, one_of, student_ids_by_uid
-from studentgroups.modules.service import ModuleView, add_to_roster_group, create_module, get_module
+from studentgroups.modules.service import ModuleView, NewModule, add_to_rosters, create_modules, views_of
 from studentgroups.oneroster.bundle import Bundle, ClassRow, EnrollmentRow, InvalidBundle
 from studentgroups.students.service import update_profiles, upsert_students
 from studentgroups.tables.groups import Membership
@@ -99,6 +99,8 @@ def import_bundle(
     get_instance(session, instance_id=instance_id)
     problems: list[RowProblem] = []
     modules = _modules(session, instance_id, bundle, user_id, problems)
+    if problems:
+        raise InvalidBundle(problems)
     enrollments = [e for e in bundle.enrollments if e.role in ("student", "teacher")]
     for enrollment in enrollments:
         if enrollment.class_id not in modules:
@@ -126,15 +128,36 @@ def import_bundle(
     uid_of = {student_id: uid for uid, student_id in student_ids.items()}
     rosters = _current_members(session, instance_id, [v.roster_group_id for v, _ in modules.values()])
     staff = _current_staff(session, instance_id, [v.module.id for v, _ in modules.values()])
-    for done, (class_id, (view, sync)) in enumerate(modules.items(), start=1):
+    joining: dict[int, tuple[ModuleView, list[int]]] = {}
+    leaving: list[tuple[ModuleView, ModuleSync, list[int]]] = []
+    for class_id, (view, sync) in modules.items():
         rows = by_class.get(class_id, [])
         roster = rosters.get(view.roster_group_id, set())
-        _sync_roster(session, user_id, view, rows, roster, student_ids, uid_of, gone_users, bundle, sync)
+        bulk = bundle.bulk("enrollments")
+        joiners, leavers = _roster_change(rows, roster, student_ids, uid_of, gone_users, bulk)
+        if joiners:
+            joining[view.module.id] = (view, joiners)
+        if leavers:
+            leaving.append((view, sync, leavers))
         managers = staff.get(view.module.id, {})
         _sync_staff(session, instance_id, view, rows, managers, teacher_ids, gone_users, bundle, sync)
         report.modules.append(sync)
+    added = add_to_rosters(session, additions=joining)
+    for view, sync in modules.values():
+        if view.module.id in added:
+            sync.joined = [uid_of[s] for s in added[view.module.id].added]
+    for done, (view, sync, leavers) in enumerate(leaving, start=1):
+        saved = leave_module(
+            session,
+            user_id,
+            module=view.module,
+            student_ids=leavers,
+            request_record={"source": "oneroster", "system": bundle.system},
+        )
+        sync.left = sorted(uid_of.get(s, str(s)) for s in leavers)
+        sync.formation_ids = [f.id for f in saved]
         if on_progress is not None:
-            on_progress("updating modules", done, len(modules))
+            on_progress("recording leavers", done, len(leaving))
     session.flush()
     return report
 
@@ -162,7 +185,8 @@ def _modules(
     by_code = {
         m.code: m for m in _in_chunks(session, Module, Module.code, instance_id, [r.code for r in live])
     }
-    views: dict[str, tuple[ModuleView, ModuleSync]] = {}
+    kept: list[tuple[ClassRow, Module, ModuleSync]] = []
+    new: list[ClassRow] = []
     for row in live:
         module = found.get(row.sourced_id)
         holder = by_code.get(row.code)
@@ -175,37 +199,39 @@ def _modules(
             problems.append(RowProblem(row.line, "classCode", "taken", message, bundle.file("classes")))
             continue
         module = module or holder
-        description = _description(bundle, row)
         if module is None:
-            view = create_module(
-                session,
-                instance_id=instance_id,
-                code=row.code,
-                name=row.title,
-                description=description,
-                creator_id=user_id,
-            )
-            view.module.source_id = row.sourced_id
-            sync = ModuleSync(row.code, created=True, updated=True)
-        else:
-            changes = {
-                "source_id": row.sourced_id,
-                "code": row.code,
-                "name": row.title,
-                "description": description,
-            }
-            changed = {k: v for k, v in changes.items() if getattr(module, k) != v}
-            for name, value in changed.items():
-                setattr(module, name, value)
-            view = get_module(session, instance_id=instance_id, module_id=module.id)
-            sync = ModuleSync(row.code, updated=bool(changed))
-        views[row.sourced_id] = (view, sync)
-    for class_id in wanted:  # a delta's enrollments in classes imported before
-        if class_id not in views and class_id in found and class_id not in bundle.classes:
-            view = get_module(session, instance_id=instance_id, module_id=found[class_id].id)
-            views[class_id] = (view, ModuleSync(view.module.code))
+            new.append(row)
+            continue
+        changes = {
+            "source_id": row.sourced_id,
+            "code": row.code,
+            "name": row.title,
+            "description": _description(bundle, row),
+        }
+        changed = {k: v for k, v in changes.items() if getattr(module, k) != v}
+        for name, value in changed.items():
+            setattr(module, name, value)
+        kept.append((row, module, ModuleSync(row.code, updated=bool(changed))))
+    if problems:
+        return {}
+    earlier = [found[c] for c in wanted if c in found and c not in bundle.classes]  # a delta's enrollments
     session.flush()
-    return views
+    made = create_modules(
+        session,
+        instance_id=instance_id,
+        modules=[NewModule(r.code, r.title, _description(bundle, r), r.sourced_id) for r in new],
+        creator_id=user_id,
+    )
+    views = dict(zip([m.id for _, m, _ in kept], views_of(session, [m for _, m, _ in kept]), strict=True))
+    before = views_of(session, earlier)
+    return {
+        **{row.sourced_id: (views[module.id], sync) for row, module, sync in kept},
+        **{
+            row.sourced_id: (view, ModuleSync(row.code, created=True, updated=True))
+            for row, view in zip(new, made, strict=True)
+        },
+        **{view.module.source_id or "": (view, ModuleSync(view.module.code)) for view in before},
+    }
 
 
 def _in_chunks(
@@ -360,47 +386,23 @@ def _wanted(
     return held - gone_users
 
 
-def _sync_roster(
-    session: Session,
-    user_id: int | None,
-    view: ModuleView,
+def _roster_change(
     rows: Sequence[EnrollmentRow],
     current: set[int],
     student_ids: Mapping[str, int],
     uid_of: Mapping[int, str],
     gone_users: set[str],
-    bundle: Bundle,
-    sync: ModuleSync,
-) -> None:
+    bulk: bool,
+) -> tuple[list[int], list[int]]:
+    """Who joins a class's roster and who leaves it (student ids): by bulk, the file's live rows
+    are the roster; by delta, its rows change the roster as it is."""
     held_uids = [uid_of[s] for s in current if s in uid_of]
-    wanted = _wanted(rows, "student", held_uids, gone_users, bundle.bulk("enrollments"))
-    wanted_ids = {student_ids[u] for u in wanted if u in student_ids}
+    wanted = _wanted(rows, "student", held_uids, gone_users, bulk)
     joiners = [student_ids[u] for u in sorted(wanted) if u in student_ids and student_ids[u] not in current]
-    leavers = (
-        sorted(current - wanted_ids)
-        if bundle.bulk("enrollments")
-        else sorted(s for s in current if uid_of.get(s) is not None and uid_of[s] not in wanted)
-    )
-    if joiners:
-        add_to_roster_group(
-            session,
-            module=view.module,
-            group_id=view.roster_group_id,
-            guests=False,
-            student_ids=joiners,
-            checked=True,  # read or made by `_students`, in this transaction
-        )
-        sync.joined = [uid_of[s] for s in joiners]
-    if leavers:
-        saved = leave_module(
-            session,
-            user_id,
-            module=view.module,
-            student_ids=leavers,
-            request_record={"source": "oneroster", "system": bundle.system},
-        )
-        sync.left = sorted(uid_of.get(s, str(s)) for s in leavers)
-        sync.formation_ids = [f.id for f in saved]
+    if bulk:
+        wanted_ids = {student_ids[u] for u in wanted if u in student_ids}
+        return joiners, sorted(current - wanted_ids)
+    return joiners, sorted(s for s in current if s in uid_of and uid_of[s] not in wanted)
 
 
 def _sync_staff(

@@ -6,11 +6,12 @@ import uuid as uuid_module
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, cast, insert
+from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, cast
 from sqlalchemy.orm import Session
 
 from studentgroups import permissions
 from studentgroups.auth import Principal
+from studentgroups.bulk import insert_rows
 from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
 from studentgroups.groups.service import get_group, insert_memberships, root_group, set_root_group
@@ -20,8 +21,13 @@ from studentgroups.tables.groups import ROOT_SCOPE, Membership
 from studentgroups.tables.students import Student
 from studentgroups.tenancy import get_in_instance, paged, scoped_columns, scoped_update
 
-INSERT_CHUNK = 1_000
-"""New students per multi-row INSERT: 11 columns each stays far under SQLite's parameter limit."""
+INSERT_CHUNK = 10_000
+"""New students written per COPY (or executemany), between two progress reports."""
+
+PROFILE_COLUMNS = ("name", "sexe", "date_of_birth", "country_of_residence", "city_of_residence")
+"""A student's Domoscio profile, as columns."""
+_NEW_STUDENT_COLUMNS = ("uid", *PROFILE_COLUMNS, "attributes", "uuid")
+_NEW_STUDENT_TYPES = ("varchar", "varchar", "varchar", "date", "varchar", "varchar", "jsonb", "uuid")
 
 StudentView = tuple[Student, int | None]
 """A student and the id of their root group (Domoscio's `student_group_id`)."""
@@ -135,30 +141,35 @@ def insert_students(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
     """Insert new students (each a mapping of Student's columns: `uid`, and any of the profile
-    and `attributes`), checked already, uids new and each once, with multi-row inserts;
-    uid -> new id. `on_progress(done, total)` is told after each chunk."""
-    now = utcnow()
-    created: dict[str, int] = {}
+    and `attributes`), checked already, uids new and each once, in bulk (`bulk.insert_rows`:
+    COPY on PostgreSQL), then their ids read back by uid; uid -> new id. `on_progress(done,
+    total)` is told after each chunk."""
+    now = utcnow().replace(tzinfo=None)
     for start in range(0, len(students), INSERT_CHUNK):
         chunk = students[start : start + INSERT_CHUNK]
-        rows = session.execute(
-            insert(Student).returning(Student.uid, Student.id),
-            [
-                {
-                    "attributes": {},
-                    **student,
-                    "instance_id": instance_id,
-                    "uuid": uuid_module.uuid4(),
-                    "created_at": now,
-                    "updated_at": now,
-                }
+        insert_rows(
+            session,
+            "students",
+            _NEW_STUDENT_COLUMNS,
+            _NEW_STUDENT_TYPES,
+            (
+                (
+                    student["uid"],
+                    *(student.get(column) for column in PROFILE_COLUMNS),
+                    student.get("attributes") or {},
+                    uuid_module.uuid4(),
+                )
                 for student in chunk
-            ],
+            ),
+            constants=(
+                ("instance_id", "int8", instance_id),
+                ("created_at", "timestamp", now),
+                ("updated_at", "timestamp", now),
+            ),
         )
-        created.update({row.uid: row.id for row in rows})
         if on_progress is not None:
             on_progress(start + len(chunk), len(students))
-    return created
+    return student_ids_by_uid(session, instance_id=instance_id, uids=[s["uid"] for s in students])
 
 
 def merge_attributes(session: Session, *, instance_id: int, changes: Mapping[int, Mapping[str, Any]]) -> None:
@@ -182,9 +193,6 @@ def merge_attributes(session: Session, *, instance_id: int, changes: Mapping[int
                 .values(attributes=bindparam("b_attributes"), updated_at=now),
                 rows,
             )
-
-
-PROFILE_COLUMNS = ("name", "sexe", "date_of_birth", "country_of_residence", "city_of_residence")
 
 
 def update_profiles(session: Session, *, instance_id: int, profiles: Mapping[int, Mapping[str, Any]]) -> int:
