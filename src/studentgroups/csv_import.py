@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
@@ -170,7 +170,11 @@ def validation_problems(error: ValidationError, line: int) -> list[RowProblem]:
 
 
 def _check_row(
-    columns: Sequence[str], cells: Sequence[str], line: int, check: RowCheck[Entry]
+    columns: Sequence[str],
+    cells: Sequence[str],
+    line: int,
+    check: RowCheck[Entry],
+    kept: Sequence[tuple[int, str]] | None = None,
 ) -> Entry | list[RowProblem]:
     if len(cells) != len(columns):
         return [
@@ -181,7 +185,12 @@ def _check_row(
                 f"{len(cells)} cell(s), but the header names {len(columns)} column(s)",
             )
         ]
-    values = {column: value for column, cell in zip(columns, cells, strict=True) if (value := cell.strip())}
+    if kept is None:
+        values = {
+            column: value for column, cell in zip(columns, cells, strict=True) if (value := cell.strip())
+        }
+    else:
+        values = {column: value for i, column in kept if (value := cells[i].strip())}
     try:
         return check(line, values)
     except ValidationError as error:
@@ -194,8 +203,10 @@ def read_csv(
     check: RowCheck[Entry],
     *,
     on_progress: OnProgress | None = None,
+    keep: Collection[str] | None = None,
 ) -> CheckedFile[Entry]:
-    """Every row of a file's text after its header, checked with `check`.
+    """Every row of a file's text after its header, checked with `check` (`keep`: given only the
+    cells of these columns, for a file whose other columns the import never reads).
 
     Blank lines are skipped, cells are stripped of surrounding spaces, and an empty cell means
     "not given". A file with no header, or a bad one, is refused at once with the format's error;
@@ -207,6 +218,7 @@ def read_csv(
     problems: list[RowProblem] = []
     entries: list[Entry] = []
     columns: list[str] | None = None
+    kept: list[tuple[int, str]] | None = None
     header_line = next_start = 1
     rows = 0
     try:
@@ -217,8 +229,10 @@ def read_csv(
                 continue
             if columns is None:
                 header_line, columns = line, read_header(cells, line, file_format)
+                if keep is not None:
+                    kept = [(i, c) for i, c in enumerate(columns) if c in keep]
                 continue
-            checked = _check_row(columns, cells, line, check)
+            checked = _check_row(columns, cells, line, check, kept)
             if isinstance(checked, list):
                 problems.extend(checked)
             else:

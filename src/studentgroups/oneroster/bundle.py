@@ -473,6 +473,21 @@ def _titled(line: int, values: Mapping[str, str], delta: bool, problems: _Proble
     return TitledRow(line, sourced_id, deleted, values.get("title", ""))
 
 
+READ_COLUMNS: dict[str, frozenset[str]] = {
+    kind: frozenset(c.lower() for c in columns.split(","))
+    for kind, columns in {
+        "classes": f"{COMMON},title,courseSourcedId,classCode,classType,schoolSourcedId,termSourcedIds",
+        "users": f"{COMMON},enabledUser,username,givenName,familyName,preferredGivenName,preferredFamilyName",
+        "enrollments": f"{COMMON},classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,"
+        "endDate",
+        "demographics": ",".join(FORMATS["demographics"].columns),
+        "courses": f"{COMMON},title,orgSourcedId",
+        "academicSessions": f"{COMMON},title,type,startDate,endDate,schoolYear",
+    }.items()
+}
+"""The columns each file's rows are checked on and read from (the others are checked as header
+columns only: the service keeps nothing of them)."""
+
 _ROWS: dict[str, Callable[[int, Mapping[str, str], bool, _Problems], Any]] = {
     "classes": _class,
     "users": _user,
@@ -501,7 +516,9 @@ def _read_file(
         return make(line, values, delta, problems)
 
     try:
-        checked = read_csv(decode_csv(data, fmt), fmt, check, on_progress=on_progress)
+        checked = read_csv(
+            decode_csv(data, fmt), fmt, check, on_progress=on_progress, keep=READ_COLUMNS[kind]
+        )
     except InvalidBundle as error:
         return [], [replace(p, file=name) for p in error.problems]
     header = _Problems(name)

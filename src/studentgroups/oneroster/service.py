@@ -99,17 +99,12 @@ def import_bundle(
     get_instance(session, instance_id=instance_id)
     problems: list[RowProblem] = []
     modules = _modules(session, instance_id, bundle, user_id, problems)
-    if problems:
-        raise InvalidBundle(problems)
     enrollments = [e for e in bundle.enrollments if e.role in ("student", "teacher")]
-    for enrollment in enrollments:
+    for enrollment in enrollments if not problems else []:
         if enrollment.class_id not in modules:
             message = f"no class {enrollment.class_id!r} in the bundle or imported before"
-            problems.append(
-                RowProblem(
-                    enrollment.line, "classSourcedId", "not_found", message, bundle.file("enrollments")
-                )
-            )
+            file = bundle.file("enrollments")
+            problems.append(RowProblem(enrollment.line, "classSourcedId", "not_found", message, file))
     if problems:
         raise InvalidBundle(problems)
     report = OneRosterImport(
@@ -125,23 +120,46 @@ def import_bundle(
     for enrollment in enrollments:
         by_class.setdefault(enrollment.class_id, []).append(enrollment)
     gone_users = {u.sourced_id for u in bundle.users.values() if u.deleted}
+    staff = _current_staff(session, instance_id, [v.module.id for v, _ in modules.values()])
+    for class_id, (view, sync) in modules.items():
+        managers = staff.get(view.module.id, {})
+        rows = by_class.get(class_id, [])
+        _sync_staff(session, instance_id, view, rows, managers, teacher_ids, gone_users, bundle, sync)
+        report.modules.append(sync)
+    _sync_rosters(
+        session, instance_id, user_id, bundle, modules, by_class, student_ids, gone_users, on_progress
+    )
+    session.flush()
+    return report
+
+
+def _sync_rosters(
+    session: Session,
+    instance_id: int,
+    user_id: int | None,
+    bundle: Bundle,
+    modules: Mapping[str, tuple[ModuleView, ModuleSync]],
+    by_class: Mapping[str, Sequence[EnrollmentRow]],
+    student_ids: Mapping[str, int],
+    gone_users: set[str],
+    on_progress: OnProgress | None,
+) -> None:
+    """Every module's roster as the bundle has it: the joiners of all of them put on in one write,
+    the leavers of each taken off their groups (`leave_module`)."""
     uid_of = {student_id: uid for uid, student_id in student_ids.items()}
     rosters = _current_members(session, instance_id, [v.roster_group_id for v, _ in modules.values()])
-    staff = _current_staff(session, instance_id, [v.module.id for v, _ in modules.values()])
     joining: dict[int, tuple[ModuleView, list[int]]] = {}
     leaving: list[tuple[ModuleView, ModuleSync, list[int]]] = []
     for class_id, (view, sync) in modules.items():
-        rows = by_class.get(class_id, [])
         roster = rosters.get(view.roster_group_id, set())
-        bulk = bundle.bulk("enrollments")
-        joiners, leavers = _roster_change(rows, roster, student_ids, uid_of, gone_users, bulk)
+        rows = by_class.get(class_id, [])
+        joiners, leavers = _roster_change(
+            rows, roster, student_ids, uid_of, gone_users, bundle.bulk("enrollments")
+        )
         if joiners:
             joining[view.module.id] = (view, joiners)
         if leavers:
             leaving.append((view, sync, leavers))
-        managers = staff.get(view.module.id, {})
-        _sync_staff(session, instance_id, view, rows, managers, teacher_ids, gone_users, bundle, sync)
-        report.modules.append(sync)
     added = add_to_rosters(session, additions=joining)
     for view, sync in modules.values():
         if view.module.id in added:
@@ -158,8 +176,6 @@ def import_bundle(
         sync.formation_ids = [f.id for f in saved]
         if on_progress is not None:
             on_progress("recording leavers", done, len(leaving))
-    session.flush()
-    return report
 
 
 def _description(bundle: Bundle, row: ClassRow) -> str | None:

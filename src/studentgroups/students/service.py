@@ -6,7 +6,7 @@ import uuid as uuid_module
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, cast
+from sqlalchemy import BigInteger, ColumnElement, Select, Text, and_, bindparam, cast
 from sqlalchemy.orm import Session
 
 from studentgroups import permissions
@@ -16,7 +16,7 @@ from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
 from studentgroups.groups.service import get_group, insert_memberships, root_group, set_root_group
 from studentgroups.listing import Page, uuid_text, wire_timestamp
-from studentgroups.lookup import CHUNK, student_ids_by_uid
+from studentgroups.lookup import CHUNK, chunk_size, one_of, student_ids_by_uid
 from studentgroups.tables.groups import ROOT_SCOPE, Membership
 from studentgroups.tables.students import Student
 from studentgroups.tenancy import get_in_instance, paged, scoped_columns, scoped_update
@@ -203,10 +203,11 @@ def update_profiles(session: Session, *, instance_id: int, profiles: Mapping[int
     now = utcnow()
     changed = 0
     columns = [getattr(Student, c) for c in PROFILE_COLUMNS]
-    for start in range(0, len(ids), CHUNK):
+    size = chunk_size(session)
+    for start in range(0, len(ids), size):
         current = session.connection().execute(
             scoped_columns(Student, instance_id, Student.id, Student.attributes, *columns).where(
-                Student.id.in_(ids[start : start + CHUNK])
+                one_of(session, Student.id, ids[start : start + size], BigInteger)
             )
         )
         rows = []
