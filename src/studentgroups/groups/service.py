@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func
+from sqlalchemy import BigInteger, ColumnElement, Row, func
 from sqlalchemy.orm import Session
 
 from studentgroups.bulk import insert_rows
@@ -14,14 +14,11 @@ from studentgroups.clusters.service import get_cluster
 from studentgroups.db import utcnow
 from studentgroups.errors import BadRequest, Conflict, FieldError, NotFound
 from studentgroups.listing import Page, wire_timestamp
-from studentgroups.lookup import existing_student_ids
+from studentgroups.lookup import chunk_size, existing_student_ids, one_of
 from studentgroups.siblings import sibling_scope
 from studentgroups.tables.group_types import GroupType
 from studentgroups.tables.groups import ROOT_SCOPE, Group, Membership
 from studentgroups.tenancy import get_in_instance, paginate, scoped_columns, scoped_delete
-
-# A bound parameter list this long stays under every driver's limit.
-_CHUNK = 5_000
 
 
 def create_group(
@@ -123,14 +120,15 @@ def memberships_in_scope(
 ) -> dict[int, int]:
     """student id -> the group they are in within `scope`, for the given students."""
     held: dict[int, int] = {}
-    for start in range(0, len(student_ids), _CHUNK):
-        chunk = student_ids[start : start + _CHUNK]
-        rows = session.execute(
+    size = chunk_size(session)
+    for start in range(0, len(student_ids), size):
+        chunk = list(student_ids[start : start + size])
+        rows = session.connection().execute(
             scoped_columns(Membership, instance_id, Membership.student_id, Membership.group_id).where(
-                Membership.sibling_scope == scope, Membership.student_id.in_(chunk)
+                Membership.sibling_scope == scope, one_of(session, Membership.student_id, chunk, BigInteger)
             )
         )
-        held.update({row.student_id: row.group_id for row in rows})
+        held.update({student_id: group_id for student_id, group_id in rows})
     return held
 
 

@@ -316,6 +316,7 @@ def import_roster(
                 group_id=group_id,
                 guests=guests,
                 student_ids=[ids[u] for u in chunk],
+                checked=True,  # looked up or made just above
             ).added
         )
         if on_progress is not None:
