@@ -243,3 +243,30 @@ def test_an_import_stays_in_its_instance(
     assert _modules(neighbour) == {"MATH101A": theirs}
     assert [s["name"] for s in neighbour.get("/students").json()] == ["Their s-1"]
     assert _roster(neighbour, theirs["id"]) == []
+
+
+def test_a_newcomer_is_placed_where_the_module_places_late_enrollees(
+    database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    assert (
+        _import(database_url, tenant, school(STUDENTS, ROSTERS).write_zip(tmp_path / "1.zip")).returncode == 0
+    )
+    module = _modules(tenant)["MATH101B"]
+    labs = tenant.post(f"/modules/{module['id']}/groups", json={"name": "Labs"}).json()
+    subs = [
+        tenant.post(
+            f"/modules/{module['id']}/groups", json={"name": f"L{i}", "parent_group_id": labs["id"]}
+        ).json()
+        for i in (1, 2)
+    ]
+    policy = tenant.put(
+        f"/modules/{module['id']}/enrolment/policy",
+        json={"parent_group_id": labs["id"], "place_late_enrollees": True},
+    )
+    assert policy.status_code == 200, policy.text
+    students = [*STUDENTS, ("s-7", "Frances", "Allen")]
+    later = school(students, {**ROSTERS, "MATH101B": [*ROSTERS["MATH101B"], "s-7"]})
+    assert _import(database_url, tenant, later.write_zip(tmp_path / "2.zip")).returncode == 0
+    placed = _grouping(tenant, labs["id"])
+    assert list(placed) == ["s-7"]
+    assert placed["s-7"] in {s["name"] for s in subs}
