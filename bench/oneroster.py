@@ -33,121 +33,14 @@ from sqlalchemy.engine import make_url
 from harness import bench_instance, fresh_database, pg_connection
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-HEADERS: dict[str, str] = __import__("tests.oneroster.bundles", fromlist=["HEADERS"]).HEADERS
-"""The specification's headers, as the suite's bundles write them (harness puts the suite on the path)."""
+_bundles = __import__("tests.oneroster.bundles", fromlist=["HEADERS"])  # the suite's bundles
+HEADERS: dict[str, str] = _bundles.HEADERS
+university_rows = _bundles.university_rows
+write_rows_zip = _bundles.write_rows_zip
 
 COMMAND = str(Path(sys.executable).with_name("studentgroups"))
 KINDS = ("users", "classes", "enrollments", "demographics")
-
-
-def bundle_rows(users: int, classes: int) -> dict[str, list[list[str]]]:
-    """Every file's rows, in the specification's column order (empty cells where not given)."""
-    columns = {kind: HEADERS[kind].split(",") for kind in (*KINDS, "courses", "academicSessions")}
-
-    def row(kind: str, **cells: str) -> list[str]:
-        return [cells.get(c, "") for c in columns[kind]]
-
-    teachers = [f"t{i:06d}" for i in range(users // 100)]
-    students = [f"s{i:07d}" for i in range(users - len(teachers))]
-    rows: dict[str, list[list[str]]] = {
-        "academicSessions": [
-            row(
-                "academicSessions",
-                sourcedId="term-1",
-                title="Fall 2026",
-                type="term",
-                startDate="2026-08-15",
-                endDate="2026-12-20",
-                schoolYear="2027",
-            )
-        ],
-        "courses": [row("courses", sourcedId="course-1", title="Course 1", orgSourcedId="org-1")],
-        "classes": [
-            row(
-                "classes",
-                sourcedId=f"class-{c:05d}",
-                title=f"Class {c}",
-                courseSourcedId="course-1",
-                classCode=f"C{c:05d}",
-                classType="scheduled",
-                schoolSourcedId="org-1",
-                termSourcedIds="term-1",
-            )
-            for c in range(classes)
-        ],
-        "users": [
-            row(
-                "users",
-                sourcedId=u,
-                enabledUser="true",
-                username=u,
-                givenName="Given",
-                familyName=f"Family {u}",
-            )
-            for u in (*students, *teachers)
-        ],
-        "enrollments": [
-            row(
-                "enrollments",
-                sourcedId=f"e-{c}-{t}",
-                classSourcedId=f"class-{c:05d}",
-                schoolSourcedId="org-1",
-                userSourcedId=t,
-                role="teacher",
-            )
-            for c, t in ((c, teachers[c % len(teachers)]) for c in range(classes))
-        ]
-        + [
-            row(
-                "enrollments",
-                sourcedId=f"e-{k}-{s}",
-                classSourcedId=f"class-{(i * 2 + k * 7) % classes:05d}",
-                schoolSourcedId="org-1",
-                userSourcedId=s,
-                role="student",
-            )
-            for i, s in enumerate(students)
-            for k in range(2)
-        ],
-        "demographics": [
-            row(
-                "demographics",
-                sourcedId=s,
-                birthDate=f"2005-0{1 + i % 9}-1{i % 10}",
-                sex=("female", "male", "other")[i % 3],
-                asian="true" if i % 4 == 0 else "false",
-            )
-            for i, s in enumerate(students)
-        ],
-    }
-    return rows
-
-
-def write_zip(path: Path, rows: dict[str, list[list[str]]]) -> None:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for kind, kind_rows in rows.items():
-            out = io.StringIO()
-            writer = csv.writer(out, lineterminator="\r\n")
-            writer.writerow(HEADERS[kind].split(","))
-            writer.writerows(kind_rows)
-            archive.writestr(f"{kind}.csv", out.getvalue())
-        modes = {kind: "bulk" for kind in rows}
-        manifest = [("manifest.version", "1.0"), ("oneroster.version", "1.2")]
-        manifest += [
-            (f"file.{k}", modes.get(k, "absent"))
-            for k in (
-                "academicSessions",
-                "classes",
-                "courses",
-                "demographics",
-                "enrollments",
-                "orgs",
-                "users",
-            )
-        ]
-        archive.writestr(
-            "manifest.csv", "propertyName,value\r\n" + "".join(f"{k},{v}\r\n" for k, v in manifest)
-        )
+"""The files the baseline copies."""
 
 
 def baseline_copy(url: str, rows: dict[str, list[list[str]]]) -> float:
@@ -192,7 +85,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--classes", type=int, default=2_000)
     args = parser.parse_args()
-    rows = bundle_rows(args.users, args.classes)
+    rows = university_rows(args.users, args.classes)
     result: dict[str, object] = {
         "benchmark": "oneroster",
         "database": "sqlite" if args.sqlite else "postgresql",
@@ -205,7 +98,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as folder,
     ):
         path = Path(folder) / "bundle.zip"
-        write_zip(path, rows)
+        write_rows_zip(path, rows)
         with bench_instance(url) as (_, instance_id, _key):
             pass
         copy_s = baseline_copy(url, rows)

@@ -4,13 +4,26 @@ leavers recorded and undoable; a bad bundle refused by file, line and column, no
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from studentgroups.tables.instances import Role
+from studentgroups.tables.modules import Module
 from tests.factories import Tenant
-from tests.oneroster.bundles import BundleFiles, enrollment, person, school
-from tests.test_cli import run
+from tests.oneroster.bundles import (
+    HEADERS,
+    BundleFiles,
+    enrollment,
+    person,
+    school,
+    university_rows,
+    write_rows_zip,
+)
+from tests.test_cli import COMMAND, run
 
 STUDENTS = [
     ("s-1", "Ada", "Lovelace"),
@@ -270,3 +283,45 @@ def test_a_newcomer_is_placed_where_the_module_places_late_enrollees(
     placed = _grouping(tenant, labs["id"])
     assert list(placed) == ["s-7"]
     assert placed["s-7"] in {s["name"] for s in subs}
+
+
+def test_a_university_of_100000_users_in_one_import(
+    database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    """The scale the issue names: 99,000 students and 1,000 teachers in 2,000 classes, every
+    student in two; one command, every roster as the file has it."""
+    rows = university_rows(100_000, 2_000)
+    bundle = write_rows_zip(tmp_path / "university.zip", rows)
+    env = {**os.environ, "STUDENTGROUPS_DATABASE_URL": database_url}
+    command = [COMMAND, "oneroster", "import", str(bundle), "-i", str(tenant.instance_id)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "2000 classes: 2000 modules created, 0 updated" in done.stdout
+    assert "students: 99000 created, 0 updated; 198000 joined a roster, 0 left one" in done.stdout
+    assert "managers: 2000 added, 0 removed (1000 new users)" in done.stdout
+    columns = HEADERS["enrollments"].split(",")
+    expected: dict[str, list[str]] = {}
+    for row in rows["enrollments"]:
+        cells = dict(zip(columns, row, strict=True))
+        if cells["role"] == "student":
+            expected.setdefault(cells["classSourcedId"], []).append(cells["userSourcedId"])
+    with tenant.sessions() as session:
+        found = session.execute(
+            select(Module.source_id, Module.id).where(Module.instance_id == tenant.instance_id)
+        )
+        ids = {source_id: module_id for source_id, module_id in found}
+    assert set(ids) == set(expected)
+    for class_id in ("class-00000", "class-00777", "class-01999"):
+        assert _roster(tenant, ids[class_id]) == sorted(expected[class_id])
+
+
+def test_a_teacher_named_as_the_service_names_its_own_actors_is_a_problem(
+    database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    bundle = school(STUDENTS, ROSTERS)
+    teacher = next(i for i, u in enumerate(bundle.rows["users"]) if u["sourcedId"] == "t-1")
+    bundle.rows["users"][teacher] = {**bundle.rows["users"][teacher], "username": "learner:12"}
+    refused = _import(database_url, tenant, bundle.write_zip(tmp_path / "bad.zip"))
+    assert refused.returncode == 1
+    assert f"users.csv line {teacher + 2}, column username: may not start with learner:" in refused.stderr
+    assert _modules(tenant) == {}

@@ -419,7 +419,8 @@ def _user(line: int, values: Mapping[str, str], delta: bool, problems: _Problems
         problems.add(
             line, "givenName", "too_long", f"a name has at most {MAX_TEXT} characters, given and family"
         )
-    return UserRow(line, sourced_id, deleted, name, values.get("username", ""))
+    username = _text(line, values, "username", "username", MAX_TEXT, problems)
+    return UserRow(line, sourced_id, deleted, name, username)
 
 
 def _enrollment(line: int, values: Mapping[str, str], delta: bool, problems: _Problems) -> EnrollmentRow:

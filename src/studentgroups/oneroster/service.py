@@ -22,8 +22,9 @@ from sqlalchemy import String
 from sqlalchemy.orm import Session
 
 from studentgroups.csv_import import OnProgress, RowProblem, counted
+from studentgroups.errors import BadRequest
 from studentgroups.formations.service import leave_module
-from studentgroups.instances.service import get_instance
+from studentgroups.instances.service import get_instance, refuse_reserved_name
 from studentgroups.lookup import chunk_size, one_of, student_ids_by_uid
 from studentgroups.modules.service import ModuleView, NewModule, add_to_rosters, create_modules, views_of
 from studentgroups.oneroster.bundle import Bundle, ClassRow, EnrollmentRow, InvalidBundle
@@ -337,6 +338,14 @@ def _teachers(
         user = found.get(sourced_id)
         if user is None and sourced_id in bundle.users:
             row = bundle.users[sourced_id]
+            try:
+                refuse_reserved_name(names[sourced_id], field="username")
+            except BadRequest as refusal:
+                message = refusal.errors[0].message if refusal.errors else refusal.detail
+                problems.append(
+                    RowProblem(row.line, "username", "reserved_prefix", message, bundle.file("users"))
+                )
+                continue
             holder = by_name.get(names[sourced_id])
             if holder is not None and (holder.source_id is not None or holder.student_id is not None):
                 message = f"user {holder.id} of this instance has the name {names[sourced_id]!r}"
