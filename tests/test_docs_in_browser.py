@@ -6,44 +6,18 @@ service with a key; axe-core finds no serious accessibility fault in the page we
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
+from tests.browsers import browser, serious_accessibility_faults
 from tests.factories import Tenant
 from tests.live_server import LiveServer
 
-CHROMIUM = os.environ.get("STUDENTGROUPS_CHROMIUM", "/usr/bin/chromium")
-# As root, on a machine with no network but the package registries: no sandbox, nothing that
-# would reach for Google's hosts.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Not a skip: `make test` installs Debian's chromium where it is missing, and CI must run this.
-    assert shutil.which(CHROMIUM) or os.path.exists(CHROMIUM), (
-        f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+__all__ = ["browser"]  # the fixture, used by name
 
 
 @pytest.fixture
@@ -94,10 +68,5 @@ def test_try_it_out_calls_the_service_with_a_key(docs: Page, tenant: Tenant) -> 
 
 
 def test_the_docs_page_has_no_serious_accessibility_fault(docs: Page) -> None:
-    results = Axe().run(docs)
-    serious = [
-        (v["id"], v["impact"], len(v["nodes"]))
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == [], results.generate_report()
+    serious, report = serious_accessibility_faults(docs)
+    assert serious == [], report

@@ -315,7 +315,13 @@ def _cases() -> list[Case]:
         Case("GET", "/student_groups/{student_group_id}/formations", PLATFORM),
         Case("GET", "/formations/{formation_id}", PLATFORM),
         Case("POST", "/formations/{formation_id}/revert", WRITERS, _fresh_formation, fresh=True),
-        # Keys and the audit log: admins'.
+        # Keys, the console's sign-in links and the audit log: admins'.
+        Case(
+            "POST",
+            "/console/sign_in_links",
+            frozenset({ADMIN}),
+            lambda _w: Call(json={"user": unique("teacher"), "role": "read-only"}),
+        ),
         Case("GET", "/api_keys", frozenset({ADMIN})),
         Case(
             "POST",

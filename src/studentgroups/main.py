@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from studentgroups import __version__
 from studentgroups.api.audit import router as audit_router
 from studentgroups.api.clusters import router as clusters_router
+from studentgroups.api.console import router as console_api_router
 from studentgroups.api.enrolment import router as enrolment_router
 from studentgroups.api.exports import module_router as module_exports_router
 from studentgroups.api.exports import router as exports_router
@@ -30,6 +31,7 @@ from studentgroups.api.modules import router as modules_router
 from studentgroups.api.results import BODY_MODELS
 from studentgroups.api.results import router as results_router
 from studentgroups.api.students import router as students_router
+from studentgroups.console.router import pages as console_pages
 from studentgroups.db import create_db_engine, create_session_factory, pool_capacity
 from studentgroups.dependencies import Reader, database_slot, refuse_nul_in_query
 from studentgroups.enrolment.sweeper import sweep_windows
@@ -200,6 +202,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     in_order = (enrolment_router, module_exports_router, modules_router, luminus_router, self_enrol_router)
     for router in in_order:
         app.include_router(router)
+    # The console: its one API call, and its pages (not in the OpenAPI document).
+    app.include_router(console_api_router)
+    app.include_router(console_pages)
 
     # Swagger UI 5 (it reads OpenAPI 3.1, which 4.x cannot), served from the installed
     # fastapi-swagger package: works without internet access. No validator badge: it would send

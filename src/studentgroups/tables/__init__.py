@@ -4,6 +4,7 @@ Alembic) sees them all. Tables import nothing of the service but `db` and `roles
 from studentgroups.db import Base
 from studentgroups.tables.audit import AuditEvent
 from studentgroups.tables.clusters import StudentCluster
+from studentgroups.tables.console import ConsoleSession, SignInLink
 from studentgroups.tables.enrolment import EnrolmentPolicy, WaitlistEntry
 from studentgroups.tables.formations import SavedFormation
 from studentgroups.tables.groups import Group, Membership
@@ -16,6 +17,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "ConsoleSession",
     "EnrolmentPolicy",
     "Group",
     "Instance",
@@ -24,6 +26,7 @@ __all__ = [
     "ModuleStaff",
     "Result",
     "SavedFormation",
+    "SignInLink",
     "Student",
     "StudentCluster",
     "User",

@@ -1,0 +1,1 @@
+"""The console for course staff, in the browser: signing in (`service`), and its pages (`router`)."""

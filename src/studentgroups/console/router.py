@@ -1,0 +1,334 @@
+"""The console for course staff: pages rendered on the server over the services the API uses.
+
+A third edge beside the Domoscio and LumiNUS surfaces: each page reads and writes through the
+same services, as the same `Principal` a key gives the API (`console.service`), so a rule has
+one home. The pages need no script; forms post `application/x-www-form-urlencoded`, each with
+its session's CSRF token, and answer by redirect (post, redirect, get). Every page sends a
+strict Content-Security-Policy (its own stylesheet, nothing inline, no framing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib.resources import files
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import or_
+from sqlalchemy.orm import Session
+
+from studentgroups.auth import Principal
+from studentgroups.class_groups.service import list_module_groups
+from studentgroups.console import service
+from studentgroups.dependencies import SessionDep, audited_read
+from studentgroups.errors import AppError, BadRequest, FieldError, Unauthorized
+from studentgroups.listing import Page
+from studentgroups.modules import service as modules
+from studentgroups.permissions import modules_readable
+from studentgroups.students import service as students
+from studentgroups.tables.group_types import GroupAccess, GroupType
+from studentgroups.tables.modules import Module
+from studentgroups.tables.students import Student
+
+COOKIE = "sg_console"
+"""The session cookie: HttpOnly, SameSite=Lax, scoped to /console."""
+PRE_SIGN_IN_COOKIE = "sg_console_form"
+"""The sign-in form's own CSRF token, before there is a session (double submit)."""
+PAGE_SIZE = 50
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+STYLESHEET = (files("studentgroups") / "static" / "console.css").read_bytes()
+ICON = (files("studentgroups") / "static" / "console-icon.svg").read_bytes()
+
+templates = Environment(
+    loader=PackageLoader("studentgroups", "console/templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+pages = APIRouter(prefix="/console", include_in_schema=False)
+
+
+# Rendering ---------------------------------------------------------------------------------------
+
+
+def _secure(response: Response, request: Request) -> Response:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    html = templates.get_template(template).render(request=request, **context)
+    return _secure(HTMLResponse(html, status_code=status_code), request)  # type: ignore[return-value]
+
+
+def _redirect(request: Request, path: str) -> RedirectResponse:
+    return _secure(RedirectResponse(path, status_code=303), request)  # type: ignore[return-value]
+
+
+def _is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _set_session_cookie(request: Request, response: Response, opened: service.OpenedSession) -> None:
+    response.set_cookie(
+        COOKIE,
+        opened.secret,
+        max_age=int(service.SESSION_LIFETIME.total_seconds()),
+        path="/console",
+        httponly=True,
+        samesite="lax",
+        secure=_is_https(request),
+    )
+
+
+async def _form(request: Request, fields: tuple[str, ...]) -> dict[str, str]:
+    """A posted form's fields (one value each), refused when it names any other."""
+    body = (await request.body()).decode("utf-8", "replace")
+    parsed = parse_qs(body, keep_blank_values=True, strict_parsing=False)
+    unknown = sorted(set(parsed) - set(fields))
+    if unknown:
+        raise BadRequest(
+            "The form has fields it should not.",
+            errors=[
+                FieldError(field=f, rule="unknown_field", message="not a field of this form") for f in unknown
+            ],
+        )
+    return {name: values[-1] for name, values in parsed.items()}
+
+
+# Signing in --------------------------------------------------------------------------------------
+
+
+class Signed:
+    """The signed-in principal of a page and its session's secret (for the forms' token)."""
+
+    def __init__(self, principal: Principal, secret: str) -> None:
+        self.principal = principal
+        self.secret = secret
+
+    @property
+    def csrf(self) -> str:
+        return service.csrf_token(self.secret)
+
+
+def _signed(request: Request, session: SessionDep) -> Signed | None:
+    secret = request.cookies.get(COOKIE)
+    try:
+        principal = service.principal_of_session(session, secret)
+    except Unauthorized:
+        return None
+    assert secret is not None
+    request.state.principal = principal  # who the audit log names, should the page write
+    return Signed(principal, secret)
+
+
+SignedDep = Annotated[Signed | None, Depends(_signed)]
+
+
+def _sign_in_page(request: Request, message: str | None = None, status_code: int = 200) -> HTMLResponse:
+    token = request.cookies.get(PRE_SIGN_IN_COOKIE) or service.new_form_token()
+    response = _render(request, "sign_in.html", status_code, csrf=token, message=message, signed=None)
+    response.set_cookie(
+        PRE_SIGN_IN_COOKIE,
+        token,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=_is_https(request),
+    )
+    return response
+
+
+@pages.get("")
+def console_home(request: Request, signed: SignedDep) -> Response:
+    """The console's front door: its modules when signed in, else the sign-in page."""
+    return _redirect(request, "/console/modules" if signed else "/console/sign-in")
+
+
+@pages.get("/sign-in")
+def sign_in_page(request: Request) -> Response:
+    """Paste a key, or follow the link your platform gives you."""
+    return _sign_in_page(request)
+
+
+@pages.post("/sign-in")
+async def sign_in_with_key(request: Request, session: SessionDep) -> Response:
+    """Open a session with a pasted key (the form's token must be the one its page set)."""
+    form = await _form(request, ("key", "csrf"))
+    expected = request.cookies.get(PRE_SIGN_IN_COOKIE)
+    if not expected or not service.form_token_matches(expected, form.get("csrf")):
+        return _sign_in_page(request, "The form had expired: sign in again.", 403)
+    try:
+        opened = service.sign_in_with_key(session, form.get("key", ""))
+    except AppError as error:
+        return _sign_in_page(request, error.detail, error.status)
+    response = _redirect(request, "/console/modules")
+    _set_session_cookie(request, response, opened)
+    response.delete_cookie(PRE_SIGN_IN_COOKIE, path="/console")
+    return response
+
+
+@pages.get("/sign-in/{token}")
+@audited_read
+def sign_in_with_link(token: str, request: Request, session: SessionDep) -> Response:
+    """Open a session with a one-time link: it works once, for five minutes."""
+    try:
+        opened = service.redeem_link(session, token)
+    except Unauthorized as error:
+        return _sign_in_page(request, error.detail, 401)
+    request.state.principal = service.principal_of_session(session, opened.secret)
+    response = _redirect(request, "/console/modules")
+    _set_session_cookie(request, response, opened)
+    return response
+
+
+@pages.post("/sign-out")
+async def sign_out(request: Request, session: SessionDep, signed: SignedDep) -> Response:
+    """End the session (its form's token required), and forget the cookie."""
+    form = await _form(request, ("csrf",))
+    if signed is None:
+        return _redirect(request, "/console/sign-in")
+    if not service.csrf_matches(signed.secret, form.get("csrf")):
+        return _render(
+            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
+        )
+    service.sign_out(session, signed.secret)
+    response = _redirect(request, "/console/sign-in")
+    response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+# Pages -------------------------------------------------------------------------------------------
+
+
+@pages.get("/console.css")
+def stylesheet() -> Response:
+    """The console's one stylesheet."""
+    return Response(STYLESHEET, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+@pages.get("/icon.svg")
+def icon() -> Response:
+    """The console's icon."""
+    return Response(ICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
+
+
+def _needs_sign_in(request: Request) -> Response:
+    return _redirect(request, "/console/sign-in")
+
+
+@pages.get("/modules")
+def module_list(
+    request: Request,
+    session: SessionDep,
+    signed: SignedDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The modules the user may read, searchable by code or name, a page at a time."""
+    if signed is None:
+        return _needs_sign_in(request)
+    condition = modules_readable(signed.principal)
+    if q:
+        pattern = or_(Module.code.icontains(q, autoescape=True), Module.name.icontains(q, autoescape=True))
+        condition = pattern if condition is None else condition & pattern
+    views, total = modules.list_modules(
+        session,
+        instance_id=signed.principal.instance_id,
+        page=Page(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE),
+        readable=condition,
+    )
+    sizes = {v.module.id: modules.roster_size(session, v, "roster") for v in views}
+    return _render(
+        request,
+        "modules.html",
+        signed=signed,
+        views=views,
+        sizes=sizes,
+        q=q,
+        page=page,
+        total=total,
+        pages=_pages(total),
+        query=lambda **kw: urlencode({"q": q, **kw}),
+    )
+
+
+def _pages(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+@pages.get("/modules/{module_id}")
+def module_page(
+    module_id: int,
+    request: Request,
+    session: SessionDep,
+    signed: SignedDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    kind: Annotated[str, Query(pattern="^(roster|guests)$")] = "roster",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """A module: its roster and guests (counts, search, paging) and its groups as a tree, with
+    sizes against `maxUser`, types, access and self-enrolment windows (its managers only)."""
+    if signed is None:
+        return _needs_sign_in(request)
+    try:
+        view = modules.get_managed_module(session, signed.principal, module_id)
+    except AppError as error:
+        return _render(request, "error.html", error.status, signed=signed, message=error.detail)
+    return _render(
+        request, "module.html", signed=signed, **_module_context(session, signed, view, q, kind, page)
+    )
+
+
+def _module_context(
+    session: Session, signed: Signed, view: modules.ModuleView, q: str, kind: str, page: int
+) -> Mapping[str, Any]:
+    instance_id = signed.principal.instance_id
+    condition = None
+    if q:
+        condition = or_(Student.uid.icontains(q, autoescape=True), Student.name.icontains(q, autoescape=True))
+    stmt, total = students.wire_rows(
+        session,
+        instance_id=instance_id,
+        page=Page(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE),
+        group_id=modules.roster_group_id(view, kind),
+        condition=condition,
+    )
+    listed = [dict(row._mapping) for row in session.execute(stmt)]
+    rows, _ = list_module_groups(
+        session, signed.principal, module=view.module, sortby=None, offset=0, limit=None, where=None
+    )
+    groups = [(row[0], int(row.member_count)) for row in rows]
+    roots = [
+        (g, n)
+        for g, n in groups
+        if g.parent_group_id is None and g.id not in (view.roster_group_id, view.guest_group_id)
+    ]
+    children: dict[int, list[tuple[Any, int]]] = {}
+    for g, n in groups:
+        if g.parent_group_id is not None:
+            children.setdefault(g.parent_group_id, []).append((g, n))
+    return {
+        "view": view,
+        "kind": kind,
+        "q": q,
+        "page": page,
+        "pages": _pages(total),
+        "total": total,
+        "students": listed,
+        "roster_count": modules.roster_size(session, view, "roster"),
+        "guest_count": modules.roster_size(session, view, "guests"),
+        "roots": roots,
+        "children": children,
+        "type_name": lambda t: GroupType(t).display_name,
+        "access_name": lambda a: GroupAccess(a).name.replace("_", " ").lower(),
+        "query": lambda **kw: urlencode({"q": q, "kind": kind, **kw}),
+    }

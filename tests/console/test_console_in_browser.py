@@ -1,0 +1,126 @@
+"""The console in a real browser (Debian's Chromium, headless, Playwright): signed in by a link or
+by keyboard alone with a key, the modules and a module's page as staff read them, each page
+without a serious accessibility fault (axe-core), and nothing the page could not load."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.browsers import browser, serious_accessibility_faults
+from tests.console.helpers import sign_in_link
+from tests.factories import Tenant, unique
+from tests.live_server import LiveServer
+
+__all__ = ["browser"]  # the fixture, used by name
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    opened = context.new_page()
+    failures: list[str] = []
+    # What a page loads must load (a page's own status, 401 for a wrong key, is the page's word).
+    opened.on(
+        "response",
+        lambda r: (
+            failures.append(f"{r.url}: {r.status}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
+    opened.on("requestfailed", lambda request: failures.append(f"{request.url}: {request.failure}"))
+    opened.on("pageerror", lambda error: failures.append(str(error)))
+    yield opened
+    context.close()
+    assert failures == [], "the page logged errors or could not load what it needs"
+
+
+def _course(tenant: Tenant) -> dict[str, Any]:
+    module = tenant.post("/modules", json={"code": unique("CS"), "name": "Programming Methodology"}).json()
+    tenant.post(
+        "/students",
+        json=[{"uid": f"u{i:02d}", "name": f"Student {i:02d}"} for i in range(60)],
+    )
+    tenant.post(f"/modules/{module['id']}/roster", json={"uids": [f"u{i:02d}" for i in range(60)]})
+    tutorials = tenant.post(
+        f"/modules/{module['id']}/groups", json={"name": "Tutorials", "max_user": 60}
+    ).json()
+    for name in ("T1", "T2"):
+        made = tenant.post(
+            f"/modules/{module['id']}/groups",
+            json={"name": name, "parent_group_id": tutorials["id"], "max_user": 30, "self_enrol": True},
+        )
+        assert made.status_code == 200, made.text
+    return dict(module)
+
+
+def _no_serious_faults(page: Page) -> None:
+    serious, report = serious_accessibility_faults(page)
+    assert serious == [], report
+
+
+def test_a_link_opens_the_modules_and_a_modules_page(page: Page, tenant: Tenant) -> None:
+    module = _course(tenant)
+    page.goto(sign_in_link(tenant, user="ada", role="admin"))
+    assert page.url.endswith("/console/modules")
+    assert page.locator("h1").text_content() == "Modules"
+    _no_serious_faults(page)
+    page.get_by_label("Search by code or name").fill(module["code"])
+    page.get_by_role("button", name="Search").click()
+    assert page.locator("tbody tr").count() == 1
+    page.get_by_role("link", name=module["code"]).click()
+    assert page.locator("h1").text_content().startswith(module["code"])  # type: ignore[union-attr]
+    groups = page.locator("table.groups tbody tr")
+    assert [groups.nth(i).locator("th").text_content() for i in range(groups.count())] == [
+        "Tutorials",
+        "T1",
+        "T2",
+    ]
+    assert "0 of 30" in groups.nth(1).text_content()  # type: ignore[operator]
+    assert "self-enrolment" in groups.nth(1).text_content()  # type: ignore[operator]
+    assert "Roster (60)" in page.get_by_role("navigation", name="Roster or guests").text_content()  # type: ignore[operator]
+    assert page.locator("text=60 students").count() == 1
+    assert page.get_by_role("link", name="Next").count() == 1  # 50 a page
+    _no_serious_faults(page)
+    page.get_by_label("Search the roster by uid or name").fill("Student 5")
+    page.get_by_role("button", name="Search").click()
+    assert page.locator("text=10 students matching").count() == 1
+    page.get_by_role("button", name="Sign out").click()
+    assert page.url.endswith("/console/sign-in")
+    _no_serious_faults(page)
+
+
+def test_signing_in_with_a_key_by_keyboard_alone(page: Page, tenant: Tenant, server: LiveServer) -> None:
+    page.goto(f"{server.url}/console/sign-in")
+    for _ in range(5):  # the skip link and the header come first
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "key":
+            break
+    assert page.evaluate("document.activeElement.id") == "key"
+    page.keyboard.type(tenant.key)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/modules")
+    assert page.locator("h1").text_content() == "Modules"
+
+
+def test_a_wrong_key_says_so_on_the_page(page: Page, server: LiveServer) -> None:
+    page.goto(f"{server.url}/console/sign-in")
+    page.get_by_label("API key").fill("sg_not_a_key")
+    page.get_by_role("button", name="Sign in").click()
+    assert "unknown or revoked" in page.get_by_role("alert").text_content()  # type: ignore[operator]
+    _no_serious_faults(page)
+
+
+def test_the_pages_fit_a_phone(browser: Browser, tenant: Tenant) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    phone = context.new_page()
+    module = _course(tenant)
+    phone.goto(sign_in_link(tenant, role="admin"))
+    phone.goto(phone.url.replace("/console/modules", f"/console/modules/{module['id']}"))
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the page is {width}px wide on a 360px screen"
+    context.close()
