@@ -12,7 +12,7 @@ TEST_WORKERS ?= auto
 FUZZ_DB ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate demo test test-pg fuzz lint fmt bench soak clean
+.PHONY: help install run serve migrate demo test test-pg fuzz lint fmt bench soak clean screenshots
 
 help: ## list every task
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST) \
@@ -59,6 +59,9 @@ test: $(STAMP) $(CHROMIUM) ## run the whole test suite (embedded SQLite), a work
 
 test-pg: $(STAMP) $(CHROMIUM) ## run the whole test suite on PostgreSQL (a fresh database on $(PG_URL))
 	@STUDENTGROUPS_CHROMIUM=$(CHROMIUM) STUDENTGROUPS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
+
+screenshots: $(STAMP) $(CHROMIUM) ## the console's pages as the browser tests see them, into docs/console/
+	@STUDENTGROUPS_CHROMIUM=$(CHROMIUM) STUDENTGROUPS_SCREENSHOTS=docs/console $(BIN)/pytest -q tests/console -k in_browser -p no:xdist
 
 fuzz: $(STAMP) ## long schemathesis run: FUZZ_EXAMPLES (300) cases an operation; FUZZ_DB=$(PG_URL) for PostgreSQL
 	@STUDENTGROUPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STUDENTGROUPS_TEST_DATABASE_URL=$(FUZZ_DB) \

@@ -38,6 +38,17 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+SCREENSHOTS = os.environ.get("STUDENTGROUPS_SCREENSHOTS")
+"""Where `make screenshots` wants the pages' pictures (unset: the tests take none)."""
+
+
+def screenshot(page: Page, name: str) -> None:
+    """The page as it looks, into docs/console/NAME.png, when `make screenshots` runs the tests."""
+    if SCREENSHOTS:
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
+
+
 def serious_accessibility_faults(page: Page) -> tuple[list[tuple[str, str, int]], str]:
     """axe-core's serious and critical violations on the page (rule, impact, how many nodes),
     and its whole report, to show when there are any."""

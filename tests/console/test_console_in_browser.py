@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browsers import browser, serious_accessibility_faults
+from tests.browsers import browser, screenshot, serious_accessibility_faults
 from tests.console.helpers import sign_in_link
 from tests.factories import Tenant, unique
 from tests.live_server import LiveServer
@@ -69,6 +69,7 @@ def test_a_link_opens_the_modules_and_a_modules_page(page: Page, tenant: Tenant)
     assert page.url.endswith("/console/modules")
     assert page.locator("h1").text_content() == "Modules"
     _no_serious_faults(page)
+    screenshot(page, "modules")
     page.get_by_label("Search by code or name").fill(module["code"])
     page.get_by_role("button", name="Search").click()
     assert page.locator("tbody tr").count() == 1
@@ -86,12 +87,14 @@ def test_a_link_opens_the_modules_and_a_modules_page(page: Page, tenant: Tenant)
     assert page.locator("text=60 students").count() == 1
     assert page.get_by_role("link", name="Next").count() == 1  # 50 a page
     _no_serious_faults(page)
+    screenshot(page, "module")
     page.get_by_label("Search the roster by uid or name").fill("Student 5")
     page.get_by_role("button", name="Search").click()
     assert page.locator("text=10 students matching").count() == 1
     page.get_by_role("button", name="Sign out").click()
     assert page.url.endswith("/console/sign-in")
     _no_serious_faults(page)
+    screenshot(page, "sign-in")
 
 
 def test_signing_in_with_a_key_by_keyboard_alone(page: Page, tenant: Tenant, server: LiveServer) -> None:
@@ -121,6 +124,7 @@ def test_the_pages_fit_a_phone(browser: Browser, tenant: Tenant) -> None:
     module = _course(tenant)
     phone.goto(sign_in_link(tenant, role="admin"))
     phone.goto(phone.url.replace("/console/modules", f"/console/modules/{module['id']}"))
+    screenshot(phone, "module-phone")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the page is {width}px wide on a 360px screen"
     context.close()

@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
@@ -30,8 +29,6 @@ from studentgroups.modules import service as modules
 from studentgroups.permissions import modules_readable
 from studentgroups.students import service as students
 from studentgroups.tables.group_types import GroupAccess, GroupType
-from studentgroups.tables.modules import Module
-from studentgroups.tables.students import Student
 
 COOKIE = "sg_console"
 """The session cookie: HttpOnly, SameSite=Lax, scoped to /console."""
@@ -236,17 +233,14 @@ def module_list(
     """The modules the user may read, searchable by code or name, a page at a time."""
     if signed is None:
         return _needs_sign_in(request)
-    condition = modules_readable(signed.principal)
-    if q:
-        pattern = or_(Module.code.icontains(q, autoescape=True), Module.name.icontains(q, autoescape=True))
-        condition = pattern if condition is None else condition & pattern
     views, total = modules.list_modules(
         session,
         instance_id=signed.principal.instance_id,
         page=Page(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE),
-        readable=condition,
+        readable=modules_readable(signed.principal),
+        search=q,
     )
-    sizes = {v.module.id: modules.roster_size(session, v, "roster") for v in views}
+    sizes = modules.roster_sizes(session, views)
     return _render(
         request,
         "modules.html",
@@ -292,9 +286,7 @@ def _module_context(
     session: Session, signed: Signed, view: modules.ModuleView, q: str, kind: str, page: int
 ) -> Mapping[str, Any]:
     instance_id = signed.principal.instance_id
-    condition = None
-    if q:
-        condition = or_(Student.uid.icontains(q, autoescape=True), Student.name.icontains(q, autoescape=True))
+    condition = students.uid_or_name_holds(q) if q else None
     stmt, total = students.wire_rows(
         session,
         instance_id=instance_id,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, func
+from sqlalchemy import ColumnElement, String, func, or_
 from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal
@@ -159,12 +159,24 @@ def get_module_by_uuid(session: Session, *, instance_id: int, module_uuid: uuid_
 
 
 def list_modules(
-    session: Session, *, instance_id: int, page: Page, readable: ColumnElement[bool] | None = None
+    session: Session,
+    *,
+    instance_id: int,
+    page: Page,
+    readable: ColumnElement[bool] | None = None,
+    search: str = "",
 ) -> tuple[list[ModuleView], int]:
-    """One page of the instance's modules that the caller reads (`permissions.modules_readable`), by id."""
+    """One page of the instance's modules that the caller reads (`permissions.modules_readable`),
+    by id; `search`: those whose code or name holds it (any case)."""
     stmt = scoped(Module, instance_id).order_by(Module.id)
     if readable is not None:
         stmt = stmt.where(readable)
+    if search:
+        stmt = stmt.where(
+            or_(
+                Module.code.icontains(search, autoescape=True), Module.name.icontains(search, autoescape=True)
+            )
+        )
     rows, total = paginate(session, stmt, page)
     return views_of(session, [row[0] for row in rows]), total
 
@@ -254,6 +266,21 @@ def roster_group_id(view: ModuleView, kind: str) -> int:
 def roster_size(session: Session, view: ModuleView, kind: str) -> int:
     """How many students a module's `roster` or `guests` holds."""
     return member_count(session, instance_id=view.module.instance_id, group_id=roster_group_id(view, kind))
+
+
+def roster_sizes(session: Session, views: Sequence[ModuleView]) -> dict[int, int]:
+    """How many students each module's roster holds (module id -> count), in one query."""
+    if not views:
+        return {}
+    by_group = {v.roster_group_id: v.module.id for v in views}
+    rows = session.execute(
+        scoped_columns(Membership, views[0].module.instance_id, Membership.group_id, func.count())
+        .where(Membership.group_id.in_(list(by_group)))
+        .group_by(Membership.group_id)
+    )
+    sizes = dict.fromkeys(by_group.values(), 0)
+    sizes.update({by_group[group_id]: count for group_id, count in rows})
+    return sizes
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import uuid as uuid_module
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, Text, and_, bindparam, cast
+from sqlalchemy import BigInteger, ColumnElement, Select, Text, and_, bindparam, cast, or_
 from sqlalchemy.orm import Session
 
 from studentgroups import permissions
@@ -82,6 +82,11 @@ def wire_rows(
         )
         stmt = stmt.where(Student.id.in_(in_group))
     return paged(session, stmt.order_by(Student.id), page)
+
+
+def uid_or_name_holds(text: str) -> ColumnElement[bool]:
+    """A condition on `Student`: its uid or its name holds `text` (any case)."""
+    return or_(Student.uid.icontains(text, autoescape=True), Student.name.icontains(text, autoescape=True))
 
 
 def get_student(
