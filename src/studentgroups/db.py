@@ -170,6 +170,13 @@ def mark_written(session: Session) -> None:
     session.info[_WROTE] = True
 
 
+def roll_back(session: Session) -> None:
+    """Roll the session's transaction back, and forget that it wrote: a request that goes on
+    (to answer with a page saying why) records no audit event for a write that did not happen."""
+    session.rollback()
+    session.info.pop(_WROTE, None)
+
+
 def has_written(session: Session) -> bool:
     """True once the session flushed objects or executed an INSERT, UPDATE or DELETE."""
     return bool(session.info.get(_WROTE))

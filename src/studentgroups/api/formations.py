@@ -174,12 +174,4 @@ def get_formation(
 def revert_formation(formation_id: FormationId, session: SessionDep, principal: Writer) -> SavedFormationOut:
     """Undo a saved formation: the memberships under its parent go back to what they were before
     it, and the groups it created are deleted. 409, saying what changed, when anything changed since."""
-    saved = service.get_formation(session, instance_id=principal.instance_id, formation_id=formation_id)
-    place = service.place_of(session, saved)
-    if place.siblings.parent is not None:
-        access.require_manage(
-            session, principal, place.siblings.parent, membership=not saved.created_group_ids
-        )
-    else:
-        service.require_module_manager(session, principal, saved)
-    return saved_out(service.revert(session, principal, saved=saved, place=place))
+    return saved_out(service.undo(session, principal, formation_id=formation_id))

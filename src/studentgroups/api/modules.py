@@ -13,7 +13,7 @@ from studentgroups.api.student_lists import streamed_students
 from studentgroups.class_groups import service as class_groups
 from studentgroups.dependencies import Reader, SessionDep, Writer
 from studentgroups.enrolment import service as enrolment
-from studentgroups.errors import Forbidden, NotFound
+from studentgroups.errors import NotFound
 from studentgroups.formations import service as formations
 from studentgroups.formations.schemas import SavedFormationOut
 from studentgroups.groups import access
@@ -242,12 +242,7 @@ def list_module_formations(
     principal: Reader,
 ) -> list[SavedFormationOut]:
     """The formations saved in the module, Randomise's among them, newest first (module managers)."""
-    view = service.get_module(session, instance_id=principal.instance_id, module_id=module_id)
-    if not service.is_manager(session, principal, view.module):
-        raise Forbidden(f"Only a manager of module {view.module.code} reads its formations.")
-    saved, total = formations.list_module_formations(
-        session, instance_id=principal.instance_id, module_id=module_id, page=page
-    )
+    saved, total = formations.module_history(session, principal, module_id=module_id, page=page)
     set_page_headers(request, response, page, total)
     return [saved_out(s) for s in saved]
 

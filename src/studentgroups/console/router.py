@@ -22,11 +22,17 @@ from sqlalchemy.orm import Session
 from studentgroups.auth import Principal
 from studentgroups.class_groups.service import list_module_groups
 from studentgroups.console import service
+from studentgroups.db import roll_back
 from studentgroups.dependencies import SessionDep, audited_read
 from studentgroups.errors import AppError, BadRequest, FieldError, Unauthorized
+from studentgroups.exports.service import GROUPING_LAYOUTS, grouping_statement
+from studentgroups.formations import service as formations
+from studentgroups.groups import access
 from studentgroups.listing import Page
 from studentgroups.modules import service as modules
 from studentgroups.permissions import modules_readable
+from studentgroups.siblings import Siblings
+from studentgroups.streaming import stream_csv
 from studentgroups.students import service as students
 from studentgroups.tables.group_types import GroupAccess, GroupType
 
@@ -299,11 +305,7 @@ def _module_context(
         session, signed.principal, module=view.module, sortby=None, offset=0, limit=None, where=None
     )
     groups = [(row[0], int(row.member_count)) for row in rows]
-    roots = [
-        (g, n)
-        for g, n in groups
-        if g.parent_group_id is None and g.id not in (view.roster_group_id, view.guest_group_id)
-    ]
+    roots = [(g, n) for g, n in groups if g.parent_group_id is None]
     children: dict[int, list[tuple[Any, int]]] = {}
     for g, n in groups:
         if g.parent_group_id is not None:
@@ -324,3 +326,107 @@ def _module_context(
         "access_name": lambda a: GroupAccess(a).name.replace("_", " ").lower(),
         "query": lambda **kw: urlencode({"q": q, "kind": kind, **kw}),
     }
+
+
+# History -----------------------------------------------------------------------------------------
+
+
+@pages.get("/modules/{module_id}/history")
+def history_page(
+    module_id: int,
+    request: Request,
+    session: SessionDep,
+    signed: SignedDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    undone: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """The formations saved in the module, newest first: who, when, how, and undo."""
+    if signed is None:
+        return _needs_sign_in(request)
+    return _history(
+        request,
+        session,
+        signed,
+        module_id,
+        page,
+        notice=f"Formation {undone} was undone." if undone else None,
+    )
+
+
+def _history(
+    request: Request,
+    session: Session,
+    signed: Signed,
+    module_id: int,
+    page: int,
+    *,
+    notice: str | None = None,
+    refusal: AppError | None = None,
+) -> Response:
+    try:
+        view = modules.get_managed_module(session, signed.principal, module_id)
+        saved, total = formations.module_history(
+            session,
+            signed.principal,
+            module_id=module_id,
+            page=Page(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE),
+        )
+    except AppError as error:
+        return _render(request, "error.html", error.status, signed=signed, message=error.detail)
+    return _render(
+        request,
+        "history.html",
+        refusal.status if refusal else 200,
+        signed=signed,
+        view=view,
+        formations=saved,
+        names=formations.formation_names(session, saved),
+        page=page,
+        pages=_pages(total),
+        total=total,
+        notice=notice,
+        refusal=refusal,
+    )
+
+
+@pages.post("/modules/{module_id}/history/{formation_id}/undo")
+async def undo_formation(
+    module_id: int, formation_id: int, request: Request, session: SessionDep, signed: SignedDep
+) -> Response:
+    """Undo a formation (its form's token required); a refusal says what changed since."""
+    form = await _form(request, ("csrf",))
+    if signed is None:
+        return _needs_sign_in(request)
+    if not service.csrf_matches(signed.secret, form.get("csrf")):
+        return _render(
+            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
+        )
+    try:
+        formations.undo(session, signed.principal, formation_id=formation_id)
+    except AppError as error:
+        roll_back(session)
+        return _history(request, session, signed, module_id, 1, refusal=error)
+    return _redirect(request, f"/console/modules/{module_id}/history?undone={formation_id}")
+
+
+# Downloads ---------------------------------------------------------------------------------------
+
+
+@pages.get("/groups/{group_id}/grouping.csv")
+def download_grouping(
+    group_id: int,
+    request: Request,
+    session: SessionDep,
+    signed: SignedDep,
+    layout: Annotated[str, Query(pattern="^(own|canvas|moodle)$")] = "own",
+) -> Response:
+    """A parent group's grouping as CSV, as `GET /student_groups/{id}/grouping.csv` writes it."""
+    if signed is None:
+        return _needs_sign_in(request)
+    try:
+        parent = access.manageable_group(session, signed.principal, group_id, membership=False)
+    except AppError as error:
+        return _render(request, "error.html", error.status, signed=signed, message=error.detail)
+    chosen = GROUPING_LAYOUTS[layout]  # type: ignore[index]
+    stmt = grouping_statement(session, Siblings(None, parent))
+    return stream_csv(request, stmt, chosen.header, chosen.cells, f"grouping-{parent.id}-{layout}.csv")

@@ -24,19 +24,21 @@ from studentgroups import grouping
 from studentgroups.auth import Principal
 from studentgroups.csv_import import RowProblem
 from studentgroups.db import utcnow
-from studentgroups.errors import BadRequest, Conflict, FieldError
+from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden
 from studentgroups.formations.attributes import member_attributes
 from studentgroups.formations.grouping_import import GroupingRow, InvalidGroupingFile
+from studentgroups.groups import access
 from studentgroups.groups.service import write_memberships
 from studentgroups.listing import Page, uuid_text
 from studentgroups.lookup import chunk_size, one_of, student_ids_by_uid
-from studentgroups.modules.service import require_manager
+from studentgroups.modules.service import get_module, is_manager, require_manager
 from studentgroups.seats import drop_queues
 from studentgroups.siblings import Siblings
 from studentgroups.tables.enrolment import WaitlistEntry
 from studentgroups.tables.formations import SavedFormation, pack_pairs, unpack_pairs
 from studentgroups.tables.group_types import GroupAccess, GroupType
 from studentgroups.tables.groups import Group, Membership
+from studentgroups.tables.instances import User
 from studentgroups.tables.modules import Module
 from studentgroups.tables.students import Student
 from studentgroups.tenancy import get_in_instance, paginate, scoped, scoped_columns, scoped_delete
@@ -793,6 +795,48 @@ def require_module_manager(session: Session, principal: Principal, saved: SavedF
     if module is None:
         raise Conflict(f"Formation {saved.id}'s module is gone.")
     require_manager(session, principal, module)
+
+
+def undo(session: Session, principal: Principal, *, formation_id: int) -> SavedFormation:
+    """Undo a saved formation as the caller may (`revert`): under a parent group, those who manage
+    that group (who may change its members, when the formation made no groups); at a module's
+    root, its managers. Every surface undoes through here."""
+    saved = get_formation(session, instance_id=principal.instance_id, formation_id=formation_id)
+    place = place_of(session, saved)
+    if place.siblings.parent is not None:
+        access.require_manage(
+            session, principal, place.siblings.parent, membership=not saved.created_group_ids
+        )
+    else:
+        require_module_manager(session, principal, saved)
+    return revert(session, principal, saved=saved, place=place)
+
+
+def module_history(
+    session: Session, principal: Principal, *, module_id: int, page: Page
+) -> tuple[list[SavedFormation], int]:
+    """The formations saved in the module, newest first, for its managers (Forbidden otherwise)."""
+    view = get_module(session, instance_id=principal.instance_id, module_id=module_id)
+    if not is_manager(session, principal, view.module):
+        raise Forbidden(f"Only a manager of module {view.module.code} reads its formations.")
+    return list_module_formations(session, instance_id=principal.instance_id, module_id=module_id, page=page)
+
+
+def formation_names(session: Session, saved: Sequence[SavedFormation]) -> dict[str, dict[int, str]]:
+    """What a history shows beside its formations: the names of their users and parent groups
+    (`users` and `groups`, by id), in two queries."""
+    if not saved:
+        return {"users": {}, "groups": {}}
+    instance_id = saved[0].instance_id
+    user_ids = sorted({s.user_id for s in saved if s.user_id is not None})
+    parent_ids = sorted({s.parent_group_id for s in saved if s.parent_group_id is not None})
+    users = session.execute(
+        scoped_columns(User, instance_id, User.id, User.name).where(User.id.in_(user_ids))
+    )
+    groups = session.execute(
+        scoped_columns(Group, instance_id, Group.id, Group.name).where(Group.id.in_(parent_ids))
+    )
+    return {"users": {i: n for i, n in users}, "groups": {i: n for i, n in groups}}
 
 
 def list_module_formations(
