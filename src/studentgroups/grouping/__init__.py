@@ -6,7 +6,7 @@ capacities, sizes within one), noIsolation and top-up, with a quality report.
 `groups_needed` and `group_names` create groups as Moodle and Canvas do.
 """
 
-from studentgroups.grouping.engine import form_groups
+from studentgroups.grouping.engine import assess, form_groups
 from studentgroups.grouping.model import (
     DEFAULT_MINORITY_SHARE,
     CategoricalQuality,
@@ -36,6 +36,7 @@ __all__ = [
     "NumericQuality",
     "QualityReport",
     "Target",
+    "assess",
     "form_groups",
     "group_names",
     "groups_needed",

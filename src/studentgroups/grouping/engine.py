@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -268,13 +268,7 @@ def form_groups(request: FormationRequest) -> Formation:
     values: everything is indexed by key first, and ties are broken by the seeded BLAKE2 order.
     """
     started = time.perf_counter()
-    problems = check_request(request)
-    if problems:
-        raise Infeasible(problems)
-    roster, problems = build_roster(request)
-    rules, rule_problems = read_rules(request.constraints, roster)
-    if problems + rule_problems:
-        raise Infeasible(problems + rule_problems)
+    roster, rules = _checked(request)
     group_rank = _target_rank(roster, request.seed)
     parts = None if request.sections is None else _sections(request, roster)
 
@@ -301,7 +295,68 @@ def form_groups(request: FormationRequest) -> Formation:
         target.key: [keys[i] for i in order[bounds[t + 1] : bounds[t + 2]]]
         for t, target in enumerate(roster.targets)
     }
-    report = QualityReport(
+    return Formation(
+        groups=groups, unplaced=unplaced, report=_report(request, roster, group_of, baseline, started)
+    )
+
+
+def assess(request: FormationRequest, groups: Mapping[str, Sequence[str]]) -> QualityReport:
+    """The quality report of a grouping made or changed by hand (a preview after staff moved
+    members): `groups` gives each target's new members by key (a member named nowhere is
+    unplaced; the existing ones stay where they are), measured as `form_groups` measures its
+    own, against the same seeded random formation. Infeasible when a key is not the request's,
+    or a member is named twice."""
+    started = time.perf_counter()
+    roster, rules = _checked(request)
+    group_of = roster.home.copy()
+    problems: list[str] = []
+    seen: set[str] = set()
+    for target_key, members in groups.items():
+        target = roster.target_index.get(target_key)
+        if target is None:
+            problems.append(f"groups: {target_key!r} is not one of the targets")
+            continue
+        for key in members:
+            index = roster.index.get(key)
+            if index is None or index >= roster.count:
+                problems.append(f"groups.{target_key}: {key!r} is not a member to place")
+            elif key in seen:
+                problems.append(f"groups.{target_key}: {key!r} is in two groups")
+            else:
+                seen.add(key)
+                group_of[index] = target
+    if problems:
+        raise Infeasible(problems)
+    parts = None if request.sections is None else _sections(request, roster)
+    try:
+        if parts is None:
+            baseline: Ints | None = _form(
+                "random", request, roster, rules, _target_rank(roster, request.seed)
+            )
+        else:
+            baseline = _form_sections("random", parts, roster)
+    except Infeasible:
+        baseline = None
+    report = _report(request, roster, group_of, baseline, started)
+    return dataclasses.replace(report, strategy=f"{request.strategy}, adjusted")
+
+
+def _checked(request: FormationRequest) -> tuple[Roster, Rules]:
+    """The request as a roster and its rules, or Infeasible with every problem of both."""
+    problems = check_request(request)
+    if problems:
+        raise Infeasible(problems)
+    roster, problems = build_roster(request)
+    rules, rule_problems = read_rules(request.constraints, roster)
+    if problems + rule_problems:
+        raise Infeasible(problems + rule_problems)
+    return roster, rules
+
+
+def _report(
+    request: FormationRequest, roster: Roster, group_of: Ints, baseline: Ints | None, started: float
+) -> QualityReport:
+    return QualityReport(
         sizes=[int(s) for s in sizes(group_of, len(roster.targets))],
         numeric=numeric_quality(roster, request.numeric, group_of, baseline),
         categorical=categorical_quality(roster, [*request.categorical, *request.no_isolation], group_of),
@@ -310,4 +365,3 @@ def form_groups(request: FormationRequest) -> Formation:
         strategy=request.strategy,
         runtime_ms=round((time.perf_counter() - started) * 1000, 3),
     )
-    return Formation(groups=groups, unplaced=unplaced, report=report)
