@@ -18,6 +18,7 @@ from studentgroups.grouping import (
     Target,
     assess,
     form_groups,
+    pictures,
 )
 from tests.grouping.test_form_groups import fast, formed, requests
 
@@ -69,3 +70,19 @@ def test_a_move_that_breaks_a_keep_apart_shows_in_the_recount_and_a_stranger_is_
         assess(request, {"T1": ["a", "z"], "T2": ["b"]})
     with pytest.raises(Infeasible, match="'a' is in two groups"):
         assess(request, {"T1": ["a"], "T2": ["a"]})
+
+
+@fast
+@given(requests(rules=False))
+def test_the_pictures_count_what_the_report_counts(request: FormationRequest) -> None:
+    formation = form_groups(request)
+    drawn = pictures(request, formation.groups)
+    assert [p.key for p in drawn] == sorted(formation.groups)
+    assert [p.size for p in drawn] == formation.report.sizes
+    for picture in drawn:
+        for attribute, counts in picture.counts.items():
+            assert sum(counts.values()) == picture.size, attribute
+        assert all((mean is None) == (picture.size == 0) for mean in picture.means.values())
+    isolated = sum(c.isolated for c in formation.report.categorical)
+    assert len({k for p in drawn for k in p.isolated}) <= isolated
+    assert (isolated == 0) == all(not p.isolated for p in drawn)

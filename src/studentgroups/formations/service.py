@@ -319,6 +319,68 @@ def form(
     return Outcome(groups=groups, unplaced=formed.unplaced, report=report, seed=seed, saved=saved)
 
 
+def adjust(
+    session: Session,
+    user_id: int | None,
+    *,
+    place: Place,
+    options: Options,
+    seed: int,
+    groups: dict[str, list[str]],
+    save: bool,
+    request_record: dict[str, Any],
+) -> Outcome:
+    """A grouping of the place's pool that staff arranged or changed by hand (a preview they moved
+    members in), by target key (`target_key`, `NEW_GROUP_KEY`) to member keys: its quality report
+    (`grouping.assess`, against the same seeded random), and with `save` the grouping written
+    and recorded exactly so. A group over its `max_user`, a broken hard rule, a member twice or
+    not in the pool: a BadRequest, nothing written. Not in top-up mode."""
+    if options.top_up:
+        raise BadRequest(
+            "A grouping changed by hand replaces the one under the parent: top_up does not apply."
+        )
+    targets = [grouping.Target(key=target_key(g), capacity=g.max_user) for g in place.targets]
+    targets += [grouping.Target(key=NEW_GROUP_KEY.format(i)) for i in range(len(place.new_names))]
+    request = _request(place, options, seed, session, targets)
+    try:
+        report = grouping.assess(request, groups)
+    except grouping.Infeasible as error:
+        raise BadRequest(
+            "The grouping is not one of this place's: " + "; ".join(error.problems[:20]) + ".",
+            errors=[FieldError(field="groups", rule="unknown", message=p) for p in error.problems[:100]],
+        ) from None
+    names = [g.name for g in place.targets] + place.new_names
+    arranged: list[tuple[Group | None, str, list[str]]] = [
+        (place.targets[i] if i < len(place.targets) else None, names[i], list(groups.get(t.key, [])))
+        for i, t in enumerate(targets)
+    ]
+    full = [
+        FieldError(
+            field="groups", rule="max_user", message=f"{name}: {len(keys)} members, room for {group.max_user}"
+        )
+        for group, name, keys in arranged
+        if group is not None and group.max_user and len(keys) > group.max_user
+    ]
+    placed = {k for ks in groups.values() for k in ks}
+    unplaced = [k for k in place.pool if k not in placed]
+    saved = None
+    if save:
+        if full or report.violations:
+            raise BadRequest(
+                f"This grouping breaks {report.violations} hard rule(s) and overfills {len(full)} group(s); "
+                "nothing was saved.",
+                errors=full
+                or [FieldError(field="groups", rule="constraints", message="a hard rule is broken")],
+            )
+        record = {**request_record, "seed": seed, "adjusted": True}
+        saved, formed_groups = _save(session, user_id, place, options, arranged, seed, record)
+        arranged = [
+            (target, name, keys) for target, (_, name, keys) in zip(formed_groups, arranged, strict=True)
+        ]
+    report = dataclasses.replace(report, sizes=[len(keys) for _, _, keys in arranged])
+    return Outcome(groups=arranged, unplaced=unplaced, report=report, seed=seed, saved=saved)
+
+
 def _scope_memberships(session: Session, place: Place, group_ids: Sequence[int]) -> list[tuple[int, int]]:
     """The memberships under the parent as (group id, student id); not exclusive: group id negated.
 

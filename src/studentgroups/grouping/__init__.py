@@ -6,13 +6,14 @@ capacities, sizes within one), noIsolation and top-up, with a quality report.
 `groups_needed` and `group_names` create groups as Moodle and Canvas do.
 """
 
-from studentgroups.grouping.engine import assess, form_groups
+from studentgroups.grouping.engine import assess, form_groups, pictures
 from studentgroups.grouping.model import (
     DEFAULT_MINORITY_SHARE,
     CategoricalQuality,
     Constraints,
     Formation,
     FormationRequest,
+    GroupPicture,
     Infeasible,
     Member,
     MemberColumns,
@@ -30,6 +31,7 @@ __all__ = [
     "Constraints",
     "Formation",
     "FormationRequest",
+    "GroupPicture",
     "Infeasible",
     "Member",
     "MemberColumns",
@@ -41,6 +43,7 @@ __all__ = [
     "group_names",
     "groups_needed",
     "new_seed",
+    "pictures",
     "plan_sizes",
     "random_assignment",
     "spread_weight_of",

@@ -48,6 +48,7 @@ from studentgroups.grouping.model import (
     Constraints,
     Formation,
     FormationRequest,
+    GroupPicture,
     Infeasible,
     Member,
     QualityReport,
@@ -339,6 +340,44 @@ def assess(request: FormationRequest, groups: Mapping[str, Sequence[str]]) -> Qu
         baseline = None
     report = _report(request, roster, group_of, baseline, started)
     return dataclasses.replace(report, strategy=f"{request.strategy}, adjusted")
+
+
+def pictures(request: FormationRequest, groups: Mapping[str, Sequence[str]]) -> list[GroupPicture]:
+    """Each target of a grouping (as `assess` reads it) as a preview draws it, in key order:
+    sizes, means (missing values imputed as the engine imputes them), value counts, and the
+    members alone with a protected value (what the report's `isolated` counts)."""
+    roster, _ = _checked(request)
+    group_of = roster.home.copy()
+    for target_key, members in groups.items():
+        target = roster.target_index[target_key]
+        for key in members:
+            group_of[roster.index[key]] = target
+    count = len(roster.targets)
+    placed = group_of >= 0
+    size = np.bincount(group_of[placed], minlength=count)
+    means: list[dict[str, float | None]] = [{} for _ in range(count)]
+    for a, name in enumerate(roster.numeric_names):
+        sums = np.bincount(group_of[placed], weights=roster.numeric[placed, a], minlength=count)
+        for t in range(count):
+            means[t][name] = float(sums[t] / size[t]) if size[t] else None
+    counts: list[dict[str, dict[str, int]]] = [{} for _ in range(count)]
+    isolated: list[list[str]] = [[] for _ in range(count)]
+    for a, name in enumerate(roster.categorical_names):
+        codes = roster.codes[a]
+        table = np.zeros((count, len(roster.values[a])), dtype=np.int64)
+        np.add.at(table, (group_of[placed], codes[placed]), 1)
+        for t in range(count):
+            counts[t][name] = {roster.values[a][v]: int(n) for v, n in enumerate(table[t]) if n}
+        if name in request.no_isolation or name in request.categorical:
+            alone = (table[group_of, codes] == 1) & roster.protected[a][codes] & placed
+            for i in np.flatnonzero(alone):
+                isolated[int(group_of[i])].append(roster.keys[i])
+    return [
+        GroupPicture(
+            key=t.key, size=int(size[i]), means=means[i], counts=counts[i], isolated=sorted(set(isolated[i]))
+        )
+        for i, t in enumerate(roster.targets)
+    ]
 
 
 def _checked(request: FormationRequest) -> tuple[Roster, Rules]:

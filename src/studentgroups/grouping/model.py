@@ -186,6 +186,19 @@ class QualityReport:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupPicture:
+    """One group as a preview draws it: its size, the mean of each numeric attribute (None for an
+    empty group), the count of each value of each categorical one, and the members that are
+    alone with a value noIsolation protects."""
+
+    key: str
+    size: int
+    means: dict[str, float | None]
+    counts: dict[str, dict[str, int]]
+    isolated: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Formation:
     """Every target key (in key order) with its new members; who did not fit; the report."""
 
