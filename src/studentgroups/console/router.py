@@ -42,11 +42,12 @@ PRE_SIGN_IN_COOKIE = "sg_console_form"
 """The sign-in form's own CSRF token, before there is a session (double submit)."""
 PAGE_SIZE = 50
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 STYLESHEET = (files("studentgroups") / "static" / "console.css").read_bytes()
 ICON = (files("studentgroups") / "static" / "console-icon.svg").read_bytes()
+SCRIPT = (files("studentgroups") / "static" / "console.js").read_bytes()
 
 templates = Environment(
     loader=PackageLoader("studentgroups", "console/templates"),
@@ -67,12 +68,12 @@ def _secure(response: Response, request: Request) -> Response:
     return response
 
 
-def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     html = templates.get_template(template).render(request=request, **context)
     return _secure(HTMLResponse(html, status_code=status_code), request)  # type: ignore[return-value]
 
 
-def _redirect(request: Request, path: str) -> RedirectResponse:
+def redirect(request: Request, path: str) -> RedirectResponse:
     return _secure(RedirectResponse(path, status_code=303), request)  # type: ignore[return-value]
 
 
@@ -92,7 +93,7 @@ def _set_session_cookie(request: Request, response: Response, opened: service.Op
     )
 
 
-async def _form(request: Request, fields: tuple[str, ...]) -> dict[str, str]:
+async def read_form(request: Request, fields: tuple[str, ...]) -> dict[str, str]:
     """A posted form's fields (one value each), refused when it names any other."""
     body = (await request.body()).decode("utf-8", "replace")
     parsed = parse_qs(body, keep_blank_values=True, strict_parsing=False)
@@ -138,7 +139,7 @@ SignedDep = Annotated[Signed | None, Depends(_signed)]
 
 def _sign_in_page(request: Request, message: str | None = None, status_code: int = 200) -> HTMLResponse:
     token = request.cookies.get(PRE_SIGN_IN_COOKIE) or service.new_form_token()
-    response = _render(request, "sign_in.html", status_code, csrf=token, message=message, signed=None)
+    response = render(request, "sign_in.html", status_code, csrf=token, message=message, signed=None)
     response.set_cookie(
         PRE_SIGN_IN_COOKIE,
         token,
@@ -153,7 +154,7 @@ def _sign_in_page(request: Request, message: str | None = None, status_code: int
 @pages.get("")
 def console_home(request: Request, signed: SignedDep) -> Response:
     """The console's front door: its modules when signed in, else the sign-in page."""
-    return _redirect(request, "/console/modules" if signed else "/console/sign-in")
+    return redirect(request, "/console/modules" if signed else "/console/sign-in")
 
 
 @pages.get("/sign-in")
@@ -165,7 +166,7 @@ def sign_in_page(request: Request) -> Response:
 @pages.post("/sign-in")
 async def sign_in_with_key(request: Request, session: SessionDep) -> Response:
     """Open a session with a pasted key (the form's token must be the one its page set)."""
-    form = await _form(request, ("key", "csrf"))
+    form = await read_form(request, ("key", "csrf"))
     expected = request.cookies.get(PRE_SIGN_IN_COOKIE)
     if not expected or not service.form_token_matches(expected, form.get("csrf")):
         return _sign_in_page(request, "The form had expired: sign in again.", 403)
@@ -173,7 +174,7 @@ async def sign_in_with_key(request: Request, session: SessionDep) -> Response:
         opened = service.sign_in_with_key(session, form.get("key", ""))
     except AppError as error:
         return _sign_in_page(request, error.detail, error.status)
-    response = _redirect(request, "/console/modules")
+    response = redirect(request, "/console/modules")
     _set_session_cookie(request, response, opened)
     response.delete_cookie(PRE_SIGN_IN_COOKIE, path="/console")
     return response
@@ -188,7 +189,7 @@ def sign_in_with_link(token: str, request: Request, session: SessionDep) -> Resp
     except Unauthorized as error:
         return _sign_in_page(request, error.detail, 401)
     request.state.principal = service.principal_of_session(session, opened.secret)
-    response = _redirect(request, "/console/modules")
+    response = redirect(request, "/console/modules")
     _set_session_cookie(request, response, opened)
     return response
 
@@ -196,15 +197,15 @@ def sign_in_with_link(token: str, request: Request, session: SessionDep) -> Resp
 @pages.post("/sign-out")
 async def sign_out(request: Request, session: SessionDep, signed: SignedDep) -> Response:
     """End the session (its form's token required), and forget the cookie."""
-    form = await _form(request, ("csrf",))
+    form = await read_form(request, ("csrf",))
     if signed is None:
-        return _redirect(request, "/console/sign-in")
+        return redirect(request, "/console/sign-in")
     if not service.csrf_matches(signed.secret, form.get("csrf")):
-        return _render(
+        return render(
             request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
         )
     service.sign_out(session, signed.secret)
-    response = _redirect(request, "/console/sign-in")
+    response = redirect(request, "/console/sign-in")
     response.delete_cookie(COOKIE, path="/console")
     return response
 
@@ -218,14 +219,20 @@ def stylesheet() -> Response:
     return Response(STYLESHEET, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
+@pages.get("/console.js")
+def script() -> Response:
+    """The console's one script: moves in a preview (the pages work without it)."""
+    return Response(SCRIPT, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
+
+
 @pages.get("/icon.svg")
 def icon() -> Response:
     """The console's icon."""
     return Response(ICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
 
 
-def _needs_sign_in(request: Request) -> Response:
-    return _redirect(request, "/console/sign-in")
+def needs_sign_in(request: Request) -> Response:
+    return redirect(request, "/console/sign-in")
 
 
 @pages.get("/modules")
@@ -238,7 +245,7 @@ def module_list(
 ) -> Response:
     """The modules the user may read, searchable by code or name, a page at a time."""
     if signed is None:
-        return _needs_sign_in(request)
+        return needs_sign_in(request)
     views, total = modules.list_modules(
         session,
         instance_id=signed.principal.instance_id,
@@ -247,7 +254,7 @@ def module_list(
         search=q,
     )
     sizes = modules.roster_sizes(session, views)
-    return _render(
+    return render(
         request,
         "modules.html",
         signed=signed,
@@ -256,12 +263,12 @@ def module_list(
         q=q,
         page=page,
         total=total,
-        pages=_pages(total),
+        pages=page_count(total),
         query=lambda **kw: urlencode({"q": q, **kw}),
     )
 
 
-def _pages(total: int) -> int:
+def page_count(total: int) -> int:
     return max(1, -(-total // PAGE_SIZE))
 
 
@@ -278,12 +285,12 @@ def module_page(
     """A module: its roster and guests (counts, search, paging) and its groups as a tree, with
     sizes against `maxUser`, types, access and self-enrolment windows (its managers only)."""
     if signed is None:
-        return _needs_sign_in(request)
+        return needs_sign_in(request)
     try:
         view = modules.get_managed_module(session, signed.principal, module_id)
     except AppError as error:
-        return _render(request, "error.html", error.status, signed=signed, message=error.detail)
-    return _render(
+        return render(request, "error.html", error.status, signed=signed, message=error.detail)
+    return render(
         request, "module.html", signed=signed, **_module_context(session, signed, view, q, kind, page)
     )
 
@@ -315,7 +322,7 @@ def _module_context(
         "kind": kind,
         "q": q,
         "page": page,
-        "pages": _pages(total),
+        "pages": page_count(total),
         "total": total,
         "students": listed,
         "roster_count": modules.roster_size(session, view, "roster"),
@@ -339,10 +346,13 @@ def history_page(
     signed: SignedDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     undone: Annotated[int | None, Query(ge=1)] = None,
+    saved: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     """The formations saved in the module, newest first: who, when, how, and undo."""
     if signed is None:
-        return _needs_sign_in(request)
+        return needs_sign_in(request)
+    if saved:
+        return _history(request, session, signed, module_id, page, notice=f"Formation {saved} was saved.")
     return _history(
         request,
         session,
@@ -372,8 +382,8 @@ def _history(
             page=Page(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE),
         )
     except AppError as error:
-        return _render(request, "error.html", error.status, signed=signed, message=error.detail)
-    return _render(
+        return render(request, "error.html", error.status, signed=signed, message=error.detail)
+    return render(
         request,
         "history.html",
         refusal.status if refusal else 200,
@@ -382,7 +392,7 @@ def _history(
         formations=saved,
         names=formations.formation_names(session, saved),
         page=page,
-        pages=_pages(total),
+        pages=page_count(total),
         total=total,
         notice=notice,
         refusal=refusal,
@@ -394,11 +404,11 @@ async def undo_formation(
     module_id: int, formation_id: int, request: Request, session: SessionDep, signed: SignedDep
 ) -> Response:
     """Undo a formation (its form's token required); a refusal says what changed since."""
-    form = await _form(request, ("csrf",))
+    form = await read_form(request, ("csrf",))
     if signed is None:
-        return _needs_sign_in(request)
+        return needs_sign_in(request)
     if not service.csrf_matches(signed.secret, form.get("csrf")):
-        return _render(
+        return render(
             request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
         )
     try:
@@ -406,7 +416,7 @@ async def undo_formation(
     except AppError as error:
         roll_back(session)
         return _history(request, session, signed, module_id, 1, refusal=error)
-    return _redirect(request, f"/console/modules/{module_id}/history?undone={formation_id}")
+    return redirect(request, f"/console/modules/{module_id}/history?undone={formation_id}")
 
 
 # Downloads ---------------------------------------------------------------------------------------
@@ -422,11 +432,11 @@ def download_grouping(
 ) -> Response:
     """A parent group's grouping as CSV, as `GET /student_groups/{id}/grouping.csv` writes it."""
     if signed is None:
-        return _needs_sign_in(request)
+        return needs_sign_in(request)
     try:
         parent = access.manageable_group(session, signed.principal, group_id, membership=False)
     except AppError as error:
-        return _render(request, "error.html", error.status, signed=signed, message=error.detail)
+        return render(request, "error.html", error.status, signed=signed, message=error.detail)
     chosen = GROUPING_LAYOUTS[layout]  # type: ignore[index]
     stmt = grouping_statement(session, Siblings(None, parent))
     return stream_csv(request, stmt, chosen.header, chosen.cells, f"grouping-{parent.id}-{layout}.csv")

@@ -131,6 +131,43 @@ class Outcome:
     report: grouping.QualityReport
     seed: int
     saved: SavedFormation | None
+    pictures: list[grouping.GroupPicture] = field(default_factory=list)
+    """each target as a preview draws it (`grouping.pictures`), for a grouping `adjust` read"""
+
+
+def target_keys(place: Place) -> list[str]:
+    """The engine's key of each of the place's groups, in the place's order: the existing ones,
+    then those it creates (`NEW_GROUP_KEY`)."""
+    return [target_key(g) for g in place.targets] + [
+        NEW_GROUP_KEY.format(i) for i in range(len(place.new_names))
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolMember:
+    """A member of a formation's pool as a preview lists it."""
+
+    key: str
+    student_id: int
+    uid: str
+    name: str | None
+
+
+def pool_members(session: Session, place: Place) -> dict[str, PoolMember]:
+    """The place's pool with each member's uid and name, by member key, in one query."""
+    by_id = {student_id: key for key, student_id in place.pool.items()}
+    found: dict[str, PoolMember] = {}
+    ids = list(by_id)
+    size = chunk_size(session)
+    for start in range(0, len(ids), size):
+        rows = session.connection().execute(
+            scoped_columns(Student, place.instance_id, Student.id, Student.uid, Student.name).where(
+                one_of(session, Student.id, ids[start : start + size], BigInteger)
+            )
+        )
+        for student_id, uid, name in rows:
+            found[by_id[student_id]] = PoolMember(by_id[student_id], student_id, uid, name)
+    return found
 
 
 def target_key(group: Group) -> str:
@@ -344,6 +381,7 @@ def adjust(
     request = _request(place, options, seed, session, targets)
     try:
         report = grouping.assess(request, groups)
+        drawn = grouping.pictures(request, groups)
     except grouping.Infeasible as error:
         raise BadRequest(
             "The grouping is not one of this place's: " + "; ".join(error.problems[:20]) + ".",
@@ -378,7 +416,11 @@ def adjust(
             (target, name, keys) for target, (_, name, keys) in zip(formed_groups, arranged, strict=True)
         ]
     report = dataclasses.replace(report, sizes=[len(keys) for _, _, keys in arranged])
-    return Outcome(groups=arranged, unplaced=unplaced, report=report, seed=seed, saved=saved)
+    by_key = {p.key: p for p in drawn}
+    in_order = [by_key[t.key] for t in targets]
+    return Outcome(
+        groups=arranged, unplaced=unplaced, report=report, seed=seed, saved=saved, pictures=in_order
+    )
 
 
 def _scope_memberships(session: Session, place: Place, group_ids: Sequence[int]) -> list[tuple[int, int]]:

@@ -305,8 +305,9 @@ def assess(request: FormationRequest, groups: Mapping[str, Sequence[str]]) -> Qu
     """The quality report of a grouping made or changed by hand (a preview after staff moved
     members): `groups` gives each target's new members by key (a member named nowhere is
     unplaced; the existing ones stay where they are), measured as `form_groups` measures its
-    own, against the same seeded random formation. Infeasible when a key is not the request's,
-    or a member is named twice."""
+    own, against the same seeded random formation; its `violations` count the request's rules
+    and the groups' limits, not uneven sizes (staff may want them). Infeasible when a key is not
+    the request's, or a member is named twice."""
     started = time.perf_counter()
     roster, rules = _checked(request)
     group_of = roster.home.copy()
@@ -338,7 +339,7 @@ def assess(request: FormationRequest, groups: Mapping[str, Sequence[str]]) -> Qu
             baseline = _form_sections("random", parts, roster)
     except Infeasible:
         baseline = None
-    report = _report(request, roster, group_of, baseline, started)
+    report = _report(request, roster, group_of, baseline, started, even_sizes=False)
     return dataclasses.replace(report, strategy=f"{request.strategy}, adjusted")
 
 
@@ -393,13 +394,19 @@ def _checked(request: FormationRequest) -> tuple[Roster, Rules]:
 
 
 def _report(
-    request: FormationRequest, roster: Roster, group_of: Ints, baseline: Ints | None, started: float
+    request: FormationRequest,
+    roster: Roster,
+    group_of: Ints,
+    baseline: Ints | None,
+    started: float,
+    *,
+    even_sizes: bool = True,
 ) -> QualityReport:
     return QualityReport(
         sizes=[int(s) for s in sizes(group_of, len(roster.targets))],
         numeric=numeric_quality(roster, request.numeric, group_of, baseline),
         categorical=categorical_quality(roster, [*request.categorical, *request.no_isolation], group_of),
-        violations=violations(roster, request.constraints, group_of, request.sections),
+        violations=violations(roster, request.constraints, group_of, request.sections, even_sizes=even_sizes),
         seed=request.seed,
         strategy=request.strategy,
         runtime_ms=round((time.perf_counter() - started) * 1000, 3),

@@ -113,9 +113,18 @@ def categorical_quality(roster: Roster, names: Sequence[str], group_of: Ints) ->
     return result
 
 
-def violations(roster: Roster, constraints: Constraints, group_of: Ints, sections: str | None = None) -> int:
-    """Broken hard rules, recounted: pins, keep-together, keep-apart, capacities, sizes within one
-    (with `sections`, within one among the groups of each section, a group's section its members')."""
+def violations(
+    roster: Roster,
+    constraints: Constraints,
+    group_of: Ints,
+    sections: str | None = None,
+    *,
+    even_sizes: bool = True,
+) -> int:
+    """Broken hard rules, recounted: pins, keep-together, keep-apart, capacities, and (unless
+    `even_sizes` is off: a grouping staff changed by hand may be uneven on purpose) sizes within
+    one (with `sections`, within one among the groups of each section, a group's section its
+    members')."""
     index, groups = roster.index, len(roster.targets)
     broken = 0
     for key, target in constraints.pinned.items():
@@ -131,6 +140,8 @@ def violations(roster: Roster, constraints: Constraints, group_of: Ints, section
     new = sizes(np.where(np.arange(len(group_of)) < roster.count, group_of, -1), groups)
     capacity = np.array([t.capacity for t in roster.targets], dtype=np.int64)
     broken += int(((capacity > 0) & (total > capacity) & (new > 0)).sum())
+    if not even_sizes:
+        return broken
     with_room = (capacity == 0) | (total < capacity)
     section_of = np.full(groups, -1, dtype=np.int64)
     if sections is not None:

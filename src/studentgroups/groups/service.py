@@ -18,7 +18,7 @@ from studentgroups.lookup import chunk_size, existing_student_ids, one_of
 from studentgroups.siblings import sibling_scope
 from studentgroups.tables.group_types import GroupType
 from studentgroups.tables.groups import ROOT_SCOPE, Group, Membership
-from studentgroups.tenancy import get_in_instance, paginate, scoped_columns, scoped_delete
+from studentgroups.tenancy import get_in_instance, paginate, scoped, scoped_columns, scoped_delete
 
 
 def create_group(
@@ -107,6 +107,12 @@ def delete_group(session: Session, *, instance_id: int, group_id: int, force: bo
     session.delete(group)
     session.flush()
     return group
+
+
+def sub_groups(session: Session, parent: Group) -> list[Group]:
+    """A group's sub-groups, by id."""
+    stmt = scoped(Group, parent.instance_id).where(Group.parent_group_id == parent.id).order_by(Group.id)
+    return list(session.scalars(stmt))
 
 
 def member_count(session: Session, *, instance_id: int, group_id: int) -> int:

@@ -1,0 +1,143 @@
+"""Forming groups in the console, in Chromium: the form, a balanced preview with its quality
+drawn, a member moved by keyboard and one by dragging (the report follows each move), and the
+save, which keeps exactly the grouping the page showed; axe-core on every page."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.browsers import browser, screenshot, serious_accessibility_faults
+from tests.console.helpers import sign_in_link
+from tests.factories import Tenant, unique
+
+__all__ = ["browser"]  # the fixture, used by name
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.url}: {r.status}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
+    yield opened
+    context.close()
+    assert errors == []
+
+
+def _module(tenant: Tenant) -> dict[str, Any]:
+    module = tenant.post("/modules", json={"code": unique("F"), "name": "Forming"}).json()
+    prefix = module["code"].lower()
+    students = [
+        {
+            "uid": f"{prefix}-{i:02d}",
+            "name": f"Member {i:02d}",
+            "attributes": {"score": (i * 37) % 100, "gender": "FMX"[i % 3]},
+        }
+        for i in range(12)
+    ]
+    assert tenant.post("/students", json=students).status_code == 200
+    assert (
+        tenant.post(
+            f"/modules/{module['id']}/roster", json={"uids": [s["uid"] for s in students]}
+        ).status_code
+        == 200
+    )
+    return dict(module)
+
+
+def _no_serious_faults(page: Page) -> None:
+    serious, report = serious_accessibility_faults(page)
+    assert serious == [], report
+
+
+def _shown(page: Page) -> dict[str, list[str]]:
+    value = page.locator("#grouping").input_value()
+    return dict(json.loads(value))
+
+
+def _uids_by_group(page: Page) -> dict[str, list[str]]:
+    cards = page.locator(".card")
+    return {
+        str(cards.nth(i).get_attribute("data-name")): sorted(
+            cards.nth(i).locator("li .uid").all_text_contents()
+        )
+        for i in range(cards.count())
+    }
+
+
+def test_form_preview_move_by_keyboard_and_by_drag_then_save_exactly_that(page: Page, tenant: Tenant) -> None:
+    module = _module(tenant)
+    page.goto(sign_in_link(tenant, role="admin"))
+    page.goto(page.url.replace("/console/modules", f"/console/modules/{module['id']}"))
+    page.get_by_role("link", name="Form groups in Student Roster").click()
+    assert page.locator("h1").text_content() == "Form groups in Student Roster"
+    _no_serious_faults(page)
+    screenshot(page, "form")
+    page.get_by_label("Number of new groups").fill("3")
+    page.get_by_label("Names (@ is A, B, …; # is 1, 2, …)").fill("Team #")
+    page.get_by_label("Numbers to balance (comma-separated)").fill("score")
+    page.get_by_label("Categories to spread").fill("gender")
+    page.get_by_label("Seed (empty: a new one; the same seed forms the same groups)").fill("42")
+    page.get_by_role("button", name="Preview").click()
+    assert page.locator("h1").text_content() == "Preview: 3 groups in Student Roster"
+    assert page.locator("#report svg").count() >= 3  # score: bars and strip; gender: stacks
+    assert "Hard rules broken: 0" in page.locator("#report").text_content()  # type: ignore[operator]
+    _no_serious_faults(page)
+    screenshot(page, "preview")
+    before = _shown(page)
+    assert sorted(len(v) for v in before.values()) == [4, 4, 4]
+
+    # By keyboard: the first member of Team 1 to Team 2, with its "Move to" list.
+    first_card = page.locator(".card").nth(0)
+    moving = first_card.locator("li").first
+    uid = moving.locator(".uid").text_content()
+    select = moving.locator("select")
+    select.focus()
+    page.keyboard.press("ArrowDown")  # Team 1 -> Team 2
+    page.locator("#report[data-updated='1']").wait_for()
+    after_key = _shown(page)
+    assert sorted(len(v) for v in after_key.values()) == [3, 4, 5]
+    assert uid in page.locator(".card").nth(1).locator(".uid").all_text_contents()
+
+    # By dragging: a member of Team 3 onto Team 1's list.
+    third = page.locator(".card").nth(2)
+    dragged = third.locator("li").first
+    dragged_uid = dragged.locator(".uid").text_content()
+    dragged.drag_to(first_card.locator("ul.members"))
+    page.locator("#report[data-updated='2']").wait_for()
+    assert dragged_uid in first_card.locator(".uid").all_text_contents()
+    shown = _uids_by_group(page)
+    _no_serious_faults(page)
+
+    page.get_by_role("button", name="Save these groups").click()
+    assert "was saved" in (page.get_by_role("status").text_content() or "")
+    roster_id = tenant.get(f"/modules/{module['id']}").json()["roster_group_id"]
+    saved: dict[str, list[str]] = {}
+    for row in tenant.get(f"/student_groups/{roster_id}/grouping").json():
+        saved.setdefault(row["group"], []).append(row["uid"])
+    assert {name: sorted(uids) for name, uids in saved.items()} == shown
+
+
+def test_a_form_that_cannot_hold_says_which_field(page: Page, tenant: Tenant) -> None:
+    module = _module(tenant)
+    roster_id = tenant.get(f"/modules/{module['id']}").json()["roster_group_id"]
+    page.goto(sign_in_link(tenant, role="admin"))
+    page.goto(page.url.replace("/console/modules", f"/console/groups/{roster_id}/form"))
+    page.get_by_label("Number of new groups").fill("3")
+    page.get_by_label("or members per new group").fill("4")
+    page.get_by_role("button", name="Preview").click()
+    assert "not both" in (page.get_by_role("alert").text_content() or "")
+    _no_serious_faults(page)
