@@ -20,7 +20,9 @@ __all__ = ["browser"]  # the fixture, used by name
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # Tall enough that nothing scrolls while a member is dragged (a scroll between the press and
+    # the first move would start the drag on whatever then lies under the pointer).
+    context = browser.new_context(viewport={"width": 1280, "height": 2400})
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
@@ -100,25 +102,30 @@ def test_form_preview_move_by_keyboard_and_by_drag_then_save_exactly_that(page: 
     before = _shown(page)
     assert sorted(len(v) for v in before.values()) == [4, 4, 4]
 
-    # By keyboard: the first member of Team 1 to Team 2, with its "Move to" list.
-    first_card = page.locator(".card").nth(0)
-    moving = first_card.locator("li").first
-    uid = moving.locator(".uid").text_content()
-    select = moving.locator("select")
-    select.focus()
+    # By keyboard alone: tick the first member of Team 1, choose Team 2, press Move.
+    team = {page.locator(".card").nth(i).get_attribute("data-name"): key for i, key in enumerate(before)}
+    moving = before[team["Team 1"]][0]
+    page.locator(f'li[data-key="{moving}"] input.pick').focus()
+    page.keyboard.press("Space")
+    page.locator("#move-target").focus()
     page.keyboard.press("ArrowDown")  # Team 1 -> Team 2
+    page.locator("#move-button").focus()
+    page.keyboard.press("Enter")
     page.locator("#report[data-updated='1']").wait_for()
+    assert page.locator("#move-said").text_content() == "1 moved to Team 2."
     after_key = _shown(page)
+    assert moving in after_key[team["Team 2"]]
     assert sorted(len(v) for v in after_key.values()) == [3, 4, 5]
-    assert uid in page.locator(".card").nth(1).locator(".uid").all_text_contents()
 
     # By dragging: a member of Team 3 onto Team 1's list.
-    third = page.locator(".card").nth(2)
-    dragged = third.locator("li").first
-    dragged_uid = dragged.locator(".uid").text_content()
-    dragged.drag_to(first_card.locator("ul.members"))
+    dragged = before[team["Team 3"]][0]
+    page.locator(f'li[data-key="{dragged}"] .uid').drag_to(
+        page.locator(f'ul.members[data-key="{team["Team 1"]}"]')
+    )
     page.locator("#report[data-updated='2']").wait_for()
-    assert dragged_uid in first_card.locator(".uid").all_text_contents()
+    after_drag = _shown(page)
+    assert dragged in after_drag[team["Team 1"]]
+    assert [len(after_drag[team[t]]) for t in ("Team 1", "Team 2", "Team 3")] == [4, 5, 3]
     shown = _uids_by_group(page)
     _no_serious_faults(page)
 

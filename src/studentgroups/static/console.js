@@ -1,6 +1,6 @@
-// The console's one script: moving members in a preview (by each member's "Move to" list, which
-// the keyboard works, or by dragging), the grouping kept in the save form, and the quality
-// report asked again of the server after each move. The page works without it.
+// The console's one script: moving members in a preview (ticked, then moved with the list above
+// the groups, which the keyboard works; or dragged), the grouping kept in the save form, and the
+// quality report asked again of the server after each move. The page works without it.
 "use strict";
 (function () {
   const report = document.getElementById("report");
@@ -41,22 +41,31 @@
     report.dataset.updated = String(mine);
   }
 
-  function move(item, key) {
+  function move(items, key) {
     const target = lists().find((list) => list.dataset.key === key);
-    if (!target || target.contains(item)) return;
-    target.appendChild(item);
-    const select = item.querySelector("select.move");
-    if (select) select.value = key;
-    refresh();
+    if (!target) return 0;
+    let moved = 0;
+    for (const item of items) {
+      if (target.contains(item)) continue;
+      target.appendChild(item);
+      moved += 1;
+    }
+    if (moved) refresh();
+    return moved;
   }
 
-  document.addEventListener("change", (event) => {
-    const select = event.target;
-    if (select instanceof HTMLSelectElement && select.classList.contains("move")) {
-      move(select.closest("li[data-key]"), select.value);
-      select.focus();
-    }
-  });
+  const button = document.getElementById("move-button");
+  const choice = document.getElementById("move-target");
+  const said = document.getElementById("move-said");
+  if (button && choice) {
+    button.addEventListener("click", () => {
+      const picked = Array.from(document.querySelectorAll("input.pick:checked")).map((box) => box.closest("li[data-key]"));
+      const name = choice.options[choice.selectedIndex].text;
+      const moved = move(picked, choice.value);
+      for (const box of document.querySelectorAll("input.pick:checked")) box.checked = false;
+      if (said) said.textContent = picked.length ? `${moved} moved to ${name}.` : "Tick the members to move first.";
+    });
+  }
 
   let dragged = null;
   document.addEventListener("dragstart", (event) => {
@@ -72,7 +81,7 @@
     list.addEventListener("drop", (event) => {
       event.preventDefault();
       list.classList.remove("over");
-      if (dragged) move(dragged, list.dataset.key);
+      if (dragged) move([dragged], list.dataset.key);
       dragged = null;
     });
   }
