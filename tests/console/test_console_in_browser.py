@@ -188,3 +188,31 @@ def test_a_grouping_downloads_as_the_api_exports_it(page: Page, tenant: Tenant) 
         text = saved.read()
     assert text == tenant.get(f"/student_groups/{roster_id}/grouping.csv").text
     assert text.count("\r\n") == 61  # the header and the 60 students
+
+
+def test_results_show_the_figures_the_api_gives_and_the_sub_groups_side_by_side(
+    page: Page, tenant: Tenant
+) -> None:
+    module = _course(tenant)
+    _formed(tenant, module, seed=5)
+    roster_id = tenant.get(f"/modules/{module['id']}").json()["roster_group_id"]
+    students = {
+        s["uid"]: s["id"] for s in tenant.get(f"/modules/{module['id']}/roster", params={"limit": 100}).json()
+    }
+    body = [
+        {"student_id": sid, "item": "quiz", "score": (i * 7) % 11, "max_score": 10}
+        for i, sid in enumerate(students.values())
+    ]
+    assert tenant.post("/results", json=body).status_code == 200
+    api = tenant.get(f"/student_groups/{roster_id}/results", params={"include_subgroups": "true"}).json()
+    page.goto(sign_in_link(tenant, role="admin"))
+    page.goto(page.url.replace("/console/modules", f"/console/modules/{module['id']}"))
+    page.get_by_role("link", name="Results of Student Roster").click()
+    assert page.locator("h1").text_content() == "Results of Student Roster"
+    figures = page.locator(".figures")
+    assert f"{100 * api['mean_score']:.0f}%" in (figures.text_content() or "")
+    assert str(api["members_with_results"]) in (figures.text_content() or "")
+    assert page.locator("svg.histogram rect").count() == len(api["histogram"])
+    assert page.locator("svg.compare circle").count() == 3  # Team 1, 2, 3
+    _no_serious_faults(page)
+    screenshot(page, "results")

@@ -28,9 +28,12 @@ from studentgroups.errors import AppError, BadRequest, FieldError, Unauthorized
 from studentgroups.exports.service import GROUPING_LAYOUTS, grouping_statement
 from studentgroups.formations import service as formations
 from studentgroups.groups import access
+from studentgroups.groups.service import sub_groups
 from studentgroups.listing import Page
 from studentgroups.modules import service as modules
 from studentgroups.permissions import modules_readable
+from studentgroups.results import service as results
+from studentgroups.results.aggregates import ResultFilters
 from studentgroups.siblings import Siblings
 from studentgroups.streaming import stream_csv
 from studentgroups.students import service as students
@@ -440,3 +443,28 @@ def download_grouping(
     chosen = GROUPING_LAYOUTS[layout]  # type: ignore[index]
     stmt = grouping_statement(session, Siblings(None, parent))
     return stream_csv(request, stmt, chosen.header, chosen.cells, f"grouping-{parent.id}-{layout}.csv")
+
+
+# Results -----------------------------------------------------------------------------------------
+
+
+@pages.get("/groups/{group_id}/results")
+def results_page(group_id: int, request: Request, session: SessionDep, signed: SignedDep) -> Response:
+    """How a group is doing (its figures and the histogram of its members' mean scores), and its
+    sub-groups side by side, as the API's results read them."""
+    if signed is None:
+        return needs_sign_in(request)
+    try:
+        group = access.viewable_group(session, signed.principal, group_id)
+        whole = results.group_figures(session, group=group, filters=ResultFilters(), include_subgroups=True)
+        children = [g for g in sub_groups(session, group) if access.can_view(session, signed.principal, g)]
+        compared = results.compare_groups(
+            session,
+            instance_id=group.instance_id,
+            groups=children,
+            filters=ResultFilters(),
+            include_subgroups=False,
+        )
+    except AppError as error:
+        return render(request, "error.html", error.status, signed=signed, message=error.detail)
+    return render(request, "results.html", signed=signed, group=group, whole=whole, compared=compared.groups)
