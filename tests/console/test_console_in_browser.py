@@ -216,3 +216,24 @@ def test_results_show_the_figures_the_api_gives_and_the_sub_groups_side_by_side(
     assert page.locator("svg.compare circle").count() == 3  # Team 1, 2, 3
     _no_serious_faults(page)
     screenshot(page, "results")
+
+
+def test_self_enrolment_seats_a_changed_limit_and_the_allocation_run_now(page: Page, tenant: Tenant) -> None:
+    module = _course(tenant)  # Tutorials: T1 and T2 take self-enrolment, 30 seats each
+    page.goto(sign_in_link(tenant, role="admin"))
+    page.goto(page.url.replace("/console/modules", f"/console/modules/{module['id']}"))
+    page.get_by_role("link", name="Self-enrolment in Tutorials").click()
+    assert page.locator("h1").text_content() == "Self-enrolment in Tutorials"
+    rows = page.locator("tbody tr")
+    assert rows.count() == 2
+    assert "0 of 30" in (rows.nth(0).text_content() or "")
+    _no_serious_faults(page)
+    screenshot(page, "enrolment")
+    page.get_by_label("Limit").first.fill("25")
+    page.get_by_role("button", name="Change T1").click()
+    assert "0 of 25" in (page.locator("tbody tr").nth(0).text_content() or "")
+    page.get_by_role("button", name="Run the allocation now").click()
+    said = page.get_by_role("status").text_content() or ""
+    assert said.startswith("55 placed, 5 without room; formation ")  # 25 in T1, 30 in T2
+    assert "25 of 25" in (page.locator("tbody tr").nth(0).text_content() or "")
+    assert "30 of 30" in (page.locator("tbody tr").nth(1).text_content() or "")

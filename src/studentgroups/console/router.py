@@ -10,6 +10,7 @@ strict Content-Security-Policy (its own stylesheet, nothing inline, no framing).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
@@ -22,8 +23,10 @@ from sqlalchemy.orm import Session
 from studentgroups.auth import Principal
 from studentgroups.class_groups.service import list_module_groups
 from studentgroups.console import service
-from studentgroups.db import roll_back
+from studentgroups.db import roll_back, utcnow
 from studentgroups.dependencies import SessionDep, audited_read
+from studentgroups.enrolment import allocation
+from studentgroups.enrolment import service as enrolment
 from studentgroups.errors import AppError, BadRequest, FieldError, Unauthorized
 from studentgroups.exports.service import GROUPING_LAYOUTS, grouping_statement
 from studentgroups.formations import service as formations
@@ -38,6 +41,7 @@ from studentgroups.siblings import Siblings
 from studentgroups.streaming import stream_csv
 from studentgroups.students import service as students
 from studentgroups.tables.group_types import GroupAccess, GroupType
+from studentgroups.tables.modules import Module
 
 COOKIE = "sg_console"
 """The session cookie: HttpOnly, SameSite=Lax, scoped to /console."""
@@ -468,3 +472,133 @@ def results_page(group_id: int, request: Request, session: SessionDep, signed: S
     except AppError as error:
         return render(request, "error.html", error.status, signed=signed, message=error.detail)
     return render(request, "results.html", signed=signed, group=group, whole=whole, compared=compared.groups)
+
+
+# Self-enrolment ----------------------------------------------------------------------------------
+
+
+def _siblings_under(session: Session, signed: Signed, parent_id: int) -> Siblings[Module]:
+    parent = access.viewable_group(session, signed.principal, parent_id)
+    module = modules.get_module(
+        session, instance_id=parent.instance_id, module_id=parent.module_id or 0
+    ).module
+    return enrolment.siblings_named(session, module, parent.uuid)
+
+
+@pages.get("/groups/{group_id}/enrolment")
+def enrolment_page(
+    group_id: int,
+    request: Request,
+    session: SessionDep,
+    signed: SignedDep,
+    allocated: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Self-enrolment under a parent: each group's seats taken of `maxUser`, its queue and its
+    window; change a window or a limit; run the allocation now (the module's managers)."""
+    if signed is None:
+        return needs_sign_in(request)
+    return _enrolment(request, session, signed, group_id, notice=allocated)
+
+
+def _enrolment(
+    request: Request,
+    session: Session,
+    signed: Signed,
+    group_id: int,
+    *,
+    notice: str | None = None,
+    refusal: AppError | None = None,
+) -> Response:
+    try:
+        siblings = _siblings_under(session, signed, group_id)
+        offered = enrolment.seats(session, signed.principal, siblings=siblings, now=utcnow())
+    except AppError as error:
+        return render(request, "error.html", error.status, signed=signed, message=error.detail)
+    return render(
+        request,
+        "enrolment.html",
+        refusal.status if refusal else 200,
+        signed=signed,
+        parent=siblings.parent,
+        module=siblings.module,
+        seats=offered,
+        notice=notice,
+        refusal=refusal,
+    )
+
+
+def _when(fields: dict[str, str], name: str) -> datetime | None:
+    text = fields.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        raise BadRequest(
+            f"{name}: a date and time, YYYY-MM-DDTHH:MM (UTC).",
+            errors=[FieldError(field=name, rule="datetime", message="YYYY-MM-DDTHH:MM, UTC")],
+        ) from None
+
+
+@pages.post("/groups/{group_id}/enrolment/{member_group_id}")
+async def change_enrolment(
+    group_id: int, member_group_id: int, request: Request, session: SessionDep, signed: SignedDep
+) -> Response:
+    """Change one group's limit and window (its form's token required)."""
+    form = await read_form(request, ("csrf", "max_user", "opens", "closes"))
+    if signed is None:
+        return needs_sign_in(request)
+    if not service.csrf_matches(signed.secret, form.get("csrf")):
+        return render(
+            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
+        )
+    try:
+        limit = form.get("max_user", "").strip()
+        if limit and (not limit.isdigit() or int(limit) > 100_000):
+            raise BadRequest(
+                "max_user: a whole number up to 100,000 (empty: no limit).",
+                errors=[FieldError(field="max_user", rule="range", message="0 to 100,000, or empty")],
+            )
+        group = access.viewable_group(session, signed.principal, member_group_id)
+        if group.parent_group_id != group_id:
+            raise BadRequest(f"Group {group.name!r} is not under this parent.")
+        enrolment.update_group(
+            session,
+            signed.principal,
+            group,
+            changes={
+                "max_user": int(limit) if limit else None,
+                "self_enrol_open_date": _when(form, "opens"),
+                "self_enrol_close_date": _when(form, "closes"),
+            },
+        )
+    except AppError as error:
+        roll_back(session)
+        return _enrolment(request, session, signed, group_id, refusal=error)
+    return redirect(request, f"/console/groups/{group_id}/enrolment")
+
+
+@pages.post("/groups/{group_id}/allocate")
+async def allocate_now(group_id: int, request: Request, session: SessionDep, signed: SignedDep) -> Response:
+    """Place every student still without a group under the parent now, as a window's close does."""
+    form = await read_form(request, ("csrf",))
+    if signed is None:
+        return needs_sign_in(request)
+    if not service.csrf_matches(signed.secret, form.get("csrf")):
+        return render(
+            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
+        )
+    try:
+        siblings = _siblings_under(session, signed, group_id)
+        modules.require_manager(session, signed.principal, siblings.module)
+        done = allocation.allocate_unplaced(
+            session, siblings=siblings, user_id=signed.principal.user_id, save=True
+        )
+    except AppError as error:
+        roll_back(session)
+        return _enrolment(request, session, signed, group_id, refusal=error)
+    said = (
+        f"{len(done.placed)} placed, {len(done.unplaced)} without room; "
+        f"formation {done.formation_id}, undoable."
+    )
+    return redirect(request, f"/console/groups/{group_id}/enrolment?{urlencode({'allocated': said})}")

@@ -306,9 +306,42 @@ class Offer:
     @property
     def state(self) -> str:
         """`open`, `full`, `notOpen` or `closed`."""
-        if self.window is not Window.OPEN:
-            return str(self.window)
-        return "open" if has_room(self.group, self.members) else "full"
+        return _state(self.group, self.members, self.window)
+
+
+@dataclass(frozen=True, slots=True)
+class Seats:
+    """A self-enrolment group as its managers see it now: seats taken, the queue, the window."""
+
+    group: Group
+    members: int
+    waiting: int
+    window: Window
+
+    @property
+    def state(self) -> str:
+        """`open`, `full`, `notOpen` or `closed`."""
+        return _state(self.group, self.members, self.window)
+
+
+def _state(group: Group, members: int, window: Window) -> str:
+    if window is not Window.OPEN:
+        return str(window)
+    return "open" if has_room(group, members) else "full"
+
+
+def seats(
+    session: Session, principal: Principal, *, siblings: Siblings[Module], now: datetime
+) -> list[Seats]:
+    """The groups under the parent that take self-enrolment, for its module's managers."""
+    require_manager(session, principal, siblings.module)
+    groups = list(
+        session.scalars(_sibling_groups(siblings).where(Group.self_enrol.is_(True)).order_by(Group.id))
+    )
+    ids = [g.id for g in groups]
+    counts = member_counts(session, siblings.module.instance_id, ids)
+    waiting = queue_lengths(session, siblings.module.instance_id, ids)
+    return [Seats(g, counts[g.id], waiting[g.id], window_of(g, now)) for g in groups]
 
 
 def offers(session: Session, *, siblings: Siblings[Module], student_id: int, now: datetime) -> list[Offer]:
