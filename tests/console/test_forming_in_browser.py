@@ -148,3 +148,50 @@ def test_a_form_that_cannot_hold_says_which_field(page: Page, tenant: Tenant) ->
     page.get_by_role("button", name="Preview").click()
     assert "not both" in (page.get_by_role("alert").text_content() or "")
     _no_serious_faults(page)
+
+
+def _tab_to(page: Page, selector: str, most: int = 120) -> None:
+    """Tab until the focus is on `selector`, as a keyboard user would; fails past `most` presses."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement.matches({json.dumps(selector)})"):
+            return
+    raise AssertionError(f"{selector} is not reachable by Tab")
+
+
+def test_keyboard_alone_signs_in_forms_moves_and_saves(page: Page, tenant: Tenant) -> None:
+    module = _module(tenant)
+    page.goto(str(tenant.http.base_url).rstrip("/") + "/console/sign-in")
+    _tab_to(page, "#key")
+    page.keyboard.type(tenant.key)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/modules")
+    _tab_to(page, f'a[href="/console/modules/{module["id"]}"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/console/modules/{module['id']}")
+    _tab_to(page, 'a[aria-label="Form groups in Student Roster"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/form")
+    _tab_to(page, "#count")
+    page.keyboard.type("2")
+    _tab_to(page, "#seed")
+    page.keyboard.type("9")
+    page.keyboard.press("Enter")  # submits the form: the preview
+    page.wait_for_url("**/preview")
+    before = _shown(page)
+    first_key, second_key = list(before)
+    _tab_to(page, f'li[data-key="{before[first_key][0]}"] input.pick')
+    page.keyboard.press("Space")
+    _tab_to(page, "#move-target")  # Tab wraps round to the list above the groups
+    page.keyboard.press("ArrowDown")
+    _tab_to(page, "#move-button")
+    page.keyboard.press("Enter")
+    page.locator("#report[data-updated='1']").wait_for()
+    moved = _shown(page)
+    assert before[first_key][0] in moved[second_key]
+    _tab_to(page, "#save button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/history?saved=*")
+    roster_id = tenant.get(f"/modules/{module['id']}").json()["roster_group_id"]
+    rows = tenant.get(f"/student_groups/{roster_id}/grouping").json()
+    assert sorted(len([r for r in rows if r["group"] == g]) for g in {r["group"] for r in rows}) == [5, 7]
