@@ -61,7 +61,7 @@ test-pg: $(STAMP) $(CHROMIUM) ## run the whole test suite on PostgreSQL (a fresh
 	@STUDENTGROUPS_CHROMIUM=$(CHROMIUM) STUDENTGROUPS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 screenshots: $(STAMP) $(CHROMIUM) ## the console's pages as the browser tests see them, into docs/console/
-	@STUDENTGROUPS_CHROMIUM=$(CHROMIUM) STUDENTGROUPS_SCREENSHOTS=docs/console $(BIN)/pytest -q tests/console -k in_browser -p no:xdist
+	@STUDENTGROUPS_CHROMIUM=$(CHROMIUM) STUDENTGROUPS_SCREENSHOTS=docs/console $(BIN)/pytest -q tests/console -k "in_browser or phone" -p no:xdist
 
 fuzz: $(STAMP) ## long schemathesis run: FUZZ_EXAMPLES (300) cases an operation; FUZZ_DB=$(PG_URL) for PostgreSQL
 	@STUDENTGROUPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STUDENTGROUPS_TEST_DATABASE_URL=$(FUZZ_DB) \

@@ -161,3 +161,15 @@ def test_a_learners_key_opens_no_console_and_staff_see_only_the_modules_they_man
     tenant.post(f"/modules/{module['id']}/staff", json={"users": ["insider"]})
     insider = signed_in_client(tenant, user="insider")
     assert insider.get(f"/console/modules/{module['id']}").status_code == 200
+
+
+def test_a_link_names_a_user_or_a_learner_never_both_nor_neither(tenant: Tenant) -> None:
+    student = tenant.student(unique("lea"))
+    both = tenant.post("/console/sign_in_links", json={"user": "x", "student_uid": student["uid"]})
+    neither = tenant.post("/console/sign_in_links", json={"role": "staff"})
+    assert both.status_code == neither.status_code == 400
+    assert both.json()["errors"][0]["rule"] == "one_of"
+    unknown = tenant.post("/console/sign_in_links", json={"student_uid": "nobody-here"})
+    assert unknown.status_code == 404
+    learner = tenant.post("/console/sign_in_links", json={"student_uid": student["uid"]})
+    assert learner.status_code == 200

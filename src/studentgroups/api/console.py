@@ -20,8 +20,14 @@ router = APIRouter(prefix="/console", tags=["Console"], route_class=JsonBodyRout
 class SignInLinkIn(JsonBody):
     """Who the link signs in, and with which role."""
 
-    user: Annotated[str, Field(min_length=1, max_length=255)] = Field(
-        description="The platform's user (made if new): the module managers' and audit log's name."
+    user: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None,
+        description="The platform's user (made if new): the module managers' and audit log's name.",
+    )
+    student_uid: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None,
+        description="Or a learner, by their uid: the link opens their own page of groups to join "
+        "(`/console/learn`). Exactly one of `user` and `student_uid`.",
     )
     role: Role = Field(default=Role.STAFF, description="The session's role: at most the key's own.")
 
@@ -41,7 +47,10 @@ def create_sign_in_link(
 ) -> SignInLinkOut:
     """A link that signs the platform's user in to the console once, within five minutes, with a
     role no higher than the key's (admin keys only): how a platform hands its signed-in teacher
-    over. The console then acts as that user, by the same rules as the API."""
-    issued = service.create_sign_in_link(session, principal, user_name=body.user, role=body.role)
+    over, or its learner (`student_uid`) to the page of groups open to them. The console then
+    acts as that user, by the same rules as the API."""
+    issued = service.create_sign_in_link(
+        session, principal, role=body.role, user_name=body.user, student_uid=body.student_uid
+    )
     url = str(request.url_for("sign_in_with_link", token=issued.secret))
     return SignInLinkOut(url=url, expires_at=issued.expires_at.isoformat())

@@ -160,8 +160,12 @@ def _sign_in_page(request: Request, message: str | None = None, status_code: int
 
 @pages.get("")
 def console_home(request: Request, signed: SignedDep) -> Response:
-    """The console's front door: its modules when signed in, else the sign-in page."""
-    return redirect(request, "/console/modules" if signed else "/console/sign-in")
+    """The console's front door: the modules for staff, a learner's own page, else signing in."""
+    if signed is None:
+        return redirect(request, "/console/sign-in")
+    return redirect(
+        request, "/console/learn" if signed.principal.student_id is not None else "/console/modules"
+    )
 
 
 @pages.get("/sign-in")
@@ -195,8 +199,9 @@ def sign_in_with_link(token: str, request: Request, session: SessionDep) -> Resp
         opened = service.redeem_link(session, token)
     except Unauthorized as error:
         return _sign_in_page(request, error.detail, 401)
-    request.state.principal = service.principal_of_session(session, opened.secret)
-    response = redirect(request, "/console/modules")
+    principal = service.principal_of_session(session, opened.secret)
+    request.state.principal = principal
+    response = redirect(request, "/console/learn" if principal.student_id is not None else "/console/modules")
     _set_session_cookie(request, response, opened)
     return response
 
@@ -253,6 +258,8 @@ def module_list(
     """The modules the user may read, searchable by code or name, a page at a time."""
     if signed is None:
         return needs_sign_in(request)
+    if signed.principal.student_id is not None:
+        return redirect(request, "/console/learn")
     views, total = modules.list_modules(
         session,
         instance_id=signed.principal.instance_id,
@@ -602,3 +609,95 @@ async def allocate_now(group_id: int, request: Request, session: SessionDep, sig
         f"formation {done.formation_id}, undoable."
     )
     return redirect(request, f"/console/groups/{group_id}/enrolment?{urlencode({'allocated': said})}")
+
+
+# Learners ----------------------------------------------------------------------------------------
+
+
+@pages.get("/learn")
+def learner_page(
+    request: Request,
+    session: SessionDep,
+    signed: SignedDep,
+    said: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
+    """A learner's own page: the groups open to them, with seats and windows; join, queue,
+    switch or leave (a phone's width is enough)."""
+    if signed is None:
+        return needs_sign_in(request)
+    return _learner(request, session, signed, notice=said)
+
+
+def _learner(
+    request: Request,
+    session: Session,
+    signed: Signed,
+    *,
+    notice: str | None = None,
+    refusal: AppError | None = None,
+) -> Response:
+    try:
+        sets = enrolment.learner_offers(session, signed.principal, now=utcnow())
+    except AppError as error:
+        return render(request, "error.html", error.status, signed=signed, message=error.detail)
+    return render(
+        request,
+        "learn.html",
+        refusal.status if refusal else 200,
+        signed=signed,
+        sets=sets,
+        notice=notice,
+        refusal=refusal,
+    )
+
+
+_SAID = {
+    "joined": "You joined {group}.",
+    "queued": "You are number {position} in the waiting list of {group}.",
+    "alreadyMember": "You are already in {group}.",
+    "alreadyQueued": "You are already in the waiting list of {group}.",
+    "left": "You left {group}.",
+    "leftQueue": "You left the waiting list of {group}.",
+}
+
+
+@pages.post("/learn/{group_id}/{action}")
+async def learner_action(
+    group_id: int, action: str, request: Request, session: SessionDep, signed: SignedDep
+) -> Response:
+    """Join a group (`join`; `switch`: from a sibling group; `queue`: its waiting list when full),
+    or `leave` it or its waiting list: a learner's own enrolment, by the API's rules."""
+    form = await read_form(request, ("csrf",))
+    if signed is None:
+        return needs_sign_in(request)
+    if not service.csrf_matches(signed.secret, form.get("csrf")):
+        return render(
+            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
+        )
+    try:
+        if action not in ("join", "switch", "queue", "leave"):
+            raise BadRequest(f"{action!r} is not join, switch, queue or leave.")
+        student = enrolment.acting_for(session, signed.principal)
+        group = enrolment.module_group(session, instance_id=signed.principal.instance_id, group_id=group_id)
+        now = utcnow()
+        if action == "leave":
+            done = enrolment.leave(session, group=group, student_id=student, now=now)
+        else:
+            # A learner in a sibling group queues for another keeping their seat until one frees.
+            done = enrolment.join(
+                session,
+                group=group,
+                student_id=student,
+                now=now,
+                switch=action in ("switch", "queue"),
+                queue=action == "queue",
+            )
+    except AppError as error:
+        roll_back(session)
+        return _learner(request, session, signed, refusal=error)
+    said = _SAID.get(done.status, "{group}: done.").format(
+        group=done.group.name, position=done.queue_position
+    )
+    if done.left_group is not None:
+        said = f"You left {done.left_group.name} for {done.group.name}."
+    return redirect(request, f"/console/learn?{urlencode({'said': said})}")

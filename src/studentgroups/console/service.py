@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from studentgroups.auth import Principal, authenticate, hash_key
 from studentgroups.db import utcnow
-from studentgroups.errors import FieldError, Forbidden, Unauthorized
-from studentgroups.instances.service import ensure_platform_user
+from studentgroups.errors import BadRequest, FieldError, Forbidden, Unauthorized
+from studentgroups.instances.service import ensure_platform_user, learner_user
 from studentgroups.tables.console import ConsoleSession, SignInLink
 from studentgroups.tables.instances import ApiKey, Role, User
 
@@ -53,8 +53,16 @@ class OpenedSession:
     expires_at: datetime
 
 
-def create_sign_in_link(session: Session, principal: Principal, *, user_name: str, role: Role) -> IssuedLink:
-    """A one-time link that signs `user_name` (a platform user, made if new) in with `role`.
+def create_sign_in_link(
+    session: Session,
+    principal: Principal,
+    *,
+    role: Role,
+    user_name: str | None = None,
+    student_uid: str | None = None,
+) -> IssuedLink:
+    """A one-time link that signs a platform user (`user_name`, made if new) or a learner (the
+    student `student_uid`, as their own user) in with `role`.
 
     Asked for with an admin key; the role is at most the key's. The key vouches for the sessions
     it opens: revoking it ends them."""
@@ -64,7 +72,18 @@ def create_sign_in_link(session: Session, principal: Principal, *, user_name: st
             f"A link may not sign in with more than the key's own role ({principal.role}).",
             errors=[FieldError(field="role", rule="above_key", message=f"at most {principal.role}")],
         )
-    user = ensure_platform_user(session, instance_id=principal.instance_id, name=user_name, field="user")
+    if (user_name is None) == (student_uid is None):
+        raise BadRequest(
+            "Name the user, or the student (a learner), whom the link signs in: one of them.",
+            errors=[FieldError(field="user", rule="one_of", message="user or student_uid, exactly one")],
+        )
+    if student_uid is not None:
+        user = learner_user(
+            session, instance_id=principal.instance_id, student_uid=student_uid, user_name=None
+        )
+    else:
+        assert user_name is not None
+        user = ensure_platform_user(session, instance_id=principal.instance_id, name=user_name, field="user")
     secret = LINK_PREFIX + secrets.token_urlsafe(32)
     expires_at = utcnow() + LINK_LIFETIME
     session.add(

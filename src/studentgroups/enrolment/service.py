@@ -30,6 +30,7 @@ from studentgroups.errors import BadRequest, Conflict, FieldError, Forbidden, No
 from studentgroups.groups import service as groups_service
 from studentgroups.lookup import CHUNK
 from studentgroups.modules.service import is_manager, require_manager
+from studentgroups.permissions import modules_readable
 from studentgroups.seats import (
     Window,
     admitted,
@@ -99,6 +100,14 @@ def acting_for(
             errors=[FieldError(field=field, rule="not_found", message=f"no student {shown}")],
         )
     return int(found)
+
+
+def module_group(session: Session, *, instance_id: int, group_id: int) -> Group:
+    """A group of one of the instance's modules (self-enrolment is a module's), or NotFound."""
+    group = groups_service.get_group(session, instance_id=instance_id, group_id=group_id)
+    if group.module_id is None:
+        raise NotFound(f"No module group with id {group_id} in this instance.")
+    return group
 
 
 def _is_own(
@@ -384,6 +393,45 @@ def offers(session: Session, *, siblings: Siblings[Module], student_id: int, now
         )
         for g in groups
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenToLearner:
+    """The self-enrolment groups under one parent of a module, as a learner sees them."""
+
+    module: Module
+    parent: Group | None
+    offers: list[Offer]
+
+
+def learner_offers(session: Session, principal: Principal, *, now: datetime) -> list[OpenToLearner]:
+    """Every set of self-enrolment groups open to a learner's key's student: in the modules they
+    are on (and, as a guest, those whose policy admits guests), by module code, then parent."""
+    student_id = principal.student_id
+    if student_id is None:
+        raise Forbidden("This page is a learner's: it lists the groups open to their own student.")
+    instance_id = principal.instance_id
+    modules = list(
+        session.scalars(scoped(Module, instance_id).where(modules_readable(principal)).order_by(Module.code))
+    )
+    by_id = {m.id: m for m in modules}
+    places = session.execute(
+        scoped_columns(Group, instance_id, Group.module_id, Group.parent_group_id)
+        .where(Group.module_id.in_(list(by_id)), Group.self_enrol.is_(True))
+        .distinct()
+    ).all()
+    parent_ids = sorted({p for _, p in places if p is not None})
+    parents = {g.id: g for g in session.scalars(scoped(Group, instance_id).where(Group.id.in_(parent_ids)))}
+    found: list[OpenToLearner] = []
+    for module_id, parent_id in sorted(places, key=lambda r: (by_id[r[0]].code, r[1] or 0)):
+        module, parent = by_id[module_id], parents.get(parent_id) if parent_id is not None else None
+        try:
+            offered = offers(session, siblings=Siblings(module, parent), student_id=student_id, now=now)
+        except Forbidden:
+            continue  # a guest whose module's policy does not admit guests here
+        if offered:
+            found.append(OpenToLearner(module, parent, offered))
+    return found
 
 
 def _sibling_groups(siblings: Siblings[Module]) -> Any:
