@@ -19,7 +19,7 @@ from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy.orm import Session
 
 from studentgroups.console import service
-from studentgroups.console.router import SignedDep, needs_sign_in, read_form, redirect, render
+from studentgroups.console.router import SignedDep, needs_sign_in, posted, redirect, render
 from studentgroups.db import roll_back
 from studentgroups.dependencies import SessionDep
 from studentgroups.errors import AppError, BadRequest, FieldError
@@ -172,13 +172,10 @@ def _form_page(
 @forming.post("/groups/{group_id}/preview")
 async def preview(group_id: int, request: Request, session: SessionDep, signed: SignedDep) -> Response:
     """The groups the form would make, with their quality drawn; nothing is saved."""
-    form = await read_form(request, (*FIELDS, "csrf"))
-    if signed is None:
-        return needs_sign_in(request)
-    if not service.csrf_matches(signed.secret, form.get("csrf")):
-        return render(
-            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
-        )
+    checked = await posted(request, signed, (*FIELDS,))
+    if isinstance(checked, Response):
+        return checked
+    signed, form = checked
     try:
         parent = _parent(session, signed, group_id)
     except AppError as error:
@@ -342,13 +339,10 @@ async def assess(
 @forming.post("/groups/{group_id}/save")
 async def save(group_id: int, request: Request, session: SessionDep, signed: SignedDep) -> Response:
     """Save the grouping the page shows, exactly, as one formation of the parent's history."""
-    form = await read_form(request, ("fields", "groups", "csrf"))
-    if signed is None:
-        return needs_sign_in(request)
-    if not service.csrf_matches(signed.secret, form.get("csrf")):
-        return render(
-            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
-        )
+    checked = await posted(request, signed, ("fields", "groups"))
+    if isinstance(checked, Response):
+        return checked
+    signed, form = checked
     try:
         body = {"fields": json.loads(form.get("fields", "")), "groups": json.loads(form.get("groups", ""))}
         place, _, outcome, _ = await _arranged(request, session, signed, group_id, body, save=True)

@@ -144,6 +144,21 @@ def _signed(request: Request, session: SessionDep) -> Signed | None:
 SignedDep = Annotated[Signed | None, Depends(_signed)]
 
 
+async def posted(
+    request: Request, signed: Signed | None, fields: tuple[str, ...]
+) -> tuple[Signed, dict[str, str]] | Response:
+    """A signed-in page's posted form and its session, when the form carries the session's token;
+    else the answer to send instead (the sign-in page, or a 403 saying why)."""
+    form = await read_form(request, (*fields, "csrf"))
+    if signed is None:
+        return needs_sign_in(request)
+    if not service.csrf_matches(signed.secret, form.get("csrf")):
+        return render(
+            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
+        )
+    return signed, form
+
+
 def _sign_in_page(request: Request, message: str | None = None, status_code: int = 200) -> HTMLResponse:
     token = request.cookies.get(PRE_SIGN_IN_COOKIE) or service.new_form_token()
     response = render(request, "sign_in.html", status_code, csrf=token, message=message, signed=None)
@@ -209,13 +224,10 @@ def sign_in_with_link(token: str, request: Request, session: SessionDep) -> Resp
 @pages.post("/sign-out")
 async def sign_out(request: Request, session: SessionDep, signed: SignedDep) -> Response:
     """End the session (its form's token required), and forget the cookie."""
-    form = await read_form(request, ("csrf",))
-    if signed is None:
-        return redirect(request, "/console/sign-in")
-    if not service.csrf_matches(signed.secret, form.get("csrf")):
-        return render(
-            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
-        )
+    checked = await posted(request, signed, ())
+    if isinstance(checked, Response):
+        return checked
+    signed, _ = checked
     service.sign_out(session, signed.secret)
     response = redirect(request, "/console/sign-in")
     response.delete_cookie(COOKIE, path="/console")
@@ -418,13 +430,10 @@ async def undo_formation(
     module_id: int, formation_id: int, request: Request, session: SessionDep, signed: SignedDep
 ) -> Response:
     """Undo a formation (its form's token required); a refusal says what changed since."""
-    form = await read_form(request, ("csrf",))
-    if signed is None:
-        return needs_sign_in(request)
-    if not service.csrf_matches(signed.secret, form.get("csrf")):
-        return render(
-            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
-        )
+    checked = await posted(request, signed, ())
+    if isinstance(checked, Response):
+        return checked
+    signed, _ = checked
     try:
         formations.undo(session, signed.principal, formation_id=formation_id)
     except AppError as error:
@@ -552,13 +561,10 @@ async def change_enrolment(
     group_id: int, member_group_id: int, request: Request, session: SessionDep, signed: SignedDep
 ) -> Response:
     """Change one group's limit and window (its form's token required)."""
-    form = await read_form(request, ("csrf", "max_user", "opens", "closes"))
-    if signed is None:
-        return needs_sign_in(request)
-    if not service.csrf_matches(signed.secret, form.get("csrf")):
-        return render(
-            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
-        )
+    checked = await posted(request, signed, ("max_user", "opens", "closes"))
+    if isinstance(checked, Response):
+        return checked
+    signed, form = checked
     try:
         limit = form.get("max_user", "").strip()
         if limit and (not limit.isdigit() or int(limit) > 100_000):
@@ -588,13 +594,10 @@ async def change_enrolment(
 @pages.post("/groups/{group_id}/allocate")
 async def allocate_now(group_id: int, request: Request, session: SessionDep, signed: SignedDep) -> Response:
     """Place every student still without a group under the parent now, as a window's close does."""
-    form = await read_form(request, ("csrf",))
-    if signed is None:
-        return needs_sign_in(request)
-    if not service.csrf_matches(signed.secret, form.get("csrf")):
-        return render(
-            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
-        )
+    checked = await posted(request, signed, ())
+    if isinstance(checked, Response):
+        return checked
+    signed, _ = checked
     try:
         siblings = _siblings_under(session, signed, group_id)
         modules.require_manager(session, signed.principal, siblings.module)
@@ -667,13 +670,10 @@ async def learner_action(
 ) -> Response:
     """Join a group (`join`; `switch`: from a sibling group; `queue`: its waiting list when full),
     or `leave` it or its waiting list: a learner's own enrolment, by the API's rules."""
-    form = await read_form(request, ("csrf",))
-    if signed is None:
-        return needs_sign_in(request)
-    if not service.csrf_matches(signed.secret, form.get("csrf")):
-        return render(
-            request, "error.html", 403, signed=signed, message="The form's token is missing or wrong."
-        )
+    checked = await posted(request, signed, ())
+    if isinstance(checked, Response):
+        return checked
+    signed, _ = checked
     try:
         if action not in ("join", "switch", "queue", "leave"):
             raise BadRequest(f"{action!r} is not join, switch, queue or leave.")
