@@ -32,6 +32,7 @@ from studentgroups.api.results import BODY_MODELS
 from studentgroups.api.results import router as results_router
 from studentgroups.api.students import router as students_router
 from studentgroups.console.forming import forming as console_forming
+from studentgroups.console.imports import importing as console_imports
 from studentgroups.console.router import pages as console_pages
 from studentgroups.db import create_db_engine, create_session_factory, pool_capacity
 from studentgroups.dependencies import Reader, database_slot, refuse_nul_in_query
@@ -204,7 +205,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in in_order:
         app.include_router(router)
     # The console: its one API call, and its pages (not in the OpenAPI document).
-    for router in (console_api_router, console_pages, console_forming):
+    for router in (console_api_router, console_pages, console_forming, console_imports):
         app.include_router(router)
 
     # Swagger UI 5 (it reads OpenAPI 3.1, which 4.x cannot), served from the installed
