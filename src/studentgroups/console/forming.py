@@ -43,6 +43,8 @@ FIELDS = (
     "no_isolation",
     "keep_together",
     "keep_apart",
+    "pinned",
+    "top_up",
     "seed",
 )
 """The form's fields: what the preview was made with travels with it (as JSON) to a move and a save."""
@@ -96,7 +98,35 @@ def _names_kept_case(line: str) -> list[str]:
     return [u.strip() for u in line.split(",") if u.strip()]
 
 
-def chosen(session: Session, instance_id: int, fields: dict[str, str]) -> Chosen:
+def _pins(session: Session, parent: Group, fields: dict[str, str]) -> tuple[tuple[int, int], ...]:
+    """`uid = group name` lines as (student id, group id) pins, the groups among the parent's."""
+    by_name = {g.name: g.id for g in sub_groups(session, parent)}
+    lines = [line.split("=", 1) for line in fields.get("pinned", "").splitlines() if line.strip()]
+    problems = [
+        FieldError(field="pinned", rule="format", message=f"{'='.join(line)!r}: uid = group name")
+        for line in lines
+        if len(line) != 2
+    ]
+    pairs = [(uid.strip(), name.strip()) for uid, name in (line for line in lines if len(line) == 2)]
+    problems += [
+        FieldError(field="pinned", rule="not_found", message=f"no sub-group {name!r} of {parent.name}")
+        for _, name in pairs
+        if name not in by_name
+    ]
+    found = student_ids_by_uid(session, instance_id=parent.instance_id, uids=[u for u, _ in pairs])
+    problems += [
+        FieldError(field="pinned", rule="not_found", message=f"no student {uid!r}")
+        for uid, _ in pairs
+        if uid not in found
+    ]
+    if problems:
+        raise BadRequest(
+            "pinned: each line a uid, =, and the name of one of the parent's sub-groups.", errors=problems
+        )
+    return tuple((found[uid], by_name[name]) for uid, name in pairs)
+
+
+def chosen(session: Session, instance_id: int, fields: dict[str, str], parent: Group) -> Chosen:
     """The form's fields as a formation's options; BadRequest naming the field otherwise."""
     strategy = fields.get("strategy", "random")
     if strategy not in ("random", "balanced"):
@@ -127,6 +157,8 @@ def chosen(session: Session, instance_id: int, fields: dict[str, str]) -> Chosen
         no_isolation=_names(fields.get("no_isolation", "")),
         keep_together=_sets(session, instance_id, fields, "keep_together"),
         keep_apart=_sets(session, instance_id, fields, "keep_apart"),
+        pinned=_pins(session, parent, fields),
+        top_up=fields.get("top_up") == "1",
     )
     return Chosen(create, options, {k: fields.get(k, "") for k in FIELDS})
 
@@ -181,7 +213,7 @@ async def preview(group_id: int, request: Request, session: SessionDep, signed: 
     except AppError as error:
         return render(request, "error.html", error.status, signed=signed, message=error.detail)
     try:
-        picked = chosen(session, signed.principal.instance_id, form)
+        picked = chosen(session, signed.principal.instance_id, form, parent)
         place = formations.place_under(session, parent, create=picked.create)
         formed = formations.form(
             session,
@@ -193,15 +225,20 @@ async def preview(group_id: int, request: Request, session: SessionDep, signed: 
         )
         keys = formations.target_keys(place)
         by_key = {key: members for key, (_, _, members) in zip(keys, formed.groups, strict=True)}
-        outcome = formations.adjust(
-            session,
-            signed.principal.user_id,
-            place=place,
-            options=picked.options,
-            seed=formed.seed,
-            groups=by_key,
-            save=False,
-            request_record={},
+        # Top-up keeps who is placed: shown as formed, saved by forming again with its seed.
+        outcome = (
+            formed
+            if picked.options.top_up
+            else formations.adjust(
+                session,
+                signed.principal.user_id,
+                place=place,
+                options=picked.options,
+                seed=formed.seed,
+                groups=by_key,
+                save=False,
+                request_record={},
+            )
         )
     except AppError as error:
         return _form_page(request, session, signed, parent, form, error)
@@ -248,6 +285,7 @@ def _preview_context(
     members = formations.pool_members(session, place)
     groups = _shown(members, keys, outcome)
     return {
+        "top_up": fields.get("top_up") == "1",
         "groups": groups,
         "unplaced": [members[m] for m in outcome.unplaced],
         "fields_json": json.dumps(fields),
@@ -289,13 +327,27 @@ async def _arranged(
             errors=[FieldError(field="groups", rule="type", message="an object of lists of keys")],
         )
     parent = _parent(session, signed, group_id)
-    picked = chosen(session, signed.principal.instance_id, fields)
+    picked = chosen(session, signed.principal.instance_id, fields, parent)
     if picked.options.seed is None:
         raise BadRequest(
             "seed: the preview's seed is needed.",
             errors=[FieldError(field="seed", rule="missing", message="required")],
         )
     place = formations.place_under(session, parent, create=picked.create)
+    if picked.options.top_up:
+        if not save:
+            raise BadRequest(
+                "A top-up is shown as formed: members move in a preview that replaces the grouping."
+            )
+        outcome = formations.form(
+            session,
+            signed.principal.user_id,
+            place=place,
+            options=picked.options,
+            save=True,
+            request_record={"console": picked.fields},
+        )
+        return place, formations.target_keys(place), outcome, picked.fields
     outcome = formations.adjust(
         session,
         signed.principal.user_id,
