@@ -47,3 +47,23 @@ def test_an_outsider_neither_sees_nor_allocates(tenant: Tenant) -> None:
     page = outsider.get("/console/modules")
     refused = outsider.post(f"/console/groups/{labs['id']}/allocate", data={"csrf": csrf_of(page.text)})
     assert refused.status_code == 403
+
+
+def test_the_queue_is_listed_first_first(tenant: Tenant) -> None:
+    labs, lab = _labs(tenant)
+    module_id = lab["module_id"]
+    tenant.put(f"/modules/{module_id}/groups/{lab['id']}", json={"max_user": 1, "waitlist": True})
+    uids = [unique("q") for _ in range(3)]
+    tenant.post("/students", json=[{"uid": u} for u in uids])
+    tenant.post(f"/modules/{module_id}/roster", json={"uids": uids})
+    for uid in uids:
+        key = tenant.post("/api_keys", json={"role": "staff", "student_uid": uid}).json()["api_key"]
+        joined = tenant.post(
+            f"/modules/{module_id}/enrolment/groups/{lab['id']}", key=key, json={"queue": True}
+        )
+        assert joined.status_code == 200, joined.text
+    page = signed_in_client(tenant, role="admin").get(f"/console/groups/{labs['id']}/enrolment")
+    assert "2 waiting" in page.text
+    queue = page.text[page.text.index('<ol class="queue">') :]
+    assert queue.index(uids[1]) < queue.index(uids[2])
+    assert uids[0] not in queue  # seated, not waiting

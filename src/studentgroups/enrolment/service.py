@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -320,12 +320,14 @@ class Offer:
 
 @dataclass(frozen=True, slots=True)
 class Seats:
-    """A self-enrolment group as its managers see it now: seats taken, the queue, the window."""
+    """A self-enrolment group as its managers see it now: seats taken, the queue (its students'
+    uids and names, first first), the window."""
 
     group: Group
     members: int
     waiting: int
     window: Window
+    queue: list[tuple[str, str | None]] = field(default_factory=list)
 
     @property
     def state(self) -> str:
@@ -348,9 +350,19 @@ def seats(
         session.scalars(_sibling_groups(siblings).where(Group.self_enrol.is_(True)).order_by(Group.id))
     )
     ids = [g.id for g in groups]
-    counts = member_counts(session, siblings.module.instance_id, ids)
-    waiting = queue_lengths(session, siblings.module.instance_id, ids)
-    return [Seats(g, counts[g.id], waiting[g.id], window_of(g, now)) for g in groups]
+    instance_id = siblings.module.instance_id
+    counts = member_counts(session, instance_id, ids)
+    waiting = queue_lengths(session, instance_id, ids)
+    queues: dict[int, list[tuple[str, str | None]]] = {g: [] for g in ids}
+    rows = session.execute(
+        scoped_columns(WaitlistEntry, instance_id, WaitlistEntry.group_id, Student.uid, Student.name)
+        .join(Student, Student.id == WaitlistEntry.student_id)
+        .where(WaitlistEntry.group_id.in_(ids))
+        .order_by(WaitlistEntry.group_id, WaitlistEntry.id)
+    )
+    for group_id, uid, name in rows:
+        queues[group_id].append((uid, name))
+    return [Seats(g, counts[g.id], waiting[g.id], window_of(g, now), queues[g.id]) for g in groups]
 
 
 def offers(session: Session, *, siblings: Siblings[Module], student_id: int, now: datetime) -> list[Offer]:
