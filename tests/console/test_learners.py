@@ -87,6 +87,10 @@ def test_a_learner_joins_switches_queues_and_leaves_on_a_phone(phone: Page, tena
     phone.get_by_role("button", name="Leave the waiting list").click()
     phone.get_by_role("button", name="Leave").click()
     assert phone.get_by_role("status").text_content() == "You left Lab B."
+    phone.goto(phone.url.replace("/console/learn", f"/console/modules/{module['id']}").split("?")[0])
+    assert "learner's key" in (phone.get_by_role("alert").text_content() or "")  # the error page
+    serious, report = serious_accessibility_faults(phone)
+    assert serious == [], report
 
 
 def _by_name(tenant: Tenant, name: str, module: dict[str, Any]) -> int:

@@ -88,6 +88,8 @@ def test_signing_in_with_a_pasted_key_needs_the_forms_token(tenant: Tenant) -> N
     signed = browser.post("/console/sign-in", data={"key": tenant.key, "csrf": csrf_of(wrong_key.text)})
     assert signed.status_code == 303, signed.text
     assert browser.get("/console/modules").status_code == 200
+    events = tenant.get("/audit_events", params={"limit": 200}).json()
+    assert any(e["operation"] == "sign_in_with_key" and e["actor"] == "admin" for e in events)
 
 
 def test_signing_out_needs_the_sessions_token_and_ends_the_session(tenant: Tenant) -> None:

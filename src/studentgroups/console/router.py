@@ -200,6 +200,8 @@ async def sign_in_with_key(request: Request, session: SessionDep) -> Response:
         opened = service.sign_in_with_key(session, form.get("key", ""))
     except AppError as error:
         return _sign_in_page(request, error.detail, error.status)
+    # The session opened is a write: the audit log names the user it signs in.
+    request.state.principal = service.principal_of_session(session, opened.secret)
     response = redirect(request, "/console/modules")
     _set_session_cookie(request, response, opened)
     response.delete_cookie(PRE_SIGN_IN_COOKIE, path="/console")
