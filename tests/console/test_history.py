@@ -52,3 +52,17 @@ def test_a_staff_user_who_does_not_manage_the_module_neither_reads_nor_undoes(te
     )
     assert refused.status_code == 403
     assert tenant.get(f"/formations/{formation_id}").json()["reverted_at"] is None
+
+
+def test_the_grouping_downloads_in_canvas_and_moodle_layouts_too(tenant: Tenant) -> None:
+    module, _ = _saved_formation(tenant)
+    browser = signed_in_client(tenant, role="admin")
+    page = browser.get(f"/console/modules/{module['id']}").text
+    roster = module["roster_group_id"]
+    for layout in ("canvas", "moodle"):
+        assert f"/console/groups/{roster}/grouping.csv?layout={layout}" in page
+        got = browser.get(f"/console/groups/{roster}/grouping.csv", params={"layout": layout})
+        assert got.status_code == 200
+        assert (
+            got.text == tenant.get(f"/student_groups/{roster}/grouping.csv", params={"layout": layout}).text
+        )

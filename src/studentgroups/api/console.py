@@ -40,7 +40,9 @@ class SignInLinkOut(BaseModel):
 
 
 @router.post(
-    "/sign_in_links", response_model=SignInLinkOut, responses=error_responses(400, 401, 403, 409, 411, 415)
+    "/sign_in_links",
+    response_model=SignInLinkOut,
+    responses=error_responses(400, 401, 403, 404, 409, 411, 415),
 )
 def create_sign_in_link(
     body: SignInLinkIn, request: Request, session: SessionDep, principal: Admin
