@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
+from studentgroups import permissions
 from studentgroups.console import service
 from studentgroups.console.router import SignedDep, needs_sign_in, posted, redirect, render
 from studentgroups.db import roll_back
@@ -29,6 +32,7 @@ from studentgroups.groups import access
 from studentgroups.groups.service import sub_groups
 from studentgroups.lookup import student_ids_by_uid
 from studentgroups.tables.groups import Group
+from studentgroups.wire import Name
 
 forming = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -49,6 +53,8 @@ FIELDS = (
 )
 """The form's fields: what the preview was made with travels with it (as JSON) to a move and a save."""
 MAX_SEED = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_NAME: TypeAdapter[str] = TypeAdapter(Name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +74,7 @@ def _whole(fields: dict[str, str], name: str, low: int, high: int) -> int | None
     text = fields.get(name, "").strip()
     if not text:
         return None
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not _DIGITS.fullmatch(text) or not low <= int(text) <= high:
         raise BadRequest(
             f"{name}: a whole number from {low} to {high}.",
             errors=[FieldError(field=name, rule="range", message=f"a whole number from {low} to {high}")],
@@ -143,6 +149,15 @@ def chosen(session: Session, instance_id: int, fields: dict[str, str], parent: G
     create = None
     if count is not None or size is not None:
         pattern = fields.get("name_pattern", "").strip() or "Group @"
+        try:
+            pattern = _NAME.validate_python(pattern)
+        except ValidationError:
+            raise BadRequest(
+                "name_pattern: 1 to 255 characters on one line, no control characters.",
+                errors=[
+                    FieldError(field="name_pattern", rule="name", message="1 to 255 characters, one line")
+                ],
+            ) from None
         create = formations.GroupsToCreate(
             count=count,
             size=size,
@@ -164,7 +179,16 @@ def chosen(session: Session, instance_id: int, fields: dict[str, str], parent: G
 
 
 def _parent(session: Session, signed: Any, group_id: int) -> Group:
+    """The parent to form under, as the API's formation route admits it: a platform key that
+    writes (never a learner's), and who may change its members."""
+    permissions.require_platform_writer(signed.principal)
     return access.manageable_group(session, signed.principal, group_id, membership=True)
+
+
+def _may_create(session: Session, signed: Any, parent: Group, picked: Chosen) -> None:
+    """Making new groups under the parent needs the right to change the parent itself."""
+    if picked.create is not None:
+        access.require_manage(session, signed.principal, parent, membership=False)
 
 
 @forming.get("/groups/{group_id}/form")
@@ -214,6 +238,7 @@ async def preview(group_id: int, request: Request, session: SessionDep, signed: 
         return render(request, "error.html", error.status, signed=signed, message=error.detail)
     try:
         picked = chosen(session, signed.principal.instance_id, form, parent)
+        _may_create(session, signed, parent, picked)
         place = formations.place_under(session, parent, create=picked.create)
         formed = formations.form(
             session,
@@ -328,6 +353,7 @@ async def _arranged(
         )
     parent = _parent(session, signed, group_id)
     picked = chosen(session, signed.principal.instance_id, fields, parent)
+    _may_create(session, signed, parent, picked)
     if picked.options.seed is None:
         raise BadRequest(
             "seed: the preview's seed is needed.",

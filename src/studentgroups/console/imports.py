@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
+from studentgroups import permissions
 from studentgroups.audit import service as audit
 from studentgroups.console import service
 from studentgroups.console.router import (
@@ -33,6 +34,7 @@ from studentgroups.console.router import (
 from studentgroups.csv_import import InvalidCsvFile, RowProblem, decode_csv
 from studentgroups.dependencies import SessionDep, database_slot
 from studentgroups.errors import AppError
+from studentgroups.lookup import student_ids_by_uid
 from studentgroups.modules import roster_import
 from studentgroups.modules import service as modules
 
@@ -88,7 +90,7 @@ async def run_import(module_id: int, request: Request, session: SessionDep, sign
         key_id=signed.principal.key_id,
         request_id=getattr(request.state, "request_id", None),
     )
-    pieces = _pieces(request, signed, view.module.code, data, guests, write)
+    pieces = _pieces(request, signed, str(view.module.id), data, guests, write)
     headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-store"}
     return StreamingResponse(
         _page(head, pieces, foot), media_type="text/html; charset=utf-8", headers=headers
@@ -103,7 +105,7 @@ async def _page(head: str, pieces: AsyncIterator[str], foot: str) -> AsyncIterat
 
 
 async def _pieces(
-    request: Request, signed: Signed, module_code: str, data: bytes, guests: bool, write: audit.Write
+    request: Request, signed: Signed, module_ref: str, data: bytes, guests: bool, write: audit.Write
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[tuple[str, int, int]] = asyncio.Queue()
@@ -115,7 +117,7 @@ async def _pieces(
 
     async def work() -> tuple[str, Any]:
         async with database_slot(state, writes=True):
-            return await run_in_threadpool(_import, state, signed, module_code, data, guests, write, report)
+            return await run_in_threadpool(_import, state, signed, module_ref, data, guests, write, report)
 
     task = asyncio.ensure_future(work())
     shown: dict[str, int] = {}
@@ -135,7 +137,7 @@ async def _pieces(
 def _import(
     state: Any,
     signed: Signed,
-    module_code: str,
+    module_ref: str,
     data: bytes,
     guests: bool,
     write: audit.Write,
@@ -148,10 +150,15 @@ def _import(
         entries = roster_import.parse_roster_csv(
             decode_csv(data, roster_import.ROSTER_FILE), on_progress=report
         )
+        if any(e.attributes for e in entries):
+            # Attributes are set on students who exist too: the caller must be allowed to change them.
+            uids = [e.student.uid for e in entries if e.attributes]
+            known = student_ids_by_uid(session, instance_id=signed.principal.instance_id, uids=uids)
+            permissions.require_change_students(session, signed.principal, list(known.values()))
         result = roster_import.import_roster(
             session,
             instance_id=signed.principal.instance_id,
-            module=module_code,
+            module=module_ref,
             entries=entries,
             guests=guests,
             on_progress=report,

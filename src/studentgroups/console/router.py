@@ -9,6 +9,7 @@ strict Content-Security-Policy (its own stylesheet, nothing inline, no framing).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from studentgroups import permissions
 from studentgroups.auth import Principal
 from studentgroups.class_groups.service import list_module_groups
 from studentgroups.console import service
@@ -112,7 +114,14 @@ async def read_form(request: Request, fields: tuple[str, ...]) -> dict[str, str]
                 FieldError(field=f, rule="unknown_field", message="not a field of this form") for f in unknown
             ],
         )
-    return {name: values[-1] for name, values in parsed.items()}
+    form = {name: values[-1] for name, values in parsed.items()}
+    bad = sorted(n for n, v in form.items() if "\x00" in v)
+    if bad:
+        raise BadRequest(
+            "The form holds a NUL character.",
+            errors=[FieldError(field=f, rule="nul", message="no NUL character") for f in bad],
+        )
+    return form
 
 
 # Signing in --------------------------------------------------------------------------------------
@@ -437,6 +446,7 @@ async def undo_formation(
         return checked
     signed, _ = checked
     try:
+        permissions.require_platform_writer(signed.principal)
         formations.undo(session, signed.principal, formation_id=formation_id)
     except AppError as error:
         roll_back(session)
@@ -550,7 +560,8 @@ def _when(fields: dict[str, str], name: str) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        when = datetime.fromisoformat(text)
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     except ValueError:
         raise BadRequest(
             f"{name}: a date and time, YYYY-MM-DDTHH:MM (UTC).",
@@ -569,7 +580,7 @@ async def change_enrolment(
     signed, form = checked
     try:
         limit = form.get("max_user", "").strip()
-        if limit and (not limit.isdigit() or int(limit) > 100_000):
+        if limit and (not re.fullmatch(r"[0-9]{1,6}", limit) or int(limit) > 100_000):
             raise BadRequest(
                 "max_user: a whole number up to 100,000 (empty: no limit).",
                 errors=[FieldError(field="max_user", rule="range", message="0 to 100,000, or empty")],
@@ -582,7 +593,7 @@ async def change_enrolment(
             signed.principal,
             group,
             changes={
-                "max_user": int(limit) if limit else None,
+                "max_user": int(limit) if limit else 0,  # 0: no limit
                 "self_enrol_open_date": _when(form, "opens"),
                 "self_enrol_close_date": _when(form, "closes"),
             },
@@ -679,6 +690,7 @@ async def learner_action(
     try:
         if action not in ("join", "switch", "queue", "leave"):
             raise BadRequest(f"{action!r} is not join, switch, queue or leave.")
+        permissions.require_writer(signed.principal)
         student = enrolment.acting_for(session, signed.principal)
         group = enrolment.module_group(session, instance_id=signed.principal.instance_id, group_id=group_id)
         now = utcnow()

@@ -78,6 +78,13 @@ def create_sign_in_link(
             errors=[FieldError(field="user", rule="one_of", message="user or student_uid, exactly one")],
         )
     if student_uid is not None:
+        if role == Role.ADMIN:
+            raise BadRequest(
+                "A learner's link never signs in as admin.",
+                errors=[
+                    FieldError(field="role", rule="learner_admin", message="staff or read-only for a learner")
+                ],
+            )
         user = learner_user(
             session, instance_id=principal.instance_id, student_uid=student_uid, user_name=None
         )

@@ -28,13 +28,21 @@
     }
     const mine = ++asked;
     report.setAttribute("aria-busy", "true");
-    const answer = await fetch(report.dataset.assess, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": report.dataset.csrf },
-      body: JSON.stringify({ fields: JSON.parse(fields.value), groups }),
-      credentials: "same-origin",
-    });
-    const html = await answer.text();
+    let html;
+    try {
+      const answer = await fetch(report.dataset.assess, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": report.dataset.csrf },
+        body: JSON.stringify({ fields: JSON.parse(fields.value), groups }),
+        credentials: "same-origin",
+        redirect: "error",
+      });
+      html = answer.ok
+        ? await answer.text()
+        : `<p class="problem" role="alert">The report could not be updated (${answer.status}): reload the page.</p>`;
+    } catch (_) {
+      html = '<p class="problem" role="alert">The report could not be updated: sign in again, or reload the page.</p>';
+    }
     if (mine !== asked) return; // a later move asked again
     report.innerHTML = html;
     report.removeAttribute("aria-busy");
