@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_plus
 
-KEY_LIKE = re.compile(r"sg_[A-Za-z0-9_-]{16,}")
-"""One of our keys (they start with `sg_`), wherever it appears."""
+KEY_LIKE = re.compile(r"(sg[ls]?_)[A-Za-z0-9_-]{16,}")
+"""One of our secrets, wherever it appears: a key (`sg_`), a console sign-in link (`sgl_`) or
+session (`sgs_`)."""
 SECRET_PARAMETER = re.compile(
     r"key|token|secret|passw|auth|credential|signature|session|subscription", re.IGNORECASE
 )
@@ -21,7 +22,7 @@ REDACTED = "[redacted]"
 
 def redact_line(line: str) -> str:
     """The line with every key of ours cut out."""
-    return KEY_LIKE.sub("sg_" + REDACTED, line) if "sg_" in line else line
+    return KEY_LIKE.sub(r"\g<1>" + REDACTED, line) if "sg" in line else line
 
 
 def redact_query(query: str) -> str:
@@ -42,6 +43,8 @@ def redact_query(query: str) -> str:
 
 
 def recorded_path(path: str, query: str) -> str:
-    """A request's path and query as a record may keep them."""
+    """A request's path and query as a record may keep them (a sign-in link's secret, in its
+    path, cut out too)."""
     query = redact_query(query)
+    path = KEY_LIKE.sub(r"\g<1>" + REDACTED, path) if "sg" in path else path
     return f"{path}?{query}" if query else path
