@@ -33,7 +33,6 @@ from studentgroups.errors import AppError, BadRequest, FieldError, Unauthorized
 from studentgroups.exports.service import GROUPING_LAYOUTS, grouping_statement
 from studentgroups.formations import service as formations
 from studentgroups.groups import access
-from studentgroups.groups.service import sub_groups
 from studentgroups.listing import Page
 from studentgroups.modules import service as modules
 from studentgroups.permissions import modules_readable
@@ -489,7 +488,7 @@ def results_page(group_id: int, request: Request, session: SessionDep, signed: S
     try:
         group = access.viewable_group(session, signed.principal, group_id)
         whole = results.group_figures(session, group=group, filters=ResultFilters(), include_subgroups=True)
-        children = [g for g in sub_groups(session, group) if access.can_view(session, signed.principal, g)]
+        children = access.viewable_sub_groups(session, signed.principal, group)
         compared = results.compare_groups(
             session,
             instance_id=group.instance_id,

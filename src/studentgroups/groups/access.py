@@ -94,6 +94,14 @@ def can_view(session: Session, principal: Principal, group: Group) -> bool:
     return session.scalar(stmt) is not None
 
 
+def viewable_sub_groups(session: Session, principal: Principal, parent: Group) -> list[Group]:
+    """The parent's sub-groups the caller may see (`can_view` of each), by id, in one query."""
+    stmt = scoped(Group, principal.instance_id).where(Group.parent_group_id == parent.id).order_by(Group.id)
+    if not (principal.role == Role.ADMIN and principal.student_id is None):
+        stmt = stmt.where(or_(Group.module_id.is_(None), visible(principal)))
+    return list(session.scalars(stmt))
+
+
 def require_view(session: Session, principal: Principal, group: Group) -> None:
     """Forbidden unless the caller may see the group."""
     if not can_view(session, principal, group):
