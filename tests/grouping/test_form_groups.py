@@ -546,3 +546,24 @@ def test_sections_are_formed_apart_and_a_rule_across_them_is_refused() -> None:
     too_few = replace(request, targets=[Target(key="G00"), Target(key="G01")])
     with pytest.raises(Infeasible, match="4 sections need a group each"):
         form_groups(too_few)
+
+
+@pytest.mark.parametrize("strategy", ["random", "balanced"])
+def test_with_sections_a_rule_binds_members_already_in_a_group_too(strategy: Strategy) -> None:
+    # Found by hypothesis: a keep-apart pair of one member already in a group and one to place
+    # was dropped from the section's rules, and the two were put together.
+    new = [Member(key=f"m{i:02d}", categorical={"sec": "A"}) for i in range(1, 9)]
+    request = FormationRequest(
+        members=new,
+        targets=[Target(key="T0"), Target(key="T1")],
+        existing={"T0": [Member(key="m00", categorical={"sec": "A"})]},
+        strategy=strategy,
+        seed=1,
+        categorical=["sec"],
+        sections="sec",
+        constraints=Constraints(keep_apart=[["m00", "m01"]], keep_together=[["m00", "m02"]]),
+    )
+    formation = form_groups(request)
+    assert "m01" not in formation.groups["T0"]
+    assert "m02" in formation.groups["T0"]
+    assert check(request, formation) == []

@@ -230,12 +230,14 @@ def _sections(request: FormationRequest, roster: Roster) -> list[_Section]:
     rules = request.constraints
     parts: list[_Section] = []
     for section, keys in allotted.items():
-        mine = {m.key for m in in_section.get(section, [])}
+        existing = {t: ms for t, ms in request.existing.items() if t in keys}
+        # The section's rules bind its members to place and those already in its targets alike.
+        mine = {m.key for m in in_section.get(section, [])} | {m.key for ms in existing.values() for m in ms}
         sub = dataclasses.replace(
             request,
             members=in_section.get(section, []),
             targets=[by_key[k] for k in keys],
-            existing={t: ms for t, ms in request.existing.items() if t in keys},
+            existing=existing,
             constraints=Constraints(
                 keep_together=[s for s in rules.keep_together if set(s) & mine],
                 keep_apart=[[k for k in s if k in mine] for s in rules.keep_apart if len(set(s) & mine) > 1],
