@@ -7,6 +7,7 @@ this 2-core machine it costs far less per request than the server it measures.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sqlite3
 import statistics
@@ -30,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the suite's serv
 from tests.server_process import free_port as free_port  # noqa: PLC0414  (the benches take it from here)
 from tests.server_process import stop, wait_until_serving
 
-from studentgroups.db import create_db_engine, create_session_factory, transaction
+import studentgroups.tables  # noqa: F401 - every table in Base.metadata
+from studentgroups.db import Base, create_db_engine, create_session_factory, transaction
 from studentgroups.groups.service import create_group
 from studentgroups.instances.service import create_instance
 from studentgroups.migrations import upgrade_database
@@ -81,6 +83,67 @@ def pg_connection(url: str | URL, *, autocommit: bool = False) -> psycopg.Connec
 
 def _admin_connection(server: URL) -> psycopg.Connection[Any]:
     return pg_connection(server, autocommit=True)
+
+
+BLOCK = 1 << 20
+"""Bytes per write of a baseline's COPY."""
+
+
+def _written_tables() -> list[Any]:
+    """The service's tables, each after those its keys point to."""
+    return list(Base.metadata.sorted_tables)
+
+
+def copy_baseline(url: str, instance_id: int) -> float:
+    """The floor a write of the instance's rows stands on: every row the instance holds (those an
+    import wrote, and the few made before it), read out of the database, then loaded into a fresh
+    database of the same schema (its keys, indexes and checks), table by table in one transaction:
+    PostgreSQL's plain COPY of the rows as the server wrote them out, or on SQLite one prepared
+    INSERT run for every row. Seconds the load and commit took."""
+    tables = _written_tables()
+    kind = make_url(url).get_backend_name()
+    if kind == "postgresql":
+        dumped: list[tuple[str, bytes]] = []
+        with pg_connection(url) as pg:
+            for table in tables:
+                column = "id" if table.name == "instances" else "instance_id"
+                order = ", ".join(c.name for c in table.primary_key.columns)
+                buffer = io.BytesIO()
+                query = (
+                    f"COPY (SELECT * FROM {table.name} WHERE {column} = {int(instance_id)} "  # noqa: S608 - our names
+                    f"ORDER BY {order}) TO STDOUT"
+                )
+                with pg.cursor().copy(query) as copy:
+                    for block in copy:
+                        buffer.write(block)
+                dumped.append((table.name, buffer.getvalue()))
+        with fresh_database("postgresql") as target, pg_connection(target) as pg:
+            start = time.perf_counter()
+            for name, data in dumped:
+                with pg.cursor().copy(f"COPY {name} FROM STDIN") as copy:
+                    for at in range(0, len(data), BLOCK):
+                        copy.write(data[at : at + BLOCK])
+            pg.commit()
+            return time.perf_counter() - start
+    source = sqlite3.connect(make_url(url).database or "")
+    read: list[tuple[str, int, list[tuple[Any, ...]]]] = []
+    for table in tables:
+        column = "id" if table.name == "instances" else "instance_id"
+        order = ", ".join(c.name for c in table.primary_key.columns)
+        query = f"SELECT * FROM {table.name} WHERE {column} = ? ORDER BY {order}"  # noqa: S608 - our names
+        cursor = source.execute(query, (instance_id,))
+        read.append((table.name, len(cursor.description), cursor.fetchall()))
+    source.close()
+    with fresh_database("sqlite") as target:
+        lite = sqlite3.connect(make_url(target).database or "")
+        lite.execute("PRAGMA foreign_keys=ON")
+        start = time.perf_counter()
+        for name, width, rows in read:
+            lite.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * width)})", rows)  # noqa: S608
+        lite.commit()
+        took = time.perf_counter() - start
+        lite.close()
+        return took
 
 
 class DriverQuery:

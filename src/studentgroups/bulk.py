@@ -8,15 +8,15 @@ Building a dict per row for SQLAlchemy's executemany costs more than the databas
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_dumps
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -65,8 +65,10 @@ def insert_rows(
         json_columns = [i for i, t in enumerate(types) if t == "jsonb"]
         if json_columns:
             rows = (_converted(row, [(i, Jsonb) for i in json_columns]) for row in rows)
+        cursor = driver.cursor()
+        set_json_dumps(orjson.dumps, context=cursor)  # a tenth of json.dumps's time a row
         try:
-            with driver.cursor().copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(all_types)
                 for row in rows:
                     copy.write_row(row + fixed)
@@ -100,7 +102,7 @@ def _sqlite_converter(kind: str) -> Callable[[Any], Any]:
         return lambda value: value.isoformat() if isinstance(value, date) else value
     if kind == "uuid":
         return lambda value: value.hex if isinstance(value, uuid.UUID) else value
-    return lambda value: None if value is None else json.dumps(value)
+    return lambda value: None if value is None else orjson.dumps(value).decode()
 
 
 def _converted(row: tuple[Any, ...], converters: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:

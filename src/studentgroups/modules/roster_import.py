@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from typing import Annotated, Any
@@ -185,24 +185,27 @@ def typed_attributes(
     or every non-empty cell a number), else text; the problems of cells that break a declaration
     or a limit, each on its line."""
     columns = list(dict.fromkeys(k for e in entries for k in e.attributes))
+    # Each cell read as a number once: the column's type comes of all its cells, then each is typed.
+    numbers: dict[str, list[int | float | None]] = {
+        c: [_number(str(v)) if (v := e.attributes.get(c)) else None for e in entries]
+        for c in columns
+        if c in declared.numeric or c not in declared.categories
+    }
     numeric = {
         c
-        for c in columns
+        for c in numbers
         if c in declared.numeric
-        or (
-            c not in declared.categories
-            and all(_number(str(v)) is not None for e in entries if (v := e.attributes.get(c)))
-        )
+        or all(n is not None for e, n in zip(entries, numbers[c], strict=True) if e.attributes.get(c))
     }
     allowed = {name: set(values) for name, values in declared.categories.items()}
     problems: list[RowProblem] = []
     typed: list[RosterEntry] = []
-    for entry in entries:
+    for row, entry in enumerate(entries):
         values: dict[str, AttributeValue] = {}
         for column, raw in entry.attributes.items():
             cell = str(raw)  # as read: the cell's text
             if column in numeric:
-                number = _number(cell)
+                number = numbers[column][row]
                 if number is None:
                     problems.append(
                         RowProblem(entry.line, column, "not_a_number", f"{cell!r} is not a number")
@@ -220,7 +223,7 @@ def typed_attributes(
                 )
             else:
                 values[column] = cell
-        typed.append(replace(entry, attributes=values))
+        typed.append(RosterEntry(entry.line, entry.student, values))
     return typed, problems
 
 
