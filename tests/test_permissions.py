@@ -109,6 +109,23 @@ def _in_group(world: World, group_id: int) -> Call:
     return Call(ids={"student_group_id": group_id, "student_id": student["id"]})
 
 
+def _platform() -> dict[str, Any]:
+    """A platform's registration, under a client id of its own."""
+    return {
+        "name": "LMS",
+        "issuer": "https://lms.example.org",
+        "client_id": unique("client"),
+        "auth_login_url": "https://lms.example.org/auth",
+        "auth_token_url": "https://lms.example.org/token",
+        "key_set_url": "https://lms.example.org/jwks",
+        "deployment_ids": ["1"],
+    }
+
+
+def _registered(world: World) -> dict[str, Any]:
+    return {"platform_id": world.as_admin("POST", "/lti/platforms", json=_platform())["id"]}
+
+
 def _fresh_formation(world: World) -> Call:
     parent = world.tenant.group(unique("parent"))
     for _ in range(2):
@@ -337,6 +354,27 @@ def _cases() -> list[Case]:
             fresh=True,
         ),
         Case("GET", "/audit_events", frozenset({ADMIN})),
+        # LTI: the platforms an instance trusts, and the tool's keys: admins'.
+        Case("GET", "/lti/platforms", frozenset({ADMIN})),
+        Case("POST", "/lti/platforms", frozenset({ADMIN}), lambda _w: Call(json=_platform())),
+        Case("GET", "/lti/platforms/{platform_id}", frozenset({ADMIN}), lambda w: Call(ids=_registered(w))),
+        Case(
+            "PUT",
+            "/lti/platforms/{platform_id}",
+            frozenset({ADMIN}),
+            lambda w: Call(ids=_registered(w), json=_platform()),
+            fresh=True,
+        ),
+        Case(
+            "DELETE",
+            "/lti/platforms/{platform_id}",
+            frozenset({ADMIN}),
+            lambda w: Call(ids=_registered(w)),
+            fresh=True,
+        ),
+        Case("GET", "/lti/tool", frozenset({ADMIN})),
+        Case("POST", "/lti/tool/keys", frozenset({ADMIN})),
+        Case("DELETE", "/lti/tool/keys/older", frozenset({ADMIN})),
         # Modules: a learner reads those it is on.
         Case(
             "POST",

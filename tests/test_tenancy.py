@@ -19,6 +19,15 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/student_clusters/{student_cluster_id}"): {"name": "hijacked"},
     ("PUT", "/student_groups/{student_group_id}"): {"name": "hijacked"},
     ("PUT", "/students/{student_id}"): {"name": "hijacked"},
+    ("PUT", "/lti/platforms/{platform_id}"): {
+        "name": "hijacked",
+        "issuer": "https://lms.example.org",
+        "client_id": "hijacked",
+        "auth_login_url": "https://lms.example.org/auth",
+        "auth_token_url": "https://lms.example.org/token",
+        "key_set_url": "https://lms.example.org/jwks",
+        "deployment_ids": ["1"],
+    },
     ("POST", "/student_groups/{student_group_id}/students"): {"student_ids": ["{student_id}"]},
     ("POST", "/student_clusters"): {"name": "mine"},
     ("POST", "/student_groups"): {"name": "mine"},
@@ -60,7 +69,11 @@ def victim(make_tenant: Callable[[], Tenant]) -> tuple[Tenant, dict[str, Any]]:
     formation = owner.post(
         f"/student_groups/{group['id']}/formations", json={"create": {"count": 1}, "save": True}
     ).json()
+    platform = owner.post(
+        "/lti/platforms", json={**BODIES[("PUT", "/lti/platforms/{platform_id}")], "name": "victim LMS"}
+    ).json()
     return owner, {
+        "platform_id": platform["id"],
         "formation_id": formation["formation_id"],
         "result_id": result["id"],
         "groupID": class_group["id"],
@@ -108,6 +121,7 @@ def _snapshot(owner: Tenant) -> dict[str, Any]:
             "/api_keys",
             "/modules",
             "/results",
+            "/lti/platforms",
             "/audit_events",  # a refused request wrote nothing, so the log has no new event either
         )
     }

@@ -27,6 +27,7 @@ from studentgroups.api.exports import router as exports_router
 from studentgroups.api.formations import router as formations_router
 from studentgroups.api.groups import router as groups_router
 from studentgroups.api.keys import router as keys_router
+from studentgroups.api.lti import router as lti_api_router
 from studentgroups.api.modules import router as modules_router
 from studentgroups.api.results import BODY_MODELS
 from studentgroups.api.results import router as results_router
@@ -38,6 +39,7 @@ from studentgroups.db import create_db_engine, create_session_factory, pool_capa
 from studentgroups.dependencies import Reader, database_slot, refuse_nul_in_query
 from studentgroups.enrolment.sweeper import sweep_windows
 from studentgroups.errors import NotFound
+from studentgroups.lti.router import router as lti_pages
 from studentgroups.luminus import errors as luminus_errors
 from studentgroups.luminus.router import router as luminus_router
 from studentgroups.luminus.self_enrol import router as self_enrol_router
@@ -206,6 +208,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     # The console: its one API call, and its pages (not in the OpenAPI document).
     for router in (console_api_router, console_pages, console_forming, console_imports):
+        app.include_router(router)
+    # LTI 1.3: the admin's API, then what an LMS and its users' browsers call (not in the document).
+    for router in (lti_api_router, lti_pages):
         app.include_router(router)
 
     # Swagger UI 5 (it reads OpenAPI 3.1, which 4.x cannot), served from the installed

@@ -89,7 +89,7 @@ def _is_https(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def _set_session_cookie(request: Request, response: Response, opened: service.OpenedSession) -> None:
+def set_session_cookie(request: Request, response: Response, opened: service.OpenedSession) -> None:
     response.set_cookie(
         COOKIE,
         opened.secret,
@@ -211,7 +211,7 @@ async def sign_in_with_key(request: Request, session: SessionDep) -> Response:
     # The session opened is a write: the audit log names the user it signs in.
     request.state.principal = service.principal_of_session(session, opened.secret)
     response = redirect(request, "/console/modules")
-    _set_session_cookie(request, response, opened)
+    set_session_cookie(request, response, opened)
     response.delete_cookie(PRE_SIGN_IN_COOKIE, path="/console")
     return response
 
@@ -227,7 +227,7 @@ def sign_in_with_link(token: str, request: Request, session: SessionDep) -> Resp
     principal = service.principal_of_session(session, opened.secret)
     request.state.principal = principal
     response = redirect(request, "/console/learn" if principal.student_id is not None else "/console/modules")
-    _set_session_cookie(request, response, opened)
+    set_session_cookie(request, response, opened)
     return response
 
 

@@ -123,7 +123,7 @@ def redeem_link(session: Session, secret: str) -> OpenedSession:
     ).first()
     if taken is None:
         raise Unauthorized("This sign-in link is unknown, used already, or expired: ask for a new one.")
-    return _open(session, taken.instance_id, taken.user_id, taken.key_id, Role(taken.role))
+    return open_session(session, taken.instance_id, taken.user_id, taken.key_id, Role(taken.role))
 
 
 def sign_in_with_key(session: Session, key: str) -> OpenedSession:
@@ -132,10 +132,12 @@ def sign_in_with_key(session: Session, key: str) -> OpenedSession:
     principal = authenticate(session, key.strip())
     if principal.student_id is not None:
         raise Forbidden("A learner's key does not open the staff console.")
-    return _open(session, principal.instance_id, principal.user_id, principal.key_id, principal.role)
+    return open_session(session, principal.instance_id, principal.user_id, principal.key_id, principal.role)
 
 
-def _open(session: Session, instance_id: int, user_id: int, key_id: int, role: Role) -> OpenedSession:
+def open_session(session: Session, instance_id: int, user_id: int, key_id: int, role: Role) -> OpenedSession:
+    """A new session acting as the user with the role, vouched for by the key (a sign-in link's,
+    a pasted key, or the key that registered an LTI platform whose launch opens it)."""
     secret = SESSION_PREFIX + secrets.token_urlsafe(32)
     expires_at = utcnow() + SESSION_LIFETIME
     session.add(

@@ -57,9 +57,10 @@ def list_instances(session: Session) -> Sequence[Instance]:
     return session.scalars(select(Instance).order_by(Instance.id)).all()
 
 
-RESERVED_PREFIXES = ("cli:", "system:", "learner:")
-"""The service names its own actors so: the CLI (`cli:<os user>`), its own jobs (`system:…`) and
-the users it makes for learners (`learner:<student id>`). No caller may name a user so."""
+RESERVED_PREFIXES = ("cli:", "system:", "learner:", "lti:")
+"""The service names its own actors so: the CLI (`cli:<os user>`), its own jobs (`system:…`),
+the users it makes for learners (`learner:<student id>`) and for staff launched from an LMS
+(`lti:<platform id>:<sub>`). No caller may name a user so."""
 
 
 def refuse_reserved_name(name: str, *, field: str) -> None:

@@ -9,6 +9,7 @@ from studentgroups.tables.enrolment import EnrolmentPolicy, WaitlistEntry
 from studentgroups.tables.formations import SavedFormation
 from studentgroups.tables.groups import Group, Membership
 from studentgroups.tables.instances import ApiKey, Instance, User
+from studentgroups.tables.lti import LtiAccount, LtiContext, LtiLogin, LtiPlatform, LtiToolKey
 from studentgroups.tables.modules import Module, ModuleStaff
 from studentgroups.tables.results import Result
 from studentgroups.tables.students import Student
@@ -21,6 +22,11 @@ __all__ = [
     "EnrolmentPolicy",
     "Group",
     "Instance",
+    "LtiAccount",
+    "LtiContext",
+    "LtiLogin",
+    "LtiPlatform",
+    "LtiToolKey",
     "Membership",
     "Module",
     "ModuleStaff",
